@@ -1,0 +1,1 @@
+//! Criterion benchmarks for Eyrie live beside this file (none yet).

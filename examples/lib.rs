@@ -1,0 +1,2 @@
+//! Runnable programs that embed Eyrie. Each file beside this one is one use case;
+//! run it with `cargo run --example NAME`.

@@ -1,0 +1,149 @@
+//! Monitors, monitor logs, backup schedules and backups (SPEC §6).
+
+use crate::clock::Timestamp;
+use crate::ids::{BackupId, BackupScheduleId, DatasourceId, DeploymentId, JobId, MonitorId, MonitorLogId, ProjectId};
+use crate::validate::CronExpr;
+
+/// What a monitor checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorType {
+    /// An HTTP request to the target; thresholds in milliseconds.
+    HttpRequest,
+    /// CPU use in percent.
+    Cpu,
+    /// Memory use in percent.
+    Memory,
+    /// Disk use in percent.
+    Disk,
+}
+
+/// A monitor's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorState {
+    /// Below the warning threshold.
+    Ok,
+    /// At or above warning.
+    Warning,
+    /// At or above error.
+    Error,
+    /// No data, or stale data.
+    Unknown,
+}
+
+/// A check attached to a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Monitor {
+    /// Identity.
+    pub id: MonitorId,
+    /// The project.
+    pub project_id: ProjectId,
+    /// The deployment it watches.
+    pub deployment_id: DeploymentId,
+    /// What it checks.
+    pub monitor_type: MonitorType,
+    /// What it checks against (a URL path, a resource name).
+    pub target: String,
+    /// Warning threshold.
+    pub warning: Option<u64>,
+    /// Error threshold.
+    pub error: Option<u64>,
+    /// Current health.
+    pub state: MonitorState,
+    /// When it last checked.
+    pub last_check_at: Option<Timestamp>,
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MonitorLog {
+    /// Identity.
+    pub id: MonitorLogId,
+    /// The project.
+    pub project_id: ProjectId,
+    /// The monitor.
+    pub monitor_id: MonitorId,
+    /// When the check ran.
+    pub at: Timestamp,
+    /// The outcome.
+    pub state: MonitorState,
+    /// The measured value.
+    pub value: Option<u64>,
+    /// A short message.
+    pub message: String,
+}
+
+/// When scheduled backups run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleKind {
+    /// Once a day.
+    DailyTriggered,
+    /// On a cron expression, validated when set.
+    CronFull(CronExpr),
+}
+
+/// A deployment's backup schedule.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BackupSchedule {
+    /// Identity.
+    pub id: BackupScheduleId,
+    /// The project.
+    pub project_id: ProjectId,
+    /// The deployment backed up.
+    pub deployment_id: DeploymentId,
+    /// When.
+    pub kind: ScheduleKind,
+    /// When it last launched a backup.
+    pub last_run_at: Option<Timestamp>,
+}
+
+/// Why a backup was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupKind {
+    /// "Backup now".
+    Manual,
+    /// A daily schedule.
+    DailyTriggered,
+    /// A cron schedule.
+    CronFull,
+}
+
+/// How far a backup got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupState {
+    /// Its job has not finished.
+    Pending,
+    /// Stored.
+    Done,
+    /// Its job failed.
+    Failed,
+}
+
+/// One backup of a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Backup {
+    /// Identity.
+    pub id: BackupId,
+    /// The project.
+    pub project_id: ProjectId,
+    /// The deployment backed up.
+    pub deployment_id: DeploymentId,
+    /// Why.
+    pub kind: BackupKind,
+    /// The job that takes it.
+    pub job_id: Option<JobId>,
+    /// Where it goes (the scope's `backup_dest_datasource`).
+    pub datasource_id: Option<DatasourceId>,
+    /// How far it got.
+    pub state: BackupState,
+    /// When it was taken.
+    pub created_at: Timestamp,
+    /// Its size once stored.
+    pub size_bytes: Option<u64>,
+    /// Its object key in the datasource.
+    pub object_key: Option<String>,
+}

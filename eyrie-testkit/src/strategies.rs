@@ -1,0 +1,82 @@
+//! proptest strategies for the core's values.
+
+use std::collections::BTreeSet;
+
+use eyrie_core::{
+    Action, Actor, ClusterState, DeploymentId, Grants, GroupId, InvitationState, LifecycleState, ProjectFacts,
+    ProjectId, Resource, Role, UserId,
+};
+use proptest::prelude::*;
+use proptest::sample::select;
+
+/// Any role.
+pub fn role() -> impl Strategy<Value = Role> {
+    select(Role::ALL.to_vec())
+}
+
+/// Any role or none.
+pub fn maybe_role() -> impl Strategy<Value = Option<Role>> {
+    proptest::option::of(role())
+}
+
+/// Any action.
+pub fn action() -> impl Strategy<Value = Action> {
+    select(Action::ALL.to_vec())
+}
+
+/// Any grants, each level present or not.
+pub fn grants() -> impl Strategy<Value = Grants> {
+    (maybe_role(), maybe_role(), maybe_role()).prop_map(|(project, group, deployment)| Grants {
+        project,
+        group,
+        deployment,
+    })
+}
+
+/// A user actor with id 1–5 (1 tends to be an owner), platform admin or not.
+pub fn user_actor() -> impl Strategy<Value = Actor> {
+    (1u64..=5, any::<bool>()).prop_map(|(id, platform_admin)| Actor::User { id: UserId(id), platform_admin })
+}
+
+/// Project facts with owner 1–5 and either blocking state.
+pub fn project_facts() -> impl Strategy<Value = ProjectFacts> {
+    (1u64..=5, any::<bool>()).prop_map(|(owner, portal_blocked)| ProjectFacts {
+        id: ProjectId(1),
+        owner: UserId(owner),
+        portal_blocked,
+    })
+}
+
+/// A project, group or deployment resource of one project, with any grants.
+pub fn tenant_resource() -> impl Strategy<Value = Resource> {
+    (project_facts(), grants(), role(), 0u8..3).prop_map(|(project, grants, role_to_admin, level)| match level {
+        0 => Resource::Project { project, grants },
+        1 => Resource::Group { project, group: GroupId(1), grants },
+        _ => Resource::Deployment { project, group: GroupId(1), deployment: DeploymentId(1), role_to_admin, grants },
+    })
+}
+
+/// A set of up to 6 cluster ids from 1–8.
+pub fn cluster_ids() -> impl Strategy<Value = BTreeSet<u64>> {
+    proptest::collection::btree_set(1u64..=8, 0..6)
+}
+
+/// Any deployment state.
+pub fn lifecycle_state() -> impl Strategy<Value = LifecycleState> {
+    select(LifecycleState::ALL.to_vec())
+}
+
+/// Any cluster state.
+pub fn cluster_state() -> impl Strategy<Value = ClusterState> {
+    select(ClusterState::ALL.to_vec())
+}
+
+/// Any invitation state.
+pub fn invitation_state() -> impl Strategy<Value = InvitationState> {
+    select(InvitationState::ALL.to_vec())
+}
+
+/// Any human name: printable text of 0–80 characters from several scripts.
+pub fn human_name() -> impl Strategy<Value = String> {
+    "[ a-zA-Z0-9_.,!?'&éèüößçñøåæœ日本語Ωж-]{0,80}"
+}
