@@ -26,6 +26,8 @@ pub enum ErrorKind {
     Invalid,
     /// A backend (store, cluster) failed; see [`Error::is_retryable`].
     Backend,
+    /// A stored record could not be decoded; the rest of the store is unaffected.
+    Corrupt,
 }
 
 /// Everything that can go wrong in Eyrie.
@@ -70,6 +72,14 @@ pub enum Error {
     /// The input is malformed.
     #[error("invalid input: {0}")]
     Invalid(#[from] ValidationError),
+    /// A stored record (or index entry) could not be decoded.
+    #[error("corrupt record {record}: {reason}")]
+    Corrupt {
+        /// Which record, e.g. `dep-00000000000000a1`, or the raw key in hex.
+        record: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A backend failed.
     #[error("backend failure: {message}")]
     Backend {
@@ -91,6 +101,7 @@ impl Error {
             Error::PolicyViolation(_) => ErrorKind::PolicyViolation,
             Error::InvalidTransition { .. } => ErrorKind::InvalidTransition,
             Error::Invalid(_) => ErrorKind::Invalid,
+            Error::Corrupt { .. } => ErrorKind::Corrupt,
             Error::Backend { .. } => ErrorKind::Backend,
         }
     }
@@ -113,6 +124,11 @@ impl Error {
     /// Shorthand for [`Error::AlreadyExists`].
     pub fn already_exists(entity: &'static str, key: impl std::fmt::Display) -> Self {
         Error::AlreadyExists { entity, key: key.to_string() }
+    }
+
+    /// Shorthand for a backend failure.
+    pub fn backend(message: impl Into<String>, retryable: bool) -> Self {
+        Error::Backend { message: message.into(), retryable }
     }
 
     /// Shorthand for [`Error::PolicyViolation`].

@@ -59,12 +59,14 @@
 pub mod clock;
 pub mod effective;
 pub mod error;
+pub mod executor;
 pub mod ids;
 pub mod lifecycle;
 pub mod model;
 pub mod permission;
 pub mod rules;
 pub mod secret;
+pub mod storage;
 pub mod validate;
 
 pub use clock::{Clock, Timestamp};

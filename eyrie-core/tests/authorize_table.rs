@@ -2,6 +2,8 @@
 //! to `explain`/`authorize`, checked for its verdict and for the grant or
 //! rule that decided.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use eyrie_core::{
     Action, Actor, DeploymentId, ErrorKind, Grants, GroupId, ProjectFacts, ProjectId, Resource, Role, UserId,
     authorize, explain,

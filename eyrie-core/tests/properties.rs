@@ -1,5 +1,7 @@
 //! Property tests over arbitrary hierarchies, grants and transitions.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use std::collections::BTreeSet;
 
 use eyrie_core::permission::Requirement;

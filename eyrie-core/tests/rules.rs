@@ -1,5 +1,7 @@
 //! Scope rules, timers at their boundary instants, and the effective view.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use eyrie_core::rules::{
     ScopeMove, TimerAction, check_clusters_active, check_drop_allowed, check_limit, check_scope_clusters,
     check_scope_move, deployment_clusters, due_timer,

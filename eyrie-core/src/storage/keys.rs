@@ -1,0 +1,360 @@
+//! Keys: which record ([`RecordKey`]), which list ([`Index`]) and which
+//! unique value ([`UniqueKey`]), and their byte encodings.
+//!
+//! Every backend stores three key spaces (tables or trees):
+//!
+//! | space | key bytes | value bytes |
+//! | --- | --- | --- |
+//! | records | `kind tag (1) · id (8, big-endian)` | the record envelope ([`super::codec`]) |
+//! | index | `index tag (1) · parent id (8, BE) · record key (9)` | empty |
+//! | unique | `space tag (1) · scope id (8, BE) · value (UTF-8)` | the owning record key (9) |
+//!
+//! Big-endian ids keep each list in id order and make every list a prefix
+//! scan. Tags are part of the stored format: never renumber them.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+macro_rules! entity_kinds {
+    ($($variant:ident = $tag:literal, $name:literal;)*) => {
+        /// The kind of a stored record.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[non_exhaustive]
+        pub enum EntityKind {
+            $(#[doc = concat!("A `", $name, "` record.")] $variant,)*
+        }
+
+        impl EntityKind {
+            /// Every kind.
+            pub const ALL: &'static [EntityKind] = &[$(EntityKind::$variant),*];
+
+            /// The stored tag.
+            pub fn tag(self) -> u8 {
+                match self { $(EntityKind::$variant => $tag,)* }
+            }
+
+            /// The kind with stored tag `tag`.
+            pub fn from_tag(tag: u8) -> Option<EntityKind> {
+                match tag { $($tag => Some(EntityKind::$variant),)* _ => None }
+            }
+
+            /// The record's name in messages.
+            pub fn name(self) -> &'static str {
+                match self { $(EntityKind::$variant => $name,)* }
+            }
+        }
+    };
+}
+
+entity_kinds! {
+    Project = 1, "project";
+    Namespace = 2, "namespace";
+    Group = 3, "group";
+    Deployment = 4, "deployment";
+    Scope = 5, "scope";
+    Cluster = 6, "cluster";
+    Repository = 7, "repository";
+    Branch = 8, "branch";
+    Image = 9, "image";
+    Datasource = 10, "datasource";
+    Monitor = 11, "monitor";
+    MonitorLog = 12, "monitor log";
+    BackupSchedule = 13, "backup schedule";
+    Backup = 14, "backup";
+    User = 15, "user";
+    Membership = 16, "membership";
+    RoleOverride = 17, "role override";
+    Invitation = 18, "invitation";
+    Version = 19, "deployment version";
+    Audit = 20, "audit event";
+}
+
+impl fmt::Display for EntityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Identifies one stored record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordKey {
+    /// Its kind.
+    pub kind: EntityKind,
+    /// Its id.
+    pub id: u64,
+}
+
+impl RecordKey {
+    /// Encoded length.
+    pub const LEN: usize = 9;
+
+    /// A key.
+    pub fn new(kind: EntityKind, id: u64) -> Self {
+        RecordKey { kind, id }
+    }
+
+    /// The 9-byte encoding.
+    pub fn to_bytes(self) -> [u8; 9] {
+        let mut out = [0u8; 9];
+        out[0] = self.kind.tag();
+        out[1..].copy_from_slice(&self.id.to_be_bytes());
+        out
+    }
+
+    /// Decodes 9 bytes written by [`RecordKey::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<RecordKey> {
+        let corrupt = |reason: &str| Error::Corrupt { record: hex(bytes), reason: reason.to_owned() };
+        let [tag, id @ ..] = bytes else { return Err(corrupt("empty record key")) };
+        let kind = EntityKind::from_tag(*tag).ok_or_else(|| corrupt("unknown record kind"))?;
+        let id: [u8; 8] = id.try_into().map_err(|_| corrupt("record key is not 9 bytes"))?;
+        Ok(RecordKey { kind, id: u64::from_be_bytes(id) })
+    }
+
+    /// The key prefix shared by every record of `kind`.
+    pub fn kind_prefix(kind: EntityKind) -> [u8; 1] {
+        [kind.tag()]
+    }
+}
+
+impl fmt::Display for RecordKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {:016x}", self.kind, self.id)
+    }
+}
+
+/// Lowercase hex of `bytes`, for naming undecodable keys.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+use crate::ids::{ClusterId, DeploymentId, GroupId, ImageId, MonitorId, ProjectId, RepositoryId, ScopeId, UserId};
+
+/// A list of records under one parent, kept by the store from the
+/// records themselves (see [`super::Record::indexes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Index {
+    /// Groups of a project.
+    ProjectGroups(ProjectId),
+    /// Scopes of a group.
+    GroupScopes(GroupId),
+    /// Deployments of a group, dropped ones included.
+    GroupDeployments(GroupId),
+    /// Deployments of a scope, dropped ones included.
+    ScopeDeployments(ScopeId),
+    /// Live (not dropped) deployments of a scope: what `deployment_limit` counts.
+    ScopeLiveDeployments(ScopeId),
+    /// Groups that link a cluster.
+    ClusterGroups(ClusterId),
+    /// Memberships of a project.
+    ProjectMembers(ProjectId),
+    /// Memberships of a user.
+    UserMemberships(UserId),
+    /// Role overrides in a project.
+    ProjectOverrides(ProjectId),
+    /// Invitations of a project.
+    ProjectInvitations(ProjectId),
+    /// Datasources of a project.
+    ProjectDatasources(ProjectId),
+    /// Repositories of a project.
+    ProjectRepositories(ProjectId),
+    /// Repositories tied to no project.
+    GlobalRepositories,
+    /// Branches of a repository.
+    RepositoryBranches(RepositoryId),
+    /// Images of a project.
+    ProjectImages(ProjectId),
+    /// Images tied to no project.
+    GlobalImages,
+    /// Deployments whose own settings name an image.
+    ImageDeployments(ImageId),
+    /// Scopes whose settings name an image.
+    ImageScopes(ImageId),
+    /// Groups whose settings name an image.
+    ImageGroups(ImageId),
+    /// Monitors of a deployment.
+    DeploymentMonitors(DeploymentId),
+    /// Logs of a monitor.
+    MonitorLogs(MonitorId),
+    /// Versions of a deployment.
+    DeploymentVersions(DeploymentId),
+    /// Backups of a deployment.
+    DeploymentBackups(DeploymentId),
+    /// Backup schedules of a deployment.
+    DeploymentSchedules(DeploymentId),
+    /// Audit events of a project.
+    ProjectAudit(ProjectId),
+    /// Audit events outside any project (clusters, users).
+    GlobalAudit,
+}
+
+impl Index {
+    /// The stored tag and the parent id.
+    fn tag_and_parent(self) -> (u8, u64) {
+        match self {
+            Index::ProjectGroups(p) => (1, p.0),
+            Index::GroupScopes(p) => (2, p.0),
+            Index::GroupDeployments(p) => (3, p.0),
+            Index::ScopeDeployments(p) => (4, p.0),
+            Index::ScopeLiveDeployments(p) => (5, p.0),
+            Index::ClusterGroups(p) => (6, p.0),
+            Index::ProjectMembers(p) => (7, p.0),
+            Index::UserMemberships(p) => (8, p.0),
+            Index::ProjectOverrides(p) => (9, p.0),
+            Index::ProjectInvitations(p) => (10, p.0),
+            Index::ProjectDatasources(p) => (11, p.0),
+            Index::ProjectRepositories(p) => (12, p.0),
+            Index::GlobalRepositories => (13, 0),
+            Index::RepositoryBranches(p) => (14, p.0),
+            Index::ProjectImages(p) => (15, p.0),
+            Index::GlobalImages => (16, 0),
+            Index::ImageDeployments(p) => (17, p.0),
+            Index::ImageScopes(p) => (18, p.0),
+            Index::ImageGroups(p) => (19, p.0),
+            Index::DeploymentMonitors(p) => (20, p.0),
+            Index::MonitorLogs(p) => (21, p.0),
+            Index::DeploymentVersions(p) => (22, p.0),
+            Index::DeploymentBackups(p) => (23, p.0),
+            Index::DeploymentSchedules(p) => (24, p.0),
+            Index::ProjectAudit(p) => (25, p.0),
+            Index::GlobalAudit => (26, 0),
+        }
+    }
+}
+
+impl Index {
+    /// Encoded prefix length.
+    pub const PREFIX_LEN: usize = 9;
+
+    /// The byte prefix shared by every entry of this list.
+    pub fn prefix(self) -> [u8; 9] {
+        let (tag, parent) = self.tag_and_parent();
+        let mut out = [0u8; 9];
+        out[0] = tag;
+        out[1..].copy_from_slice(&parent.to_be_bytes());
+        out
+    }
+
+    /// The entry key for `record` in this list.
+    pub fn entry(self, record: RecordKey) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::PREFIX_LEN + RecordKey::LEN);
+        out.extend_from_slice(&self.prefix());
+        out.extend_from_slice(&record.to_bytes());
+        out
+    }
+
+    /// The record key at the end of an entry key.
+    pub fn record_of_entry(entry: &[u8]) -> Result<RecordKey> {
+        match entry.len().checked_sub(RecordKey::LEN) {
+            Some(start) if start == Self::PREFIX_LEN => RecordKey::from_bytes(&entry[start..]),
+            _ => Err(Error::Corrupt { record: hex(entry), reason: "index entry has the wrong length".into() }),
+        }
+    }
+}
+
+/// A value that at most one record may hold at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum UniqueKey {
+    /// A project slug, across the whole store.
+    ProjectSlug(String),
+    /// A group slug within a project.
+    GroupSlug(ProjectId, String),
+    /// A scope code within a group.
+    ScopeCode(GroupId, String),
+    /// A deployment slug within a group.
+    DeploymentSlug(GroupId, String),
+    /// A cluster uid.
+    ClusterUid(String),
+    /// A cluster slug.
+    ClusterSlug(String),
+    /// A user's e-mail address.
+    UserEmail(String),
+    /// One membership per user and project.
+    Membership(ProjectId, UserId),
+    /// One override per user and target.
+    Override(UserId, crate::model::OverrideTarget),
+    /// One pending invitation per e-mail address and project.
+    PendingInvitation(ProjectId, String),
+}
+
+impl UniqueKey {
+    /// The encoded key.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        use crate::model::OverrideTarget;
+        let (tag, scope, value): (u8, u64, std::borrow::Cow<'_, str>) = match self {
+            UniqueKey::ProjectSlug(v) => (1, 0, v.into()),
+            UniqueKey::GroupSlug(p, v) => (2, p.0, v.into()),
+            UniqueKey::ScopeCode(g, v) => (3, g.0, v.into()),
+            UniqueKey::DeploymentSlug(g, v) => (4, g.0, v.into()),
+            UniqueKey::ClusterUid(v) => (5, 0, v.into()),
+            UniqueKey::ClusterSlug(v) => (6, 0, v.into()),
+            UniqueKey::UserEmail(v) => (7, 0, v.into()),
+            UniqueKey::Membership(p, u) => (8, p.0, format!("{:016x}", u.0).into()),
+            UniqueKey::Override(u, OverrideTarget::Group(g)) => (9, u.0, format!("g{:016x}", g.0).into()),
+            UniqueKey::Override(u, OverrideTarget::Deployment(d)) => (9, u.0, format!("d{:016x}", d.0).into()),
+            UniqueKey::PendingInvitation(p, v) => (10, p.0, v.into()),
+        };
+        let mut out = Vec::with_capacity(9 + value.len());
+        out.push(tag);
+        out.extend_from_slice(&scope.to_be_bytes());
+        out.extend_from_slice(value.as_bytes());
+        out
+    }
+}
+
+impl fmt::Display for UniqueKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UniqueKey::ProjectSlug(v) => write!(f, "project slug {v:?}"),
+            UniqueKey::GroupSlug(p, v) => write!(f, "group slug {v:?} in {p}"),
+            UniqueKey::ScopeCode(g, v) => write!(f, "scope code {v:?} in {g}"),
+            UniqueKey::DeploymentSlug(g, v) => write!(f, "deployment slug {v:?} in {g}"),
+            UniqueKey::ClusterUid(v) => write!(f, "cluster uid {v:?}"),
+            UniqueKey::ClusterSlug(v) => write!(f, "cluster slug {v:?}"),
+            UniqueKey::UserEmail(v) => write!(f, "user e-mail {v:?}"),
+            UniqueKey::Membership(p, u) => write!(f, "membership of {u} in {p}"),
+            UniqueKey::Override(u, t) => write!(f, "override of {u} on {t:?}"),
+            UniqueKey::PendingInvitation(p, v) => write!(f, "pending invitation of {v:?} to {p}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_keys_round_trip_and_reject_garbage() {
+        for &kind in EntityKind::ALL {
+            let key = RecordKey::new(kind, 0x0102_0304_0506_0708);
+            assert_eq!(RecordKey::from_bytes(&key.to_bytes()).unwrap(), key);
+            assert_eq!(EntityKind::from_tag(kind.tag()), Some(kind));
+        }
+        assert!(RecordKey::from_bytes(&[]).is_err());
+        assert!(RecordKey::from_bytes(&[200, 0, 0, 0, 0, 0, 0, 0, 0]).is_err());
+        assert!(RecordKey::from_bytes(&[1, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn index_entries_share_their_prefix_and_decode() {
+        let index = Index::GroupScopes(GroupId(7));
+        let rec = RecordKey::new(EntityKind::Scope, 9);
+        let entry = index.entry(rec);
+        assert!(entry.starts_with(&index.prefix()));
+        assert_eq!(Index::record_of_entry(&entry).unwrap(), rec);
+        assert_ne!(Index::GroupScopes(GroupId(7)).prefix(), Index::GroupDeployments(GroupId(7)).prefix());
+        assert_ne!(Index::GroupScopes(GroupId(7)).prefix(), Index::GroupScopes(GroupId(8)).prefix());
+        assert!(Index::record_of_entry(&entry[1..]).is_err());
+    }
+
+    #[test]
+    fn unique_keys_are_scoped() {
+        let a = UniqueKey::GroupSlug(ProjectId(1), "web".into()).to_bytes();
+        let b = UniqueKey::GroupSlug(ProjectId(2), "web".into()).to_bytes();
+        let c = UniqueKey::DeploymentSlug(GroupId(1), "web".into()).to_bytes();
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+    }
+}
