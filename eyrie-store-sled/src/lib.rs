@@ -1,6 +1,16 @@
-//! Durable persistence for Eyrie on sled 0.34, for those who ask for it.
-//!
-//! **Not built yet.** This crate is a shell that reserves its place in the
-//! workspace; the `Store` implementation comes with the sled issue.
+//! Durable persistence for Eyrie on sled 0.34 (placeholder docs, rewritten below).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod config;
+mod error;
+mod layout;
+mod store;
+mod tables;
+mod writer;
+
+pub use config::{Durability, SledConfig};
+pub use error::OpenError;
+pub use layout::LAYOUT_VERSION;
+pub use store::SledStore;
+pub use writer::WriterStatus;
