@@ -66,6 +66,7 @@ pub mod model;
 pub mod permission;
 pub mod rules;
 pub mod secret;
+pub mod service;
 pub mod storage;
 pub mod validate;
 
@@ -79,6 +80,7 @@ pub use permission::{
     Action, Actor, Decision, GrantLevel, Grants, ProjectFacts, Resource, Role, Rule, authorize, explain,
 };
 pub use secret::{SealedSecret, SecretString};
+pub use service::Eyrie;
 pub use validate::{
     CronExpr, Digest, DomainName, Email, GitRef, GitUrl, ImageRef, ImageTag, Name, Quantity, Slug, Url, ValidationError,
 };

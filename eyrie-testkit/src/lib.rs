@@ -1,13 +1,25 @@
 //! # eyrie-testkit
 //!
-//! Test support for Eyrie and for programs that embed it: the in-memory
-//! store ([`MemoryStore`]), builders for typical records ([`builders`]) and
-//! proptest strategies ([`strategies`]).
+//! Test support for Eyrie and for programs that embed it:
+//!
+//! - [`MemoryStore`], the in-memory store and reference backend;
+//! - [`conformance::run_all`], the checks every `Store` must pass, run by
+//!   each backend crate against its own store;
+//! - [`RecordingExecutor`], a fake cluster executor that records calls and
+//!   can be told to fail or stall;
+//! - [`fixtures`]: a manual clock, sequential ids, a test key ring, and a
+//!   typical tenant built through the service;
+//! - [`builders`] for single records and [`strategies`] for proptest.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod builders;
+#[allow(clippy::expect_used, clippy::unwrap_used)] // a test suite: it fails by panicking
+pub mod conformance;
+mod executor;
+pub mod fixtures;
 mod memory;
 pub mod strategies;
 
+pub use executor::{Call, Op, RecordingExecutor};
 pub use memory::MemoryStore;

@@ -142,6 +142,12 @@ pub fn apply(kv: &mut impl KvWrite, tx: &Transaction) -> Result<Receipt> {
                     return Err(Error::AlreadyExists { entity: key.kind.name(), key: format!("{:016x}", key.id) });
                 }
             }
+            Check::Count { index, count } => {
+                let now = kv.count_prefix(Table::Index, &index.prefix())?;
+                if now != *count {
+                    return Err(Error::Conflict(format!("{index:?} changed: {now} entries, {count} when read")));
+                }
+            }
             Check::CountBelow { index, limit, message } => {
                 if kv.count_prefix(Table::Index, &index.prefix())? >= *limit {
                     return Err(Error::PolicyViolation(message.clone()));

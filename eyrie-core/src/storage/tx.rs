@@ -60,6 +60,15 @@ pub enum Check {
     Revision(RecordKey, Revision),
     /// The record does not exist. Fails with `AlreadyExists`.
     Absent(RecordKey),
+    /// The list has exactly `count` entries, as when it was read. Fails with
+    /// `Conflict` (retryable): used to make "nothing was added meanwhile" part
+    /// of a decision, e.g. deleting a group that had no live deployment.
+    Count {
+        /// The list.
+        index: Index,
+        /// The count seen.
+        count: u64,
+    },
     /// The list has fewer than `limit` entries. Fails with `PolicyViolation`
     /// carrying `message`. Evaluated before this transaction's writes.
     CountBelow {

@@ -1,0 +1,155 @@
+//! Reading what authorization needs: the project, the actor's grants and,
+//! for deployments, the scope's `role_to_admin`; and the checks that pin
+//! them for the transaction that follows.
+
+use super::Eyrie;
+use crate::error::{Error, Result};
+use crate::ids::{DeploymentId, GroupId, ProjectId};
+use crate::model::{Deployment, DeploymentGroup, Membership, OverrideTarget, Project, RoleOverride, Scope};
+use crate::permission::{Actor, Grants, ProjectFacts, Resource, Role};
+use crate::storage::{Check, Entity, StoreExt, Transaction, UniqueKey, Versioned};
+
+/// A project, the actor's grants in it, and the checks that pin them.
+#[derive(Debug, Clone)]
+pub(crate) struct ProjectAccess {
+    pub(crate) project: Versioned<Project>,
+    pub(crate) grants: Grants,
+
+    pins: Vec<Check>,
+}
+
+impl ProjectAccess {
+    pub(crate) fn facts(&self) -> ProjectFacts {
+        let p = &self.project.value;
+        ProjectFacts { id: p.id, owner: p.owner, portal_blocked: p.portal_blocked }
+    }
+
+    /// The project as a resource.
+    pub(crate) fn resource(&self) -> Resource {
+        Resource::Project {
+            project: self.facts(),
+            grants: Grants { project: self.grants.project, ..Grants::default() },
+        }
+    }
+
+    /// A group of the project as a resource.
+    pub(crate) fn group_resource(&self, group: GroupId) -> Resource {
+        let grants = Grants { deployment: None, ..self.grants };
+        Resource::Group { project: self.facts(), group, grants }
+    }
+
+    /// A deployment of the project as a resource under `role_to_admin`.
+    pub(crate) fn deployment_resource(&self, deployment: &Deployment, role_to_admin: Role) -> Resource {
+        Resource::Deployment {
+            project: self.facts(),
+            group: deployment.group_id,
+            deployment: deployment.id,
+            role_to_admin,
+            grants: self.grants,
+        }
+    }
+
+    /// A transaction that fails if the project or the grants changed since read.
+    pub(crate) fn pinned(&self) -> Transaction {
+        let mut tx = Transaction::new();
+        tx.checks.extend(self.pins.iter().cloned());
+        tx
+    }
+}
+
+/// A group with its project access.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupAccess {
+    pub(crate) access: ProjectAccess,
+    pub(crate) group: Versioned<DeploymentGroup>,
+}
+
+impl GroupAccess {
+    pub(crate) fn resource(&self) -> Resource {
+        self.access.group_resource(self.group.value.id)
+    }
+}
+
+/// A deployment with its scope, group and project access.
+#[derive(Debug, Clone)]
+pub(crate) struct DeploymentAccess {
+    pub(crate) access: ProjectAccess,
+    pub(crate) group: Versioned<DeploymentGroup>,
+    pub(crate) scope: Versioned<Scope>,
+    pub(crate) deployment: Versioned<Deployment>,
+}
+
+impl DeploymentAccess {
+    pub(crate) fn resource(&self) -> Resource {
+        self.access.deployment_resource(&self.deployment.value, self.scope.value.role_to_admin)
+    }
+}
+
+impl Eyrie {
+    async fn override_for(
+        &self,
+        user: crate::ids::UserId,
+        target: OverrideTarget,
+    ) -> Result<Option<Versioned<RoleOverride>>> {
+        self.store.find_unique::<RoleOverride>(&UniqueKey::Override(user, target)).await
+    }
+
+    /// Reads the project and the actor's grants (project, and group/deployment overrides when given).
+    pub(crate) async fn project_access(
+        &self,
+        actor: Actor,
+        project_id: ProjectId,
+        group: Option<GroupId>,
+        deployment: Option<DeploymentId>,
+    ) -> Result<ProjectAccess> {
+        let project = self.store.fetch::<Project>(project_id.0).await?;
+        let mut pins = vec![Check::Revision(project.value.key(), project.revision)];
+        let mut grants = Grants::default();
+        if let Actor::User { id, .. } = actor {
+            let membership = self.store.find_unique::<Membership>(&UniqueKey::Membership(project_id, id)).await?;
+            if let Some(m) = &membership {
+                grants.project = Some(m.value.role);
+                pins.push(Check::Revision(m.value.key(), m.revision));
+            }
+            let targets =
+                group.map(OverrideTarget::Group).into_iter().chain(deployment.map(OverrideTarget::Deployment));
+            for target in targets {
+                if let Some(o) = self.override_for(id, target).await? {
+                    match target {
+                        OverrideTarget::Group(_) => grants.group = Some(o.value.role),
+                        OverrideTarget::Deployment(_) => grants.deployment = Some(o.value.role),
+                    }
+                    pins.push(Check::Revision(o.value.key(), o.revision));
+                }
+            }
+        }
+        Ok(ProjectAccess { project, grants, pins })
+    }
+
+    /// Reads a group and the actor's access to it.
+    pub(crate) async fn group_access(&self, actor: Actor, group_id: GroupId) -> Result<GroupAccess> {
+        let group = self.store.fetch::<DeploymentGroup>(group_id.0).await?;
+        let access = self.project_access(actor, group.value.project_id, Some(group_id), None).await?;
+        Ok(GroupAccess { access, group })
+    }
+
+    /// Reads a deployment, its scope and group, and the actor's access to it.
+    pub(crate) async fn deployment_access(
+        &self,
+        actor: Actor,
+        deployment_id: DeploymentId,
+    ) -> Result<DeploymentAccess> {
+        let deployment = self.store.fetch::<Deployment>(deployment_id.0).await?;
+        let d = &deployment.value;
+        let group = self.store.fetch::<DeploymentGroup>(d.group_id.0).await?;
+        let scope = self.store.fetch::<Scope>(d.scope_id.0).await?;
+        if scope.value.group_id != group.value.id || group.value.project_id != d.project_id {
+            return Err(Error::Corrupt {
+                record: d.id.to_string(),
+                reason: "deployment, scope and group do not belong together".into(),
+            });
+        }
+        let access = self.project_access(actor, d.project_id, Some(d.group_id), Some(d.id)).await?;
+        Ok(DeploymentAccess { access, group, scope, deployment })
+    }
+}

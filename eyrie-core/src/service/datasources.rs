@@ -1,0 +1,128 @@
+//! Datasources (their secrets sealed) and key rotation of every stored secret.
+
+use super::{Eyrie, allow};
+use crate::error::Result;
+use crate::ids::{DatasourceId, ProjectId};
+use crate::model::{Cluster, ClusterConnection, DataType, Datasource, DatasourceUsage};
+use crate::permission::{Action, Actor, Resource};
+use crate::secret::{SealedSecret, SecretString};
+use crate::storage::{Index, StoreExt, Transaction};
+use crate::validate::{Name, Url};
+
+/// What a new datasource needs; secrets in plaintext, sealed before storing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDatasource {
+    /// Display name.
+    pub name: Name,
+    /// S3-like or database.
+    pub data_type: DataType,
+    /// What it is for.
+    pub usage: DatasourceUsage,
+    /// Endpoint (S3-like).
+    pub endpoint: Option<Url>,
+    /// Bucket (S3-like).
+    pub bucket: Option<String>,
+    /// Connection string (database).
+    pub connection: Option<SecretString>,
+    /// Credentials.
+    pub credentials: Option<SecretString>,
+}
+
+fn context(id: DatasourceId, field: &str) -> String {
+    format!("datasource/{}/{field}", id.0)
+}
+
+impl Eyrie {
+    /// Adds a datasource to a project (admins). Its secrets are sealed.
+    pub async fn create_datasource(
+        &self,
+        actor: Actor,
+        project: ProjectId,
+        input: NewDatasource,
+    ) -> Result<Datasource> {
+        self.retrying(|| async {
+            let access = self.project_access(actor, project, None, None).await?;
+            allow(actor, Action::ManageDatasources, &access.resource())?;
+            let id = DatasourceId(self.next_id());
+            let seal = |s: &Option<SecretString>, field| {
+                s.as_ref().map(|s| self.sealer.seal(s, &context(id, field))).transpose()
+            };
+            let ds = Datasource {
+                id,
+                project_id: project,
+                name: input.name.clone(),
+                data_type: input.data_type,
+                usage: input.usage,
+                endpoint: input.endpoint.clone(),
+                bucket: input.bucket.clone(),
+                connection: seal(&input.connection, "connection")?,
+                credentials: seal(&input.credentials, "credentials")?,
+                created_at: self.now(),
+            };
+            let tx = access.pinned().create(ds.clone());
+            self.commit(tx, self.audit(actor, Some(project), "datasource.create", id)).await?;
+            Ok(ds)
+        })
+        .await
+    }
+
+    /// The datasources of a project (secrets stay sealed).
+    pub async fn list_datasources(&self, actor: Actor, project: ProjectId) -> Result<Vec<Datasource>> {
+        let access = self.project_access(actor, project, None, None).await?;
+        allow(actor, Action::ReadProject, &access.resource())?;
+        Ok(self
+            .store
+            .children::<Datasource>(Index::ProjectDatasources(project))
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect())
+    }
+
+    /// Opens a datasource's credentials for its consumer (admins only).
+    pub async fn open_datasource_credentials(&self, actor: Actor, id: DatasourceId) -> Result<Option<SecretString>> {
+        let ds = self.store.fetch::<Datasource>(id.0).await?.value;
+        let access = self.project_access(actor, ds.project_id, None, None).await?;
+        allow(actor, Action::ManageDatasources, &access.resource())?;
+        ds.credentials.as_ref().map(|s| self.sealer.open(s, &context(id, "credentials"))).transpose()
+    }
+
+    /// Re-seals every stored secret that is not under the active key
+    /// (cluster kubeconfigs, datasource credentials and connection strings),
+    /// one record per transaction. Returns how many records changed.
+    pub async fn reseal_all(&self, actor: Actor) -> Result<usize> {
+        allow(actor, Action::ManageGlobalResources, &Resource::Global)?;
+        let reseal = |sealed: &SealedSecret, ctx: &str| -> Result<SealedSecret> {
+            self.sealer.seal(&self.sealer.open(sealed, ctx)?, ctx)
+        };
+        let mut changed = 0;
+        for read in self.store.all::<Cluster>().await? {
+            if let ClusterConnection::Kubeconfig(sealed) = &read.value.connection
+                && !self.sealer.is_current(sealed)
+            {
+                let mut c = read.value.clone();
+                let ctx = format!("cluster/{}/kubeconfig", c.id.0);
+                c.connection = ClusterConnection::Kubeconfig(reseal(sealed, &ctx)?);
+                self.commit(
+                    Transaction::new().update(&read, c),
+                    self.audit(actor, None, "secret.reseal", read.value.id),
+                )
+                .await?;
+                changed += 1;
+            }
+        }
+        for read in self.store.all::<Datasource>().await? {
+            let stale = |s: &Option<SealedSecret>| s.as_ref().is_some_and(|s| !self.sealer.is_current(s));
+            if stale(&read.value.connection) || stale(&read.value.credentials) {
+                let mut ds = read.value.clone();
+                let id = ds.id;
+                ds.connection = ds.connection.as_ref().map(|s| reseal(s, &context(id, "connection"))).transpose()?;
+                ds.credentials = ds.credentials.as_ref().map(|s| reseal(s, &context(id, "credentials"))).transpose()?;
+                let event = self.audit(actor, Some(ds.project_id), "secret.reseal", id);
+                self.commit(Transaction::new().update(&read, ds), event).await?;
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+}

@@ -1,0 +1,407 @@
+//! Deployment groups and their scopes.
+
+use std::collections::BTreeSet;
+
+use super::{Eyrie, allow};
+use crate::error::{Error, Result};
+use crate::ids::{ClusterId, DatasourceId, GroupId, ProjectId, ScopeId};
+use crate::lifecycle::{ClusterState, LifecycleState};
+use crate::model::{Cluster, DataType, Datasource, Deployment, DeploymentGroup, GroupType, Scope, Settings, User};
+use crate::permission::{Action, Actor, Role};
+use crate::rules::{check_scope_clusters, deployment_clusters};
+use crate::storage::{Check, Index, StoreExt, Transaction, Versioned, Write};
+use crate::validate::{DomainName, Name, Slug, ValidationError};
+
+/// What a new group needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewGroup {
+    /// Display name.
+    pub name: Name,
+    /// Slug, unique in the project; derived from the name when `None`.
+    pub slug: Option<Slug>,
+    /// What its deployments run.
+    pub group_type: GroupType,
+    /// Its clusters (at least one, none deleted or cancelled).
+    pub group_cluster_ids: BTreeSet<ClusterId>,
+    /// Defaults for its deployments.
+    pub settings: Settings,
+}
+
+/// Changes to a group; `None` leaves a field as it is. The type never changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupPatch {
+    /// New name.
+    pub name: Option<Name>,
+    /// New slug.
+    pub slug: Option<Slug>,
+    /// New cluster links (needs `link_clusters`).
+    pub group_cluster_ids: Option<BTreeSet<ClusterId>>,
+    /// New defaults.
+    pub settings: Option<Settings>,
+}
+
+/// The editable configuration of a scope (SPEC §2); see [`Scope`] for each field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct ScopeConfig {
+    pub priority: i32,
+    pub sequence: i32,
+    pub deployment_limit: Option<u32>,
+    pub deployment_cluster_ids: BTreeSet<ClusterId>,
+    pub root_subdomain: Option<DomainName>,
+    pub allow_drop: bool,
+    pub monitor: bool,
+    pub gather_logs: bool,
+    pub role_to_admin: Role,
+    pub deployment_pause_after_seconds: Option<u64>,
+    pub deployment_drop_after_seconds: Option<u64>,
+    pub restore_from_scope: Option<ScopeId>,
+    pub backup_dest_datasource: Option<DatasourceId>,
+    pub monitor_log_delete_after_seconds: Option<u64>,
+    pub settings: Settings,
+}
+
+impl Default for ScopeConfig {
+    /// Unlimited, the group's clusters, drops **not** allowed (dropping
+    /// destroys data, so it is opt-in), no timers, `role_to_admin = admin`.
+    fn default() -> Self {
+        ScopeConfig {
+            priority: 0,
+            sequence: 0,
+            deployment_limit: None,
+            deployment_cluster_ids: BTreeSet::new(),
+            root_subdomain: None,
+            allow_drop: false,
+            monitor: false,
+            gather_logs: false,
+            role_to_admin: Role::Admin,
+            deployment_pause_after_seconds: None,
+            deployment_drop_after_seconds: None,
+            restore_from_scope: None,
+            backup_dest_datasource: None,
+            monitor_log_delete_after_seconds: None,
+            settings: Settings::default(),
+        }
+    }
+}
+
+/// What a new scope needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewScope {
+    /// Display name.
+    pub name: Name,
+    /// Code, unique in the group (e.g. `prod`).
+    pub code: Slug,
+    /// Its configuration.
+    pub config: ScopeConfig,
+}
+
+/// Changes to a scope; `None` leaves a part as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopePatch {
+    /// New name.
+    pub name: Option<Name>,
+    /// New code.
+    pub code: Option<Slug>,
+    /// New configuration, replacing the old one whole.
+    pub config: Option<ScopeConfig>,
+}
+
+fn apply_config(scope: &mut Scope, c: ScopeConfig) {
+    scope.priority = c.priority;
+    scope.sequence = c.sequence;
+    scope.deployment_limit = c.deployment_limit;
+    scope.deployment_cluster_ids = c.deployment_cluster_ids;
+    scope.root_subdomain = c.root_subdomain;
+    scope.allow_drop = c.allow_drop;
+    scope.monitor = c.monitor;
+    scope.gather_logs = c.gather_logs;
+    scope.role_to_admin = c.role_to_admin;
+    scope.deployment_pause_after_seconds = c.deployment_pause_after_seconds;
+    scope.deployment_drop_after_seconds = c.deployment_drop_after_seconds;
+    scope.restore_from_scope = c.restore_from_scope;
+    scope.backup_dest_datasource = c.backup_dest_datasource;
+    scope.monitor_log_delete_after_seconds = c.monitor_log_delete_after_seconds;
+    scope.settings = c.settings;
+}
+
+impl Eyrie {
+    /// Checks that every cluster exists and is usable for linking, and pins them.
+    async fn linkable_clusters(&self, ids: &BTreeSet<ClusterId>, tx: Transaction) -> Result<Transaction> {
+        if ids.is_empty() {
+            return Err(ValidationError::field("group_cluster_ids", "[]", "a group needs at least one cluster").into());
+        }
+        let mut tx = tx;
+        for id in ids {
+            let cluster = self.store.fetch::<Cluster>(id.0).await?;
+            if matches!(cluster.value.state, ClusterState::Cancel | ClusterState::Delete) {
+                return Err(Error::policy(format!(
+                    "cluster {} is {} and cannot be linked",
+                    cluster.value.slug, cluster.value.state
+                )));
+            }
+            tx = tx.unchanged(&cluster);
+        }
+        Ok(tx)
+    }
+
+    /// Creates a group; the creator gets it added to their favourites.
+    pub async fn create_group(&self, actor: Actor, project_id: ProjectId, input: NewGroup) -> Result<DeploymentGroup> {
+        input.settings.validate()?;
+        self.retrying(|| async {
+            let access = self.project_access(actor, project_id, None, None).await?;
+            allow(actor, Action::CreateGroup, &access.resource())?;
+            let group = DeploymentGroup {
+                id: GroupId(self.next_id()),
+                project_id,
+                namespace_uid: access.project.value.namespace_uid,
+                name: input.name.clone(),
+                slug: input.slug.clone().unwrap_or_else(|| Slug::from_name(input.name.as_str())),
+                group_type: input.group_type,
+                group_cluster_ids: input.group_cluster_ids.clone(),
+                settings: input.settings.clone(),
+                state: LifecycleState::Draft,
+                created_at: self.now(),
+            };
+            self.check_settings_refs(&input.settings, project_id).await?;
+            let mut tx = self.linkable_clusters(&group.group_cluster_ids, access.pinned()).await?.create(group.clone());
+            if let Actor::User { id, .. } = actor {
+                let user = self.store.fetch::<User>(id.0).await?;
+                let mut updated = user.value.clone();
+                updated.favourite_groups.insert(group.id);
+                tx = tx.update(&user, updated);
+            }
+            self.commit(tx, self.audit(actor, Some(project_id), "group.create", group.id)).await?;
+            Ok(group)
+        })
+        .await
+    }
+
+    /// Reads a group.
+    pub async fn get_group(&self, actor: Actor, id: GroupId) -> Result<DeploymentGroup> {
+        let g = self.group_access(actor, id).await?;
+        allow(actor, Action::ReadGroup, &g.resource())?;
+        Ok(g.group.value)
+    }
+
+    /// The groups of a project.
+    pub async fn list_groups(&self, actor: Actor, project_id: ProjectId) -> Result<Vec<DeploymentGroup>> {
+        let access = self.project_access(actor, project_id, None, None).await?;
+        allow(actor, Action::ReadProject, &access.resource())?;
+        Ok(self
+            .store
+            .children::<DeploymentGroup>(Index::ProjectGroups(project_id))
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect())
+    }
+
+    /// Edits a group. Changing its clusters needs `link_clusters` and is
+    /// refused when a scope or a live deployment still uses a cluster being unlinked.
+    pub async fn update_group(&self, actor: Actor, id: GroupId, patch: GroupPatch) -> Result<DeploymentGroup> {
+        if let Some(s) = &patch.settings {
+            s.validate()?;
+        }
+        self.retrying(|| async {
+            let ga = self.group_access(actor, id).await?;
+            allow(actor, Action::EditGroup, &ga.resource())?;
+            let mut group = ga.group.value.clone();
+            let mut tx = ga.access.pinned();
+            if let Some(name) = &patch.name {
+                group.name = name.clone();
+            }
+            if let Some(slug) = &patch.slug {
+                group.slug = slug.clone();
+            }
+            if let Some(settings) = &patch.settings {
+                self.check_settings_refs(settings, group.project_id).await?;
+                group.settings = settings.clone();
+            }
+            if let Some(clusters) = &patch.group_cluster_ids {
+                allow(actor, Action::LinkClusters, &ga.resource())?;
+                tx = self.linkable_clusters(clusters, tx).await?;
+                group.group_cluster_ids = clusters.clone();
+                for scope in self.store.children::<Scope>(Index::GroupScopes(id)).await? {
+                    check_scope_clusters(&group, &scope.value.deployment_cluster_ids)?;
+                    tx = tx.unchanged(&scope);
+                    for d in self.store.children::<Deployment>(Index::ScopeLiveDeployments(scope.value.id)).await? {
+                        deployment_clusters(&d.value.cluster_ids, &group, &scope.value)?;
+                        tx = tx.unchanged(&d);
+                    }
+                }
+            }
+            let tx = tx.update(&ga.group, group.clone());
+            self.commit(tx, self.audit(actor, Some(group.project_id), "group.update", id)).await?;
+            Ok(group)
+        })
+        .await
+    }
+
+    /// Deletes a group with its scopes and overrides (owner only). Refused
+    /// while it has a live deployment.
+    pub async fn delete_group(&self, actor: Actor, id: GroupId) -> Result<()> {
+        self.retrying(|| async {
+            let ga = self.group_access(actor, id).await?;
+            allow(actor, Action::DeleteGroup, &ga.resource())?;
+            let mut tx = ga.access.pinned();
+            let (contents, pins) = self.group_contents(&ga.group).await?;
+            tx.checks.extend(pins);
+            for s in contents {
+                tx.writes.push(Write::Delete(s.record.key(), s.revision));
+            }
+            let tx = tx.delete(&ga.group);
+            self.commit(tx, self.audit(actor, Some(ga.group.value.project_id), "group.delete", id)).await
+        })
+        .await
+    }
+
+    /// Checks a scope configuration against its group.
+    async fn check_scope_config(
+        &self,
+        group: &DeploymentGroup,
+        this: Option<ScopeId>,
+        c: &ScopeConfig,
+    ) -> Result<Vec<Check>> {
+        c.settings.validate()?;
+        check_scope_clusters(group, &c.deployment_cluster_ids)?;
+        let mut pins = Vec::new();
+        if let Some(from) = c.restore_from_scope {
+            let source = self.store.fetch::<Scope>(from.0).await?;
+            if source.value.group_id != group.id || Some(from) == this {
+                return Err(Error::policy("restore_from_scope must be another scope of the same group"));
+            }
+            pins.push(Check::Revision(crate::storage::Entity::key(&source.value), source.revision));
+        }
+        if let Some(ds) = c.backup_dest_datasource {
+            let source = self.store.fetch::<Datasource>(ds.0).await?;
+            if source.value.project_id != group.project_id || source.value.data_type != DataType::S3like {
+                return Err(Error::policy("backup_dest_datasource must be an s3like datasource of the project"));
+            }
+        }
+        self.check_settings_refs(&c.settings, group.project_id).await?;
+        Ok(pins)
+    }
+
+    /// Creates a scope in a group.
+    pub async fn create_scope(&self, actor: Actor, group_id: GroupId, input: NewScope) -> Result<Scope> {
+        self.retrying(|| async {
+            let ga = self.group_access(actor, group_id).await?;
+            allow(actor, Action::ManageScopes, &ga.resource())?;
+            let g = &ga.group.value;
+            let pins = self.check_scope_config(g, None, &input.config).await?;
+            let mut scope = Scope {
+                id: ScopeId(self.next_id()),
+                project_id: g.project_id,
+                group_id,
+                name: input.name.clone(),
+                code: input.code.clone(),
+                priority: 0,
+                sequence: 0,
+                deployment_limit: None,
+                deployment_cluster_ids: BTreeSet::new(),
+                root_subdomain: None,
+                allow_drop: false,
+                monitor: false,
+                gather_logs: false,
+                role_to_admin: Role::Admin,
+                deployment_pause_after_seconds: None,
+                deployment_drop_after_seconds: None,
+                restore_from_scope: None,
+                backup_dest_datasource: None,
+                monitor_log_delete_after_seconds: None,
+                settings: Settings::default(),
+                created_at: self.now(),
+            };
+            apply_config(&mut scope, input.config.clone());
+            let mut tx = ga.access.pinned().unchanged(&ga.group).create(scope.clone());
+            tx.checks.extend(pins);
+            self.commit(tx, self.audit(actor, Some(g.project_id), "scope.create", scope.id)).await?;
+            Ok(scope)
+        })
+        .await
+    }
+
+    /// The scopes of a group, highest priority first, then by sequence.
+    pub async fn list_scopes(&self, actor: Actor, group_id: GroupId) -> Result<Vec<Scope>> {
+        let ga = self.group_access(actor, group_id).await?;
+        allow(actor, Action::ReadGroup, &ga.resource())?;
+        let mut scopes: Vec<Scope> =
+            self.store.children::<Scope>(Index::GroupScopes(group_id)).await?.into_iter().map(|v| v.value).collect();
+        scopes.sort_by_key(|s| (std::cmp::Reverse(s.priority), s.sequence, s.id));
+        Ok(scopes)
+    }
+
+    /// Edits a scope. A lower `deployment_limit` than its live deployments is
+    /// refused, and so are clusters its live deployments still need.
+    pub async fn update_scope(&self, actor: Actor, id: ScopeId, patch: ScopePatch) -> Result<Scope> {
+        self.retrying(|| async {
+            let scope_v = self.store.fetch::<Scope>(id.0).await?;
+            let ga = self.group_access(actor, scope_v.value.group_id).await?;
+            allow(actor, Action::ManageScopes, &ga.resource())?;
+            let mut scope = scope_v.value.clone();
+            let mut tx = ga.access.pinned().unchanged(&ga.group);
+            if let Some(name) = &patch.name {
+                scope.name = name.clone();
+            }
+            if let Some(code) = &patch.code {
+                scope.code = code.clone();
+            }
+            if let Some(config) = &patch.config {
+                tx.checks.extend(self.check_scope_config(&ga.group.value, Some(id), config).await?);
+                apply_config(&mut scope, config.clone());
+                let live = self.store.children::<Deployment>(Index::ScopeLiveDeployments(id)).await?;
+                if let Some(limit) = scope.deployment_limit
+                    && live.len() > limit as usize
+                {
+                    return Err(Error::policy(format!(
+                        "scope {} holds {} live deployments, more than the new limit {limit}",
+                        scope.code,
+                        live.len()
+                    )));
+                }
+                for d in &live {
+                    deployment_clusters(&d.value.cluster_ids, &ga.group.value, &scope)?;
+                    tx = tx.unchanged(d);
+                }
+            }
+            let tx = tx.update(&scope_v, scope.clone());
+            self.commit(tx, self.audit(actor, Some(scope.project_id), "scope.update", id)).await?;
+            Ok(scope)
+        })
+        .await
+    }
+
+    /// Deletes a scope. Refused while it holds a live deployment or another
+    /// scope restores from it.
+    pub async fn delete_scope(&self, actor: Actor, id: ScopeId) -> Result<()> {
+        self.retrying(|| async {
+            let scope = self.store.fetch::<Scope>(id.0).await?;
+            let ga = self.group_access(actor, scope.value.group_id).await?;
+            allow(actor, Action::ManageScopes, &ga.resource())?;
+            let mut tx = ga.access.pinned();
+            for other in self.store.children::<Scope>(Index::GroupScopes(scope.value.group_id)).await? {
+                if other.value.restore_from_scope == Some(id) {
+                    return Err(Error::policy(format!("scope {} restores from this scope", other.value.code)));
+                }
+                tx = tx.unchanged(&other);
+            }
+            tx = tx.check(Check::CountBelow {
+                index: Index::ScopeLiveDeployments(id),
+                limit: 1,
+                message: format!("scope {} still holds live deployments", scope.value.code),
+            });
+            let tx = tx.delete(&scope);
+            self.commit(tx, self.audit(actor, Some(scope.value.project_id), "scope.delete", id)).await
+        })
+        .await
+    }
+
+    /// Reads a scope.
+    pub async fn get_scope(&self, actor: Actor, id: ScopeId) -> Result<Versioned<Scope>> {
+        let scope = self.store.fetch::<Scope>(id.0).await?;
+        let ga = self.group_access(actor, scope.value.group_id).await?;
+        allow(actor, Action::ReadGroup, &ga.resource())?;
+        Ok(scope)
+    }
+}

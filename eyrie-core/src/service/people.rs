@@ -1,0 +1,294 @@
+//! Users, memberships, invitations and role overrides.
+
+use super::{Eyrie, allow};
+use crate::error::{Error, Result};
+use crate::ids::{InvitationId, MembershipId, ProjectId, RoleOverrideId, UserId};
+use crate::lifecycle::InvitationState;
+use crate::model::{Deployment, DeploymentGroup, Invitation, Membership, OverrideTarget, RoleOverride, User};
+use crate::permission::{Action, Actor, Resource, Role};
+use crate::storage::{Index, Record, StoreExt, Transaction, UniqueKey, Write};
+use crate::validate::{Email, Name, Slug};
+
+/// What a new user needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Display name.
+    pub name: Name,
+    /// Unique e-mail address.
+    pub email: Email,
+    /// Whether they administer the platform.
+    pub platform_admin: bool,
+}
+
+fn user_id(actor: Actor) -> Result<UserId> {
+    match actor {
+        Actor::User { id, .. } => Ok(id),
+        Actor::System => Err(Error::policy("this operation needs a user actor")),
+    }
+}
+
+impl Eyrie {
+    /// Registers a user (platform administrators, or the system actor when
+    /// bootstrapping). Fails with `AlreadyExists` for a known e-mail address.
+    pub async fn register_user(&self, actor: Actor, input: NewUser) -> Result<User> {
+        allow(actor, Action::ManageGlobalResources, &Resource::Global)?;
+        let user = User {
+            id: UserId(self.next_id()),
+            name: input.name,
+            email: input.email,
+            platform_admin: input.platform_admin,
+            favourite_groups: Default::default(),
+            created_at: self.now(),
+        };
+        self.commit(Transaction::new().create(user.clone()), self.audit(actor, None, "user.register", user.id)).await?;
+        Ok(user)
+    }
+
+    /// Reads a user record (any user; e-mail addresses are not secrets here).
+    pub async fn get_user(&self, id: UserId) -> Result<User> {
+        Ok(self.store.fetch::<User>(id.0).await?.value)
+    }
+
+    /// Finds a user by e-mail address.
+    pub async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>> {
+        Ok(self.store.find_unique::<User>(&UniqueKey::UserEmail(email.to_string())).await?.map(|v| v.value))
+    }
+
+    /// The memberships of a project.
+    pub async fn list_members(&self, actor: Actor, project: ProjectId) -> Result<Vec<Membership>> {
+        let access = self.project_access(actor, project, None, None).await?;
+        allow(actor, Action::ReadProject, &access.resource())?;
+        Ok(self
+            .store
+            .children::<Membership>(Index::ProjectMembers(project))
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect())
+    }
+
+    /// Invites `email` to a project with `role`. An unknown address gets a
+    /// user record. Refused when the person is already a member or has a
+    /// pending invitation.
+    pub async fn invite(&self, actor: Actor, project: ProjectId, email: Email, role: Role) -> Result<Invitation> {
+        self.retrying(|| async {
+            let access = self.project_access(actor, project, None, None).await?;
+            allow(actor, Action::InviteMember, &access.resource())?;
+            let mut tx = access.pinned();
+            let user = match self.store.find_unique::<User>(&UniqueKey::UserEmail(email.to_string())).await? {
+                Some(u) => {
+                    if self
+                        .store
+                        .find_unique::<Membership>(&UniqueKey::Membership(project, u.value.id))
+                        .await?
+                        .is_some()
+                    {
+                        return Err(Error::already_exists("membership", format!("{email} in {project}")));
+                    }
+                    u.value
+                }
+                None => {
+                    let local = email.as_str().split('@').next().unwrap_or("invitee");
+                    let name = Name::try_from(local).or_else(|_| Name::try_from(Slug::from_name(local).as_str()))?;
+                    let user = User {
+                        id: UserId(self.next_id()),
+                        name,
+                        email: email.clone(),
+                        platform_admin: false,
+                        favourite_groups: Default::default(),
+                        created_at: self.now(),
+                    };
+                    tx = tx.create(user.clone());
+                    user
+                }
+            };
+            let invitation = Invitation {
+                id: InvitationId(self.next_id()),
+                project_id: project,
+                email: email.clone(),
+                user_id: user.id,
+                role,
+                invited_by: user_id(actor)?,
+                state: InvitationState::Pending,
+                created_at: self.now(),
+                decided_at: None,
+            };
+            let tx = tx.create(invitation.clone());
+            self.commit(tx, self.audit(actor, Some(project), "invitation.create", invitation.id)).await?;
+            Ok(invitation)
+        })
+        .await
+    }
+
+    /// The invitations of a project.
+    pub async fn list_invitations(&self, actor: Actor, project: ProjectId) -> Result<Vec<Invitation>> {
+        let access = self.project_access(actor, project, None, None).await?;
+        allow(actor, Action::InviteMember, &access.resource())?;
+        Ok(self
+            .store
+            .children::<Invitation>(Index::ProjectInvitations(project))
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect())
+    }
+
+    /// Accepts (`true`) or rejects (`false`) an invitation; only the invitee
+    /// may. Accepting makes them a member with the offered role.
+    pub async fn answer_invitation(&self, actor: Actor, id: InvitationId, accept: bool) -> Result<Invitation> {
+        self.retrying(|| async {
+            let read = self.store.fetch::<Invitation>(id.0).await?;
+            if user_id(actor)? != read.value.user_id {
+                return Err(Error::PermissionDenied("only the invitee may answer an invitation".into()));
+            }
+            let to = if accept { InvitationState::Accepted } else { InvitationState::Rejected };
+            let mut invitation = read.value.clone();
+            invitation.state = invitation.state.transition(to)?;
+            invitation.decided_at = Some(self.now());
+            let mut tx = Transaction::new().update(&read, invitation.clone());
+            if accept {
+                tx = tx.create(Membership {
+                    id: MembershipId(self.next_id()),
+                    project_id: invitation.project_id,
+                    user_id: invitation.user_id,
+                    role: invitation.role,
+                    created_at: self.now(),
+                });
+            }
+            let action = if accept { "invitation.accept" } else { "invitation.reject" };
+            self.commit(tx, self.audit(actor, Some(invitation.project_id), action, id)).await?;
+            Ok(invitation)
+        })
+        .await
+    }
+
+    /// Changes a member's project role. Lowering an admin is the owner-only
+    /// `remove_admin`; the owner's own role never changes.
+    pub async fn change_role(&self, actor: Actor, project: ProjectId, user: UserId, role: Role) -> Result<Membership> {
+        self.retrying(|| async {
+            let access = self.project_access(actor, project, None, None).await?;
+            let member = self.member(project, user).await?;
+            let action = if member.value.role == Role::Admin && role < Role::Admin {
+                Action::RemoveAdmin
+            } else {
+                Action::ChangeRole
+            };
+            allow(actor, action, &access.resource())?;
+            if user == access.project.value.owner {
+                return Err(Error::policy("the owner is always admin; transfer ownership first"));
+            }
+            let mut updated = member.value.clone();
+            updated.role = role;
+            let tx = access.pinned().update(&member, updated.clone());
+            self.commit(tx, self.audit(actor, Some(project), "member.change_role", user)).await?;
+            Ok(updated)
+        })
+        .await
+    }
+
+    /// Removes a member and their overrides. Removing an admin is owner-only;
+    /// the owner cannot be removed.
+    pub async fn remove_member(&self, actor: Actor, project: ProjectId, user: UserId) -> Result<()> {
+        self.retrying(|| async {
+            let access = self.project_access(actor, project, None, None).await?;
+            let member = self.member(project, user).await?;
+            let action = if member.value.role == Role::Admin { Action::RemoveAdmin } else { Action::RemoveMember };
+            allow(actor, action, &access.resource())?;
+            if user == access.project.value.owner {
+                return Err(Error::policy("the owner cannot be removed; transfer ownership first"));
+            }
+            let mut tx = access.pinned().delete(&member);
+            for o in self.store.list(Index::ProjectOverrides(project)).await? {
+                if matches!(&o.record, Record::RoleOverride(ov) if ov.user_id == user) {
+                    tx.writes.push(Write::Delete(o.record.key(), o.revision));
+                }
+            }
+            self.commit(tx, self.audit(actor, Some(project), "member.remove", user)).await
+        })
+        .await
+    }
+
+    async fn member(&self, project: ProjectId, user: UserId) -> Result<crate::storage::Versioned<Membership>> {
+        self.store
+            .find_unique::<Membership>(&UniqueKey::Membership(project, user))
+            .await?
+            .ok_or_else(|| Error::not_found("membership", format!("{user} in {project}")))
+    }
+
+    /// Gives a member a different role on one group or deployment (replacing
+    /// an earlier override there). Not for the owner, who is admin everywhere.
+    pub async fn set_override(
+        &self,
+        actor: Actor,
+        project: ProjectId,
+        user: UserId,
+        target: OverrideTarget,
+        role: Role,
+    ) -> Result<RoleOverride> {
+        self.retrying(|| async {
+            let access = self.project_access(actor, project, None, None).await?;
+            allow(actor, Action::ChangeRole, &access.resource())?;
+            if user == access.project.value.owner {
+                return Err(Error::policy("the owner is admin everywhere and cannot be overridden"));
+            }
+            let member = self.member(project, user).await?;
+            let mut tx = access.pinned().unchanged(&member);
+            let target_project = match target {
+                OverrideTarget::Group(g) => {
+                    let group = self.store.fetch::<DeploymentGroup>(g.0).await?;
+                    tx = tx.unchanged(&group);
+                    group.value.project_id
+                }
+                OverrideTarget::Deployment(d) => {
+                    let dep = self.store.fetch::<Deployment>(d.0).await?;
+                    tx = tx.unchanged(&dep);
+                    dep.value.project_id
+                }
+            };
+            if target_project != project {
+                return Err(Error::policy("an override must target a group or deployment of the same project"));
+            }
+            let existing = self.store.find_unique::<RoleOverride>(&UniqueKey::Override(user, target)).await?;
+            let ov = match &existing {
+                Some(e) => RoleOverride { role, ..e.value.clone() },
+                None => RoleOverride {
+                    id: RoleOverrideId(self.next_id()),
+                    project_id: project,
+                    user_id: user,
+                    target,
+                    role,
+                },
+            };
+            let tx = match &existing {
+                Some(e) => tx.update(e, ov.clone()),
+                None => tx.create(ov.clone()),
+            };
+            self.commit(tx, self.audit(actor, Some(project), "override.set", ov.id)).await?;
+            Ok(ov)
+        })
+        .await
+    }
+
+    /// Removes an override.
+    pub async fn remove_override(
+        &self,
+        actor: Actor,
+        project: ProjectId,
+        user: UserId,
+        target: OverrideTarget,
+    ) -> Result<()> {
+        self.retrying(|| async {
+            let access = self.project_access(actor, project, None, None).await?;
+            allow(actor, Action::ChangeRole, &access.resource())?;
+            let existing = self
+                .store
+                .find_unique::<RoleOverride>(&UniqueKey::Override(user, target))
+                .await?
+                .filter(|o| o.value.project_id == project)
+                .ok_or_else(|| Error::not_found("role override", format!("{user} on {target:?}")))?;
+            let tx = access.pinned().delete(&existing);
+            self.commit(tx, self.audit(actor, Some(project), "override.remove", existing.value.id)).await
+        })
+        .await
+    }
+}

@@ -1,0 +1,283 @@
+//! Projects: create (with the namespace and the owner's membership), read,
+//! edit, transfer ownership, block the portal, delete.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Eyrie, allow};
+use crate::error::{Error, Result};
+use crate::ids::{DeploymentId, MembershipId, MonitorId, NamespaceUid, ProjectId, RepositoryId, UserId};
+use crate::model::{AuditEvent, Deployment, DeploymentGroup, Membership, Namespace, OverrideTarget, Project, User};
+use crate::permission::{Action, Actor, Resource, Role};
+use crate::storage::{
+    Check, Entity, EntityKind, Index, Record, RecordKey, StoreExt, Stored, Transaction, UniqueKey, Versioned, Write,
+};
+use crate::validate::{DomainName, Name, Slug};
+
+/// What a new project needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProject {
+    /// Display name.
+    pub name: Name,
+    /// Slug; derived from the name when `None`.
+    pub slug: Option<Slug>,
+    /// Base domain for hostnames.
+    pub domain: Option<DomainName>,
+}
+
+/// Changes to a project; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectPatch {
+    /// New name.
+    pub name: Option<Name>,
+    /// New slug (nothing on any cluster is named from it).
+    pub slug: Option<Slug>,
+    /// New domain, or `Some(None)` to clear it.
+    pub domain: Option<Option<DomainName>>,
+    /// New primary deployment (must be a live deployment of this project), or `Some(None)` to clear it.
+    pub primary_deployment: Option<Option<DeploymentId>>,
+}
+
+fn user_of(actor: Actor) -> Result<UserId> {
+    match actor {
+        Actor::User { id, .. } => Ok(id),
+        Actor::System => Err(Error::policy("this operation needs a user actor")),
+    }
+}
+
+impl Eyrie {
+    /// Creates a project owned by `actor`, with its namespace and the owner's
+    /// admin membership, atomically. Fails with `AlreadyExists` when the slug is taken.
+    pub async fn create_project(&self, actor: Actor, input: NewProject) -> Result<Project> {
+        allow(actor, Action::CreateProject, &Resource::Global)?;
+        let owner = user_of(actor)?;
+        self.store.fetch::<User>(owner.0).await?;
+        let now = self.now();
+        let project = Project {
+            id: ProjectId(self.next_id()),
+            slug: input.slug.unwrap_or_else(|| Slug::from_name(input.name.as_str())),
+            name: input.name,
+            owner,
+            domain: input.domain,
+            primary_deployment: None,
+            portal_blocked: false,
+            namespace_uid: NamespaceUid(self.next_id()),
+            created_at: now,
+        };
+        let namespace = Namespace { uid: project.namespace_uid, project_id: project.id, created_at: now };
+        let membership = Membership {
+            id: MembershipId(self.next_id()),
+            project_id: project.id,
+            user_id: owner,
+            role: Role::Admin,
+            created_at: now,
+        };
+        let tx = Transaction::new().create(project.clone()).create(namespace).create(membership);
+        self.commit(tx, self.audit(actor, Some(project.id), "project.create", project.id)).await?;
+        Ok(project)
+    }
+
+    /// Reads a project.
+    pub async fn get_project(&self, actor: Actor, id: ProjectId) -> Result<Project> {
+        let access = self.project_access(actor, id, None, None).await?;
+        allow(actor, Action::ReadProject, &access.resource())?;
+        Ok(access.project.value)
+    }
+
+    /// The projects `actor` may read, through their memberships.
+    pub async fn list_projects(&self, actor: Actor) -> Result<Vec<Project>> {
+        let user = user_of(actor)?;
+        let mut out = Vec::new();
+        for m in self.store.children::<Membership>(Index::UserMemberships(user)).await? {
+            if let Ok(p) = self.get_project(actor, m.value.project_id).await {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Finds a project by slug (authorized like [`Eyrie::get_project`]).
+    pub async fn find_project(&self, actor: Actor, slug: &Slug) -> Result<Option<Project>> {
+        match self.store.find_unique::<Project>(&UniqueKey::ProjectSlug(slug.to_string())).await? {
+            Some(p) => self.get_project(actor, p.value.id).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Edits name, slug, domain or primary deployment.
+    pub async fn update_project(&self, actor: Actor, id: ProjectId, patch: ProjectPatch) -> Result<Project> {
+        self.retrying(|| async {
+            let access = self.project_access(actor, id, None, None).await?;
+            allow(actor, Action::EditProject, &access.resource())?;
+            let mut project = access.project.value.clone();
+            let mut tx = access.pinned();
+            if let Some(name) = &patch.name {
+                project.name = name.clone();
+            }
+            if let Some(slug) = &patch.slug {
+                project.slug = slug.clone();
+            }
+            if let Some(domain) = &patch.domain {
+                project.domain = domain.clone();
+            }
+            if let Some(primary) = patch.primary_deployment {
+                if let Some(dep_id) = primary {
+                    let d = self.store.fetch::<Deployment>(dep_id.0).await?;
+                    if d.value.project_id != id || !d.value.state.is_live() {
+                        return Err(Error::policy("the primary deployment must be a live deployment of this project"));
+                    }
+                    tx = tx.unchanged(&d);
+                }
+                project.primary_deployment = primary;
+            }
+            let tx = tx.update(&access.project, project.clone());
+            self.commit(tx, self.audit(actor, Some(id), "project.update", id)).await?;
+            Ok(project)
+        })
+        .await
+    }
+
+    /// Makes `new_owner` (a member) the owner; their membership becomes admin.
+    pub async fn transfer_ownership(&self, actor: Actor, id: ProjectId, new_owner: UserId) -> Result<Project> {
+        self.retrying(|| async {
+            let access = self.project_access(actor, id, None, None).await?;
+            allow(actor, Action::TransferOwnership, &access.resource())?;
+            let member = self
+                .store
+                .find_unique::<Membership>(&UniqueKey::Membership(id, new_owner))
+                .await?
+                .ok_or_else(|| Error::policy(format!("{new_owner} is not a member of the project")))?;
+            let mut project = access.project.value.clone();
+            project.owner = new_owner;
+            let mut promoted = member.value.clone();
+            promoted.role = Role::Admin;
+            let tx = access.pinned().update(&access.project, project.clone()).update(&member, promoted);
+            self.commit(tx, self.audit(actor, Some(id), "project.transfer_ownership", new_owner)).await?;
+            Ok(project)
+        })
+        .await
+    }
+
+    /// Blocks or unblocks portal access for everyone but the owner.
+    pub async fn set_portal_blocked(&self, actor: Actor, id: ProjectId, blocked: bool) -> Result<Project> {
+        self.retrying(|| async {
+            let access = self.project_access(actor, id, None, None).await?;
+            allow(actor, Action::BlockPortal, &access.resource())?;
+            let mut project = access.project.value.clone();
+            project.portal_blocked = blocked;
+            let action = if blocked { "project.block_portal" } else { "project.unblock_portal" };
+            self.commit(
+                access.pinned().update(&access.project, project.clone()),
+                self.audit(actor, Some(id), action, id),
+            )
+            .await?;
+            Ok(project)
+        })
+        .await
+    }
+
+    /// Deletes the project and everything it owns except its audit events.
+    /// Refused while any of its deployments is live.
+    pub async fn delete_project(&self, actor: Actor, id: ProjectId) -> Result<()> {
+        self.retrying(|| async {
+            let access = self.project_access(actor, id, None, None).await?;
+            allow(actor, Action::DeleteProject, &access.resource())?;
+            let mut doomed: BTreeMap<RecordKey, Stored> = BTreeMap::new();
+            let mut add = |items: Vec<Stored>| {
+                for s in items {
+                    doomed.insert(s.record.key(), s);
+                }
+            };
+            let mut pins = vec![Check::Count {
+                index: Index::ProjectGroups(id),
+                count: self.store.count(Index::ProjectGroups(id)).await?,
+            }];
+            for group in self.store.children::<DeploymentGroup>(Index::ProjectGroups(id)).await? {
+                let (contents, group_pins) = self.group_contents(&group).await?;
+                add(contents);
+                pins.extend(group_pins);
+                add(vec![stored(group)]);
+            }
+            for index in [
+                Index::ProjectMembers(id),
+                Index::ProjectOverrides(id),
+                Index::ProjectInvitations(id),
+                Index::ProjectDatasources(id),
+                Index::ProjectImages(id),
+            ] {
+                add(self.store.list(index).await?);
+            }
+            for repo in self.store.list(Index::ProjectRepositories(id)).await? {
+                add(self.store.list(Index::RepositoryBranches(RepositoryId(repo.record.key().id))).await?);
+                add(vec![repo]);
+            }
+            let namespace = RecordKey::new(EntityKind::Namespace, access.project.value.namespace_uid.0);
+            add(self.store.get(namespace).await?.into_iter().collect());
+            let mut tx = access.pinned();
+            tx.checks.extend(pins);
+            for s in doomed.values() {
+                tx.writes.push(Write::Delete(s.record.key(), s.revision));
+            }
+            tx.writes.push(Write::Delete(access.project.value.key(), access.project.revision));
+            self.commit(tx, self.audit(actor, Some(id), "project.delete", id)).await
+        })
+        .await
+    }
+
+    /// Everything a group owns (scopes, overrides on it, its deployments'
+    /// tombstones and their records). Refuses when a deployment is live.
+    pub(crate) async fn group_contents(&self, group: &Versioned<DeploymentGroup>) -> Result<(Vec<Stored>, Vec<Check>)> {
+        let g = &group.value;
+        let mut out = Vec::new();
+        let deployments = Index::GroupDeployments(g.id);
+        let pins = vec![
+            Check::Count { index: deployments, count: self.store.count(deployments).await? },
+            Check::Count { index: Index::GroupScopes(g.id), count: self.store.count(Index::GroupScopes(g.id)).await? },
+        ];
+        let mut members = BTreeSet::from([OverrideTarget::Group(g.id)]);
+        for d in self.store.children::<Deployment>(Index::GroupDeployments(g.id)).await? {
+            if d.value.state.is_live() {
+                return Err(Error::policy(format!(
+                    "group {} still has the live deployment {}; drop it first",
+                    g.slug, d.value.slug
+                )));
+            }
+            for index in [
+                Index::DeploymentVersions(d.value.id),
+                Index::DeploymentBackups(d.value.id),
+                Index::DeploymentSchedules(d.value.id),
+            ] {
+                out.extend(self.store.list(index).await?);
+            }
+            for m in self.store.list(Index::DeploymentMonitors(d.value.id)).await? {
+                out.extend(self.store.list(Index::MonitorLogs(MonitorId(m.record.key().id))).await?);
+                out.push(m);
+            }
+            members.insert(OverrideTarget::Deployment(d.value.id));
+            out.push(stored(d));
+        }
+        out.extend(self.store.list(Index::GroupScopes(g.id)).await?);
+        for o in self.store.list(Index::ProjectOverrides(g.project_id)).await? {
+            if let Record::RoleOverride(ov) = &o.record
+                && members.contains(&ov.target)
+            {
+                out.push(o);
+            }
+        }
+        Ok((out, pins))
+    }
+
+    /// The audit events of a project, oldest first.
+    pub async fn list_audit(&self, actor: Actor, id: ProjectId) -> Result<Vec<AuditEvent>> {
+        let access = self.project_access(actor, id, None, None).await?;
+        allow(actor, Action::ReadLogs, &access.resource())?;
+        let mut events: Vec<AuditEvent> =
+            self.store.children::<AuditEvent>(Index::ProjectAudit(id)).await?.into_iter().map(|v| v.value).collect();
+        events.sort_by_key(|e| (e.at, e.id));
+        Ok(events)
+    }
+}
+
+/// A typed record back as a [`Stored`].
+pub(crate) fn stored<T: Entity>(v: Versioned<T>) -> Stored {
+    Stored { revision: v.revision, record: v.value.into_record() }
+}

@@ -1,0 +1,283 @@
+//! Fixtures: a manual clock, sequential ids, a test key ring, a service over
+//! any store, and a typical tenant.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use eyrie_core::service::{
+    KeyRing, NewCluster, NewConnection, NewDeployment, NewGroup, NewProject, NewScope, NewUser, NonceSource,
+    ScopeConfig, SealingKey,
+};
+use eyrie_core::storage::Store;
+use eyrie_core::{
+    Actor, Clock, Cluster, ClusterState, Deployment, DeploymentGroup, Eyrie, GroupType, IdSource, OverrideTarget,
+    Project, Result, Role, Scope, SecretString, Settings, Timestamp, User,
+};
+
+use crate::builders::T0;
+
+/// A clock that moves only when told to.
+#[derive(Debug)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock at `at`.
+    pub fn new(at: Timestamp) -> Self {
+        ManualClock(AtomicI64::new(at.as_millis()))
+    }
+
+    /// Sets the time.
+    pub fn set(&self, at: Timestamp) {
+        self.0.store(at.as_millis(), Ordering::SeqCst);
+    }
+
+    /// Moves the time forward.
+    pub fn advance_seconds(&self, seconds: u64) {
+        self.0.fetch_add(seconds.saturating_mul(1000) as i64, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// Ids 1, 2, 3, … (or from any start).
+#[derive(Debug)]
+pub struct SequentialIds(AtomicU64);
+
+impl SequentialIds {
+    /// Starts at `first`.
+    pub fn starting_at(first: u64) -> Self {
+        SequentialIds(AtomicU64::new(first))
+    }
+}
+
+impl IdSource for SequentialIds {
+    fn next_id(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Counter nonces: unique per process, deterministic. For tests only.
+#[derive(Debug, Default)]
+pub struct CountingNonces(AtomicU64);
+
+impl NonceSource for CountingNonces {
+    fn fill(&self, nonce: &mut [u8; 24]) {
+        nonce.fill(0);
+        nonce[..8].copy_from_slice(&self.0.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+    }
+}
+
+/// A key ring with one fixed test key, id `test-1`.
+pub fn test_key_ring() -> KeyRing {
+    match KeyRing::new("test-1", SealingKey::from_bytes([0x42; 32]), CountingNonces::default()) {
+        Ok(ring) => ring,
+        Err(_) => unreachable!("the test key id is valid"),
+    }
+}
+
+/// A service over `store` with a manual clock at [`T0`], sequential ids
+/// from `first_id` and the test key ring.
+pub fn service_with(store: Arc<dyn Store>, first_id: u64) -> (Eyrie, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(T0));
+    let eyrie =
+        Eyrie::new(store, clock.clone(), Arc::new(SequentialIds::starting_at(first_id)), Arc::new(test_key_ring()));
+    (eyrie, clock)
+}
+
+/// [`service_with`] with ids from 1.
+pub fn service(store: Arc<dyn Store>) -> (Eyrie, Arc<ManualClock>) {
+    service_with(store, 1)
+}
+
+/// A typical tenant: one project (`acme`, domain `acme.example`) owned by
+/// Olivia, an `odoo` group `shop` on two active clusters with scopes prod,
+/// stage and dev, three members (Ada admin, Dev developer, Uma user) of
+/// whom Uma holds one override (developer on the dev deployment), and one
+/// deployment per scope.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    /// The service.
+    pub eyrie: Eyrie,
+    /// Its clock.
+    pub clock: Arc<ManualClock>,
+    /// A platform administrator (not a member of the project).
+    pub root: Actor,
+    /// The owner.
+    pub owner: Actor,
+    /// An admin member.
+    pub admin: Actor,
+    /// A developer member.
+    pub developer: Actor,
+    /// A user member with a developer override on `sandbox`.
+    pub viewer: Actor,
+    /// The project.
+    pub project: Project,
+    /// The two clusters, both active.
+    pub clusters: [Cluster; 2],
+    /// The odoo group.
+    pub group: DeploymentGroup,
+    /// prod: limit 3, first cluster only, drops forbidden, priority 30.
+    pub prod: Scope,
+    /// stage: under `stage.acme.example`, priority 20.
+    pub stage: Scope,
+    /// dev: drops allowed, `role_to_admin = developer`, pause after 8 h, drop after 7 days.
+    pub dev: Scope,
+    /// The deployment in prod.
+    pub shop: Deployment,
+    /// The deployment in stage.
+    pub preview: Deployment,
+    /// The deployment in dev.
+    pub sandbox: Deployment,
+}
+
+async fn user(eyrie: &Eyrie, name: &str, email: &str, platform_admin: bool) -> Result<User> {
+    eyrie.register_user(Actor::System, NewUser { name: name.parse()?, email: email.parse()?, platform_admin }).await
+}
+
+/// A deployment named `name` in `scope`, inheriting everything, subscribed to its image.
+pub fn new_deployment(name: &str, scope: &Scope) -> Result<NewDeployment> {
+    Ok(NewDeployment {
+        name: name.parse()?,
+        slug: None,
+        scope_id: scope.id,
+        cluster_ids: BTreeSet::new(),
+        image_subscribed: true,
+        settings: Settings::default(),
+    })
+}
+
+/// A scope with code and name `code`.
+pub fn new_scope(code: &str, config: ScopeConfig) -> Result<NewScope> {
+    Ok(NewScope { name: code.parse()?, code: code.parse()?, config })
+}
+
+fn actor(u: &User) -> Actor {
+    Actor::User { id: u.id, platform_admin: u.platform_admin }
+}
+
+/// Builds [`Tenant`] through the service on `store`.
+pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
+    let (eyrie, clock) = service(store);
+    let root = actor(&user(&eyrie, "Root", "root@platform.example", true).await?);
+    let owner_u = user(&eyrie, "Olivia Owner", "olivia@acme.example", false).await?;
+    let owner = actor(&owner_u);
+    let mut clusters = Vec::new();
+    for (name, uid) in [("EU 1", "uid-eu-1"), ("EU 2", "uid-eu-2")] {
+        let c = eyrie
+            .create_cluster(
+                root,
+                NewCluster {
+                    name: name.parse()?,
+                    uid: uid.parse()?,
+                    connection: NewConnection::Kubeconfig(SecretString::new(format!("kubeconfig-of-{uid}"))),
+                },
+            )
+            .await?;
+        eyrie.transition_cluster(root, c.id, ClusterState::Init).await?;
+        clusters.push(eyrie.transition_cluster(root, c.id, ClusterState::Active).await?);
+    }
+    let clusters: [Cluster; 2] = [clusters[0].clone(), clusters[1].clone()];
+    let project = eyrie
+        .create_project(owner, NewProject { name: "Acme".parse()?, slug: None, domain: Some("acme.example".parse()?) })
+        .await?;
+    let group = eyrie
+        .create_group(
+            owner,
+            project.id,
+            NewGroup {
+                name: "Shop".parse()?,
+                slug: None,
+                group_type: GroupType::Odoo,
+                group_cluster_ids: clusters.iter().map(|c| c.id).collect(),
+                settings: Settings { replicas: Some(2), ..Settings::default() },
+            },
+        )
+        .await?;
+    let prod = eyrie
+        .create_scope(
+            owner,
+            group.id,
+            new_scope(
+                "prod",
+                ScopeConfig {
+                    priority: 30,
+                    deployment_limit: Some(3),
+                    deployment_cluster_ids: BTreeSet::from([clusters[0].id]),
+                    monitor: true,
+                    ..ScopeConfig::default()
+                },
+            )?,
+        )
+        .await?;
+    let stage = eyrie
+        .create_scope(
+            owner,
+            group.id,
+            new_scope(
+                "stage",
+                ScopeConfig {
+                    priority: 20,
+                    root_subdomain: Some("stage.acme.example".parse()?),
+                    ..ScopeConfig::default()
+                },
+            )?,
+        )
+        .await?;
+    let dev = eyrie
+        .create_scope(
+            owner,
+            group.id,
+            new_scope(
+                "dev",
+                ScopeConfig {
+                    priority: 10,
+                    allow_drop: true,
+                    role_to_admin: Role::Developer,
+                    deployment_pause_after_seconds: Some(8 * 3600),
+                    deployment_drop_after_seconds: Some(7 * 86_400),
+                    ..ScopeConfig::default()
+                },
+            )?,
+        )
+        .await?;
+    let mut members = Vec::new();
+    for (name, email, role) in [
+        ("Ada Admin", "ada@acme.example", Role::Admin),
+        ("Dev Developer", "dev@acme.example", Role::Developer),
+        ("Uma User", "uma@acme.example", Role::User),
+    ] {
+        let u = user(&eyrie, name, email, false).await?;
+        let inv = eyrie.invite(owner, project.id, u.email.clone(), role).await?;
+        eyrie.answer_invitation(actor(&u), inv.id, true).await?;
+        members.push(actor(&u));
+    }
+    let shop = eyrie.create_deployment(owner, group.id, new_deployment("shop", &prod)?).await?;
+    let preview = eyrie.create_deployment(owner, group.id, new_deployment("preview", &stage)?).await?;
+    let sandbox = eyrie.create_deployment(owner, group.id, new_deployment("sandbox", &dev)?).await?;
+    if let Actor::User { id, .. } = members[2] {
+        eyrie.set_override(owner, project.id, id, OverrideTarget::Deployment(sandbox.id), Role::Developer).await?;
+    }
+    Ok(Tenant {
+        eyrie,
+        clock,
+        root,
+        owner,
+        admin: members[0],
+        developer: members[1],
+        viewer: members[2],
+        project,
+        clusters,
+        group,
+        prod,
+        stage,
+        dev,
+        shop,
+        preview,
+        sandbox,
+    })
+}
