@@ -1,6 +1,71 @@
-//! Execution of Eyrie deployments on Kubernetes with kube-rs and k8s-openapi.
+//! # eyrie-kube
 //!
-//! **Not built yet.** This crate is a shell that reserves its place in the
-//! workspace; rendering and applying come with the Kubernetes issue.
+//! Runs Eyrie deployments on Kubernetes. It turns a deployment's effective
+//! view ([`DesiredDeployment`](eyrie_core::executor::DesiredDeployment)) into
+//! Kubernetes objects, plans them against what is live, and applies them
+//! with kube-rs server-side apply under the field manager `eyrie`.
+//! [`KubeExecutor`] implements eyrie-core's
+//! [`ClusterExecutor`](eyrie_core::executor::ClusterExecutor).
+//!
+//! The crate has two layers, as kube-rs has: [`render`] and [`plan`] are pure
+//! functions over values (k8s-openapi types for built-in kinds, JSON for the
+//! operators' custom resources); [`apply`] and [`executor`] send requests.
+//!
+//! ```
+//! use eyrie_kube::render::{DeploymentSecrets, Run, render};
+//!
+//! let tenant = eyrie_kube::demo::quickstart()?;
+//! let shop = &tenant[0];
+//! let rendered = render(shop, Run::Running, &DeploymentSecrets::none())?;
+//! assert_eq!(rendered.namespace.name, "eyrie-00000000000003e9"); // from the namespace uid
+//! let kinds: Vec<&str> = rendered.objects.iter().map(|o| o.kind.kind()).collect();
+//! assert_eq!(kinds, ["Secret", "PersistentVolumeClaim", "Deployment", "Service", "Ingress"]);
+//! assert!(rendered.to_yaml()?.contains("host: shop.acme.example"));
+//! # Ok::<(), eyrie_core::Error>(())
+//! ```
+//!
+//! # What reaches a cluster
+//!
+//! - The project namespace, named from its uid ([`render::render_namespace`]).
+//! - Per group type (see each module under [`render`]): `odoo` a Secret with
+//!   `odoo.conf`, a filestore PVC, a Deployment, a Service and an Ingress;
+//!   `pgo` a Crunchy `PostgresCluster`; `pxc` a Percona
+//!   `PerconaXtraDBCluster`; `none` a Deployment, a Service and an Ingress
+//!   when the deployment has a host.
+//! - Labels with ids and annotations with slugs ([`labels`]); names within
+//!   Kubernetes limits and unique per deployment ([`names`]).
+//!
+//! # Choices made here
+//!
+//! - Names end in the deployment id (base 36), which makes them unique by
+//!   construction; see [`names`].
+//! - Selectors use ids only, so renames never touch immutable selectors.
+//! - A paused deployment keeps every object: Deployments scale to zero, PGO
+//!   gets `shutdown: true`, Percona `pause: true`.
+//! - Dropping deletes every object with the deployment's labels (the
+//!   filestore and database volumes included) but never the namespace.
+//! - Secrets reach a rendered Secret only through a [`SecretSource`]; the
+//!   default gives none. `Debug` of rendered objects shows kinds and names
+//!   only, and logs carry kinds and names only.
+//! - Errors map as [`errors`] tabulates: 409 is a retryable conflict, 422 an
+//!   invalid object, 5xx and time-outs retryable backend failures.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod apply;
+pub mod connect;
+#[cfg(feature = "demo")]
+pub mod demo;
+pub mod errors;
+pub mod executor;
+pub mod kinds;
+pub mod labels;
+pub mod names;
+pub mod observe;
+pub mod plan;
+pub mod render;
+
+pub use executor::{KubeExecutor, NoSecrets, SecretSource, SystemClock};
+pub use kinds::Kind;
+pub use plan::{Plan, Step};
+pub use render::{DeploymentSecrets, Object, Rendered, Run};

@@ -1,0 +1,119 @@
+//! The requests Eyrie sends: list, get, server-side apply and delete of
+//! rendered kinds, addressed dynamically, and carrying out a [`Plan`].
+//!
+//! Every write is a server-side apply (`PATCH` with
+//! `application/apply-patch+yaml`, `fieldManager=eyrie`, `force=true`: Eyrie
+//! takes back fields another manager changed) or a `DELETE`. Nothing is
+//! logged beyond kinds and names.
+
+use eyrie_core::Result;
+use kube::Client;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use serde_json::Value;
+
+use crate::errors::{from_kube, is_not_found};
+use crate::kinds::Kind;
+use crate::labels::MANAGER;
+use crate::plan::{Plan, Step};
+use crate::render::Object;
+
+/// A connection to one cluster.
+#[derive(Clone)]
+pub struct Cluster {
+    client: Client,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cluster")
+    }
+}
+
+impl Cluster {
+    /// Wraps a client.
+    pub fn new(client: Client) -> Self {
+        Cluster { client }
+    }
+
+    fn api(&self, kind: Kind, namespace: Option<&str>) -> Api<DynamicObject> {
+        let resource = kind.api_resource();
+        match namespace {
+            Some(ns) if kind.namespaced() => Api::namespaced_with(self.client.clone(), ns, &resource),
+            _ => Api::all_with(self.client.clone(), &resource),
+        }
+    }
+
+    /// Every object of `kind` in `namespace` matching the label `selector`.
+    pub async fn list(&self, kind: Kind, namespace: &str, selector: &str) -> Result<Vec<Object>> {
+        let what = format!("list {} in {namespace}", kind.plural());
+        let list = self
+            .api(kind, Some(namespace))
+            .list(&ListParams::default().labels(selector))
+            .await
+            .map_err(|e| from_kube(e, &what))?;
+        list.items.into_iter().map(|item| to_object(kind, item, &what)).collect()
+    }
+
+    /// The object `kind`/`name`, or `None` when it does not exist.
+    pub async fn get(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Option<Object>> {
+        let what = format!("get {kind} {name}");
+        match self.api(kind, namespace).get(name).await {
+            Ok(item) => to_object(kind, item, &what).map(Some),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(from_kube(e, &what)),
+        }
+    }
+
+    /// Server-side applies `object` with field manager `eyrie`.
+    pub async fn apply(&self, object: &Object) -> Result<()> {
+        let what = format!("apply {}", object.id());
+        tracing::debug!(object = %object.id(), "server-side apply");
+        let params = PatchParams::apply(MANAGER).force();
+        self.api(object.kind, object.namespace.as_deref())
+            .patch(&object.name, &params, &Patch::Apply(&object.body))
+            .await
+            .map_err(|e| from_kube(e, &what))?;
+        Ok(())
+    }
+
+    /// Deletes `kind`/`name`; an object already gone is not an error.
+    pub async fn delete(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<()> {
+        let what = format!("delete {kind} {name}");
+        tracing::debug!(%kind, name, "delete");
+        match self.api(kind, namespace).delete(name, &DeleteParams::background()).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(from_kube(e, &what)),
+        }
+    }
+
+    /// Carries out the writes of `plan`, in order; stops at the first failure.
+    pub async fn execute(&self, plan: &Plan) -> Result<()> {
+        for step in &plan.steps {
+            match step {
+                Step::Create(object) | Step::Change { object, .. } => self.apply(object).await?,
+                Step::Delete { kind, namespace, name } => self.delete(*kind, namespace.as_deref(), name).await?,
+                Step::Keep { .. } => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn to_object(kind: Kind, item: DynamicObject, what: &str) -> Result<Object> {
+    let name = item.metadata.name.clone().unwrap_or_default();
+    let namespace = item.metadata.namespace.clone();
+    let body = serde_json::to_value(&item)
+        .map_err(|e| eyrie_core::Error::backend(format!("{what}: unreadable object {name}: {e}"), false))?;
+    Ok(Object { kind, name, namespace, body })
+}
+
+/// Whether a live object is being deleted (`metadata.deletionTimestamp` set).
+pub fn is_terminating(object: &Object) -> bool {
+    object.body.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null())
+}
+
+/// A live object's `status` field at `pointer` (e.g. `/status/phase`).
+pub fn field<'a>(object: &'a Object, pointer: &str) -> Option<&'a Value> {
+    object.body.pointer(pointer)
+}

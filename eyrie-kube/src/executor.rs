@@ -1,0 +1,267 @@
+//! [`KubeExecutor`]: eyrie-core's [`ClusterExecutor`] on Kubernetes.
+//!
+//! Every operation renders, reads what is live, plans, and sends only the
+//! writes the plan needs, so each is idempotent and a repeated call on a
+//! converged deployment sends no write request:
+//!
+//! - `ensure_namespace`: reads the namespace; applies it only when missing or
+//!   when its labels or annotations differ. A namespace being deleted is a
+//!   retryable error. Namespaces are never deleted by Eyrie here: a project's
+//!   namespace outlives its deployments.
+//! - `apply`: renders for the desired state (`pause` renders paused, every
+//!   other state running), lists the objects carrying the deployment's labels
+//!   in the kinds its group type owns, and applies what the plan creates or
+//!   changes and deletes what it no longer renders. A dropped deployment is
+//!   refused.
+//! - `pause` / `resume`: the same, rendered paused or running whatever the
+//!   desired state says (the job moves the state after the step).
+//! - `remove`: refused when the scope forbids drops (`allow_drop = false`);
+//!   otherwise deletes every object carrying the deployment's labels, then
+//!   lists again: objects still terminating (finalizers, a PVC in use) make a
+//!   retryable error, so the step runs again until they are gone.
+//! - `observe` and [`KubeExecutor::wait_ready`]: see [`crate::observe`].
+//!
+//! A cluster is reached through its stored kubeconfig (or in-cluster
+//! credentials), with a new client per call; [`KubeExecutor::with_client`]
+//! fixes one client instead.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use eyrie_core::executor::{ClusterAccess, ClusterExecutor, DesiredDeployment};
+use eyrie_core::{Clock, Error, LifecycleState, ObservedState, Result, Timestamp};
+use kube::Client;
+
+use crate::apply::{Cluster, is_terminating};
+use crate::connect::client_for;
+use crate::kinds::Kind;
+use crate::observe::{Observation, observe, workload_kind};
+use crate::plan::{Plan, plan};
+use crate::render::{DeploymentSecrets, Object, Run, base_name, render, render_namespace};
+use crate::{labels, plan as plan_mod};
+
+/// Where the secret values of a deployment's configuration come from (for
+/// Odoo: `admin_passwd`, `db_password`). The default gives none.
+pub trait SecretSource: Send + Sync {
+    /// The secrets to render for `deployment`.
+    fn secrets_for(&self, deployment: &DesiredDeployment) -> Result<DeploymentSecrets>;
+}
+
+/// A [`SecretSource`] that gives no secrets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSecrets;
+
+impl SecretSource for NoSecrets {
+    fn secrets_for(&self, _: &DesiredDeployment) -> Result<DeploymentSecrets> {
+        Ok(DeploymentSecrets::none())
+    }
+}
+
+/// The system clock, for embedders that do not inject their own.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Timestamp(millis)
+    }
+}
+
+enum Connector {
+    PerCluster,
+    Fixed(Client),
+}
+
+/// Runs deployments on Kubernetes clusters with kube-rs. See the module docs.
+pub struct KubeExecutor {
+    connector: Connector,
+    clock: Arc<dyn Clock>,
+    secrets: Arc<dyn SecretSource>,
+    poll_interval: Duration,
+}
+
+impl fmt::Debug for KubeExecutor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let connector = match self.connector {
+            Connector::PerCluster => "per cluster",
+            Connector::Fixed(_) => "fixed client",
+        };
+        f.debug_struct("KubeExecutor")
+            .field("connector", &connector)
+            .field("poll_interval", &self.poll_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KubeExecutor {
+    /// An executor that connects to each cluster through its
+    /// [`ClusterAccess`], stamping observations with `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        KubeExecutor {
+            connector: Connector::PerCluster,
+            clock,
+            secrets: Arc::new(NoSecrets),
+            poll_interval: Duration::from_secs(5),
+        }
+    }
+
+    /// An executor that sends everything through `client`, whatever cluster
+    /// is asked for (one cluster, or a scripted client in tests).
+    pub fn with_client(client: Client, clock: Arc<dyn Clock>) -> Self {
+        KubeExecutor { connector: Connector::Fixed(client), ..KubeExecutor::new(clock) }
+    }
+
+    /// Renders configuration secrets from `source`.
+    pub fn with_secrets(mut self, source: Arc<dyn SecretSource>) -> Self {
+        self.secrets = source;
+        self
+    }
+
+    /// How long [`KubeExecutor::wait_ready`] waits between reads (default 5 s).
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    async fn cluster(&self, access: &ClusterAccess) -> Result<Cluster> {
+        match &self.connector {
+            Connector::Fixed(client) => Ok(Cluster::new(client.clone())),
+            Connector::PerCluster => client_for(access).await.map(Cluster::new),
+        }
+    }
+
+    fn desired_objects(&self, deployment: &DesiredDeployment, run: Run) -> Result<Vec<Object>> {
+        if deployment.state == LifecycleState::Dropped {
+            return Err(Error::policy(format!("deployment {} is dropped: nothing to apply", deployment.deployment_id)));
+        }
+        let secrets = self.secrets.secrets_for(deployment)?;
+        Ok(render(deployment, run, &secrets)?.objects)
+    }
+
+    async fn live_objects(&self, cluster: &Cluster, deployment: &DesiredDeployment) -> Result<Vec<Object>> {
+        let selector = labels::selector(deployment);
+        let mut live = Vec::new();
+        for kind in Kind::owned_by(deployment.effective.group_type) {
+            live.extend(cluster.list(*kind, &deployment.namespace, &selector).await?);
+        }
+        Ok(live)
+    }
+
+    /// What [`ClusterExecutor::apply`] would do now, without writing.
+    pub async fn plan(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<Plan> {
+        let cluster = self.cluster(access).await?;
+        let desired = self.desired_objects(deployment, Run::for_state(deployment))?;
+        Ok(plan(&desired, &self.live_objects(&cluster, deployment).await?))
+    }
+
+    /// Renders `deployment` as `run`, plans against the cluster and carries
+    /// the plan out; returns the plan.
+    pub async fn reconcile(&self, access: &ClusterAccess, deployment: &DesiredDeployment, run: Run) -> Result<Plan> {
+        let cluster = self.cluster(access).await?;
+        let desired = self.desired_objects(deployment, run)?;
+        let plan = plan(&desired, &self.live_objects(&cluster, deployment).await?);
+        if !plan.is_noop() {
+            tracing::info!(deployment = %deployment.deployment_id, writes = plan.writes().count(), "reconcile");
+        }
+        cluster.execute(&plan).await?;
+        Ok(plan)
+    }
+
+    async fn read_workload(&self, cluster: &Cluster, deployment: &DesiredDeployment) -> Result<Observation> {
+        let kind = workload_kind(deployment.effective.group_type);
+        let name = base_name(deployment);
+        match cluster.get(kind, Some(&deployment.namespace), &name).await? {
+            Some(workload) => Ok(observe(&workload, self.clock.now())),
+            None => Err(Error::not_found("kubernetes object", format!("{kind}/{}/{name}", deployment.namespace))),
+        }
+    }
+
+    /// Reads the workload until it is ready for its current spec, or fails
+    /// with a retryable error once `within` has passed (a missing workload
+    /// fails at once). Returns the last observation.
+    pub async fn wait_ready(
+        &self,
+        access: &ClusterAccess,
+        deployment: &DesiredDeployment,
+        within: Duration,
+    ) -> Result<ObservedState> {
+        let cluster = self.cluster(access).await?;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let seen = self.read_workload(&cluster, deployment).await?;
+            if seen.ready {
+                return Ok(seen.state);
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(Error::backend(
+                    format!(
+                        "deployment {} not ready within {}s: {}/{} replicas ready",
+                        deployment.deployment_id,
+                        within.as_secs(),
+                        seen.state.ready_replicas,
+                        seen.state.desired_replicas
+                    ),
+                    true,
+                ));
+            }
+            tokio::time::sleep(self.poll_interval.min(deadline - now)).await;
+        }
+    }
+}
+
+#[async_trait]
+impl ClusterExecutor for KubeExecutor {
+    async fn ensure_namespace(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()> {
+        let cluster = self.cluster(access).await?;
+        let namespace = render_namespace(deployment)?;
+        match cluster.get(Kind::Namespace, None, &namespace.name).await? {
+            Some(live) if is_terminating(&live) => Err(Error::backend(
+                format!("namespace {} is being deleted; try again when it is gone", namespace.name),
+                true,
+            )),
+            Some(live) if plan_mod::changed_fields(&namespace.body, &live.body).is_empty() => Ok(()),
+            _ => cluster.apply(&namespace).await,
+        }
+    }
+
+    async fn apply(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()> {
+        self.reconcile(access, deployment, Run::for_state(deployment)).await.map(drop)
+    }
+
+    async fn pause(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()> {
+        self.reconcile(access, deployment, Run::Paused).await.map(drop)
+    }
+
+    async fn resume(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()> {
+        self.reconcile(access, deployment, Run::Running).await.map(drop)
+    }
+
+    async fn remove(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()> {
+        if !deployment.effective.allow_drop.value {
+            return Err(Error::policy(format!("the scope of deployment {} forbids drops", deployment.deployment_id)));
+        }
+        let cluster = self.cluster(access).await?;
+        for object in self.live_objects(&cluster, deployment).await? {
+            if !is_terminating(&object) {
+                cluster.delete(object.kind, object.namespace.as_deref(), &object.name).await?;
+            }
+        }
+        let left = self.live_objects(&cluster, deployment).await?;
+        if left.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = left.iter().map(Object::id).collect();
+        Err(Error::backend(format!("still being deleted: {}", names.join(", ")), true))
+    }
+
+    async fn observe(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<ObservedState> {
+        let cluster = self.cluster(access).await?;
+        Ok(self.read_workload(&cluster, deployment).await?.state)
+    }
+}
