@@ -1,0 +1,129 @@
+//! Progress counters, the stall watchdog and the per-run report.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::args::Mode;
+
+/// Completed operations, by side.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub writes: AtomicU64,
+    pub reads: AtomicU64,
+    /// Unexpected errors (refusals the workload expects are not counted).
+    pub errors: AtomicU64,
+    /// Set when the load has ended and the run is closing its store.
+    pub closing: AtomicBool,
+}
+
+/// The result of one run: one `RESULT` line between child and parent.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub mode: String,
+    pub writes: u64,
+    pub reads: u64,
+    pub errors: u64,
+    pub secs: f64,
+    pub stalled: bool,
+    pub note: String,
+}
+
+impl Report {
+    pub fn new(mode: Mode, progress: &Progress, elapsed: Duration, stalled: bool, note: &str) -> Report {
+        Report {
+            mode: mode.name().into(),
+            writes: progress.writes.load(Ordering::Relaxed),
+            reads: progress.reads.load(Ordering::Relaxed),
+            errors: progress.errors.load(Ordering::Relaxed),
+            secs: elapsed.as_secs_f64(),
+            stalled,
+            note: note.replace(' ', "_"),
+        }
+    }
+
+    pub fn hung(mode: Mode, elapsed: Duration) -> Report {
+        let note = "no report: the child outlived its budget and was killed";
+        Report::new(mode, &Progress::default(), elapsed, true, note)
+    }
+
+    pub fn print(&self) {
+        println!(
+            "RESULT {} {} {} {} {:.3} {} {}",
+            self.mode, self.writes, self.reads, self.errors, self.secs, self.stalled, self.note
+        );
+        let _ = std::io::stdout().flush();
+    }
+
+    pub fn parse(line: &str) -> Option<Report> {
+        let f: Vec<&str> = line.strip_prefix("RESULT ")?.split(' ').collect();
+        Some(Report {
+            mode: f.first()?.to_string(),
+            writes: f.get(1)?.parse().ok()?,
+            reads: f.get(2)?.parse().ok()?,
+            errors: f.get(3)?.parse().ok()?,
+            secs: f.get(4)?.parse().ok()?,
+            stalled: f.get(5)?.parse().ok()?,
+            note: f.get(6).map_or(String::new(), |n| n.to_string()),
+        })
+    }
+
+    pub fn line(&self) -> String {
+        let ops = self.writes + self.reads;
+        let rate = |n: u64| if self.secs > 0.0 { n as f64 / self.secs } else { 0.0 };
+        format!(
+            "{} ops ({} writes, {} reads) in {:.1} s = {:.0} ops/s ({:.0} writes/s), {} unexpected errors, stalled: {}{}",
+            ops,
+            self.writes,
+            self.reads,
+            self.secs,
+            rate(ops),
+            rate(self.writes),
+            self.errors,
+            if self.stalled { "YES" } else { "no" },
+            if self.note.is_empty() { String::new() } else { format!(" ({})", self.note.replace('_', " ")) },
+        )
+    }
+}
+
+/// Watches `progress` on its own thread. When writes or reads make no
+/// progress for `stall`, prints a stalled report and exits the process (a
+/// stalled sled thread may never return, so nothing waits for it).
+pub fn start(mode: Mode, progress: Arc<Progress>, stall: Duration, watch_writes: bool) {
+    let started = Instant::now();
+    std::thread::spawn(move || {
+        let (mut last, mut since) = ((0, 0), (Instant::now(), Instant::now()));
+        let mut closing_since = None;
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            if progress.closing.load(Ordering::Acquire) {
+                let closing: &mut Instant = closing_since.get_or_insert_with(Instant::now);
+                if closing.elapsed() >= stall {
+                    let note = format!("sled stalled: closing took more than {} s", stall.as_secs());
+                    Report::new(mode, &progress, started.elapsed(), true, &note).print();
+                    std::process::exit(3);
+                }
+                continue;
+            }
+            let now = (progress.writes.load(Ordering::Relaxed), progress.reads.load(Ordering::Relaxed));
+            if now.0 != last.0 {
+                since.0 = Instant::now();
+            }
+            if now.1 != last.1 {
+                since.1 = Instant::now();
+            }
+            last = now;
+            let side = if watch_writes && since.0.elapsed() >= stall {
+                "writes"
+            } else if since.1.elapsed() >= stall {
+                "reads"
+            } else {
+                continue;
+            };
+            let note = format!("sled stalled: no {side} completed for {} s", stall.as_secs());
+            Report::new(mode, &progress, started.elapsed(), true, &note).print();
+            std::process::exit(3);
+        }
+    });
+}
