@@ -81,3 +81,19 @@ pub fn quickstart() -> Result<Vec<DesiredDeployment>> {
     }
     Ok(out)
 }
+
+/// The YAML stream the quickstart tenant's deployments would apply, running:
+/// each project namespace once, then every deployment's objects.
+pub fn quickstart_yaml() -> Result<String> {
+    use crate::render::{DeploymentSecrets, Run, render};
+    let mut namespaces = Vec::new();
+    let mut objects = Vec::new();
+    for deployment in quickstart()? {
+        let rendered = render(&deployment, Run::Running, &DeploymentSecrets::none())?;
+        if !namespaces.iter().any(|n: &crate::render::Object| n.name == rendered.namespace.name) {
+            namespaces.push(rendered.namespace);
+        }
+        objects.extend(rendered.objects);
+    }
+    crate::render::to_yaml(namespaces.iter().chain(&objects))
+}

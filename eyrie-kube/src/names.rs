@@ -1,8 +1,9 @@
 //! Object names: deterministic, within Kubernetes limits, unique per deployment.
 //!
 //! Every object of a deployment is named from one *base name*:
-//! `<group slug>-<deployment slug>`, cut to fit, followed by `-` and the
-//! deployment id in base 36. The id tag is what makes names unique: it is the
+//! `<group slug>-<deployment slug>`, cut to fit (each slug keeps part of the
+//! room, so both stay recognisable), followed by `-` and the deployment id
+//! in base 36. The id tag is what makes names unique: it is the
 //! last `-`-separated segment and contains no `-`, so two deployments with
 //! different ids can never share a base name, however their slugs are cut
 //! or however their slugs look (`a-b`/`c` and `a`/`b-c` end in different tags).
@@ -59,19 +60,26 @@ pub fn id_tag(id: DeploymentId) -> String {
 pub fn base_name(group: &Slug, deployment: &Slug, id: DeploymentId, max: usize) -> String {
     let tag = id_tag(id);
     let max = max.max(15);
-    let mut human = format!("{group}-{deployment}");
-    if human.starts_with(|c: char| c.is_ascii_digit()) {
-        human.insert(0, 'd');
-    }
     // Slugs are ASCII, so byte lengths are character counts.
-    human.truncate(max - 1 - tag.len());
-    while human.ends_with('-') {
-        human.pop();
+    let prefix = if group.as_str().starts_with(|c: char| c.is_ascii_digit()) { "d" } else { "" };
+    let room = max - 1 - tag.len() - prefix.len();
+    let human = fit(group.as_str(), deployment.as_str(), room);
+    if human.is_empty() { format!("d-{tag}") } else { format!("{prefix}{human}-{tag}") }
+}
+
+/// `group-deployment` in at most `room` characters: when it does not fit,
+/// the group keeps about half the room (less if the deployment needs less)
+/// and the deployment the rest, so both stay recognisable. Cuts never leave
+/// a dash at the end of a part.
+fn fit(group: &str, deployment: &str, room: usize) -> String {
+    if group.len() + 1 + deployment.len() <= room {
+        return format!("{group}-{deployment}");
     }
-    if human.is_empty() {
-        human.push('d');
-    }
-    format!("{human}-{tag}")
+    let group_keep = group.len().min(room.saturating_sub(1 + deployment.len()).max(room / 2));
+    let deployment_keep = deployment.len().min(room.saturating_sub(group_keep + 1));
+    let parts = [&group[..group_keep], &deployment[..deployment_keep]];
+    let parts: Vec<&str> = parts.iter().map(|p| p.trim_end_matches('-')).filter(|p| !p.is_empty()).collect();
+    parts.join("-")
 }
 
 /// Whether `s` is an RFC 1035 label (`[a-z]([-a-z0-9]*[a-z0-9])?`, at most 63).
@@ -126,13 +134,28 @@ mod tests {
     }
 
     #[test]
-    fn cuts_never_leave_a_dash_before_the_tag() {
-        // The cut falls right after the dash between the slugs.
+    fn long_names_keep_part_of_both_slugs() {
         let group = slug(&"g".repeat(8));
         let name = base_name(&group, &slug("shop"), DeploymentId(u64::MAX), 22);
-        assert_eq!(name, "gggggggg-3w5e11264sgsf");
-        let name = base_name(&group, &slug("shop"), DeploymentId(u64::MAX), 23);
-        assert_eq!(name, "gggggggg-3w5e11264sgsf", "a trailing dash is dropped");
+        assert_eq!(name, "gggg-sho-3w5e11264sgsf");
+        let long = slug(&"x".repeat(63));
+        assert_eq!(base_name(&long, &slug("shop"), DeploymentId(30), 22), "xxxxxxxxxxxxxxx-shop-u");
+        assert_eq!(base_name(&slug("erp"), &long, DeploymentId(30), 22), "erp-xxxxxxxxxxxxxxxx-u");
+    }
+
+    #[test]
+    fn cuts_never_leave_double_or_trailing_dashes() {
+        let shapes =
+            ["a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-q-r-s-t-u-v-w-x-y-z", "ab-cd-ef-gh-ij-kl-mn-op-qr-st", "a", "1-2-3"];
+        for group in shapes {
+            for deployment in shapes {
+                for max in 15..=63 {
+                    let name = base_name(&slug(group), &slug(deployment), DeploymentId(123_456), max);
+                    assert!(name.len() <= max, "{name}");
+                    assert!(is_rfc1035_label(&name) && !name.contains("--"), "{name}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -136,15 +136,20 @@ pub struct Rendered {
 impl Rendered {
     /// The namespace, then the objects, as a multi-document YAML stream.
     pub fn to_yaml(&self) -> Result<String> {
-        let mut out = String::new();
-        for object in std::iter::once(&self.namespace).chain(&self.objects) {
-            let doc = serde_yaml::to_string(&object.body)
-                .map_err(|e| Error::backend(format!("cannot write {} as YAML: {e}", object.id()), false))?;
-            out.push_str("---\n");
-            out.push_str(&doc);
-        }
-        Ok(out)
+        to_yaml(std::iter::once(&self.namespace).chain(&self.objects))
     }
+}
+
+/// `objects` as a multi-document YAML stream, each document opened by `---`.
+pub fn to_yaml<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Result<String> {
+    let mut out = String::new();
+    for object in objects {
+        let doc = serde_yaml::to_string(&object.body)
+            .map_err(|e| Error::backend(format!("cannot write {} as YAML: {e}", object.id()), false))?;
+        out.push_str("---\n");
+        out.push_str(&doc);
+    }
+    Ok(out)
 }
 
 /// Renders `desired` as it should run (`run`), with the given secrets.

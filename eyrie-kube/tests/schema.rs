@@ -1,0 +1,202 @@
+//! SPEC §8: every rendered custom resource validates against the operator's
+//! published schema in `../shared/crds/`; and the checker used for it fails
+//! on wrong objects.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::OnceLock;
+
+use eyrie_core::executor::DesiredDeployment;
+use eyrie_core::{GroupType, ImageRef};
+use eyrie_kube::render::{DeploymentSecrets, Run, render};
+use eyrie_kube::{Kind, Object, demo};
+use serde_json::{Value, json};
+use support::openapi::{crd_schema, validate};
+use support::{deployment, long_slugs};
+
+const PGO_CRD: &str = "postgres-operator.crunchydata.com_postgresclusters.yaml";
+const PXC_CRD: &str = "pxc.percona.com_perconaxtradbclusters.yaml";
+
+/// The schema of `kind`, read and parsed once per test binary.
+fn schema_for(kind: Kind) -> &'static Value {
+    static PGO: OnceLock<Value> = OnceLock::new();
+    static PXC: OnceLock<Value> = OnceLock::new();
+    match kind {
+        Kind::PostgresCluster => PGO.get_or_init(|| crd_schema(PGO_CRD, &kind.api_version(), kind.kind())),
+        Kind::PerconaXtraDbCluster => PXC.get_or_init(|| crd_schema(PXC_CRD, &kind.api_version(), kind.kind())),
+        other => panic!("{other} is not a custom resource"),
+    }
+}
+
+/// Every pgo and pxc variant the renderers produce.
+fn custom_resource_cases() -> Vec<DesiredDeployment> {
+    let mut cases: Vec<DesiredDeployment> =
+        demo::quickstart().unwrap().into_iter().filter(|d| d.effective.group_type == GroupType::Pgo).collect();
+    for group_type in [GroupType::Pgo, GroupType::Pxc] {
+        cases.push(deployment(group_type, "db", "main", 200));
+        cases.push(long_slugs(group_type));
+        for replicas in [1, 2, 3, 4, 5] {
+            let mut d = deployment(group_type, "db", "sized", 300 + u64::from(replicas));
+            d.effective.replicas.value = replicas;
+            cases.push(d);
+        }
+        let mut with_image = deployment(group_type, "db", "pinned", 400);
+        with_image.image = Some(ImageRef::try_from("registry.acme.example/db/server:1.2.3").unwrap());
+        with_image.effective.params.remove("storage_class");
+        cases.push(with_image);
+    }
+    cases
+}
+
+fn custom_resources() -> Vec<Object> {
+    let mut out = Vec::new();
+    for d in custom_resource_cases() {
+        for run in [Run::Running, Run::Paused] {
+            let rendered = render(&d, run, &DeploymentSecrets::none()).unwrap();
+            out.extend(rendered.objects.into_iter().filter(|o| o.kind.is_custom()));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_rendered_custom_resource_validates_against_its_crd() {
+    let resources = custom_resources();
+    assert!(resources.iter().any(|o| o.kind == Kind::PostgresCluster));
+    assert!(resources.iter().any(|o| o.kind == Kind::PerconaXtraDbCluster));
+    for object in &resources {
+        let errors = validate(schema_for(object.kind), &object.body);
+        assert!(errors.is_empty(), "{object:?} does not validate:\n{}", errors.join("\n"));
+    }
+}
+
+/// The CEL rules of the PGO schema that concern what Eyrie renders, checked
+/// by hand (the structural checker does not evaluate CEL): every volume
+/// claim has access modes and a storage request, instance names match the
+/// schema's pattern.
+#[test]
+fn postgres_clusters_satisfy_the_cel_rules_that_concern_them() {
+    for object in custom_resources().iter().filter(|o| o.kind == Kind::PostgresCluster) {
+        for instance in object.body["spec"]["instances"].as_array().unwrap() {
+            let claim = &instance["dataVolumeClaimSpec"];
+            assert!(!claim["accessModes"].as_array().unwrap().is_empty(), "{object:?}");
+            assert!(claim["resources"]["requests"]["storage"].is_string(), "{object:?}");
+            let name = instance["name"].as_str().unwrap();
+            let pattern_ok = name.is_empty()
+                || (name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                    && name.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                    && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+            assert!(pattern_ok, "{name}");
+        }
+        assert!(object.body["spec"]["config"]["parameters"]["ssl_groups"].is_null());
+    }
+}
+
+/// A deliberate mistake made to a rendered body.
+type Breaker = Box<dyn FnOnce(&mut Value)>;
+
+fn first(kind: Kind) -> Object {
+    custom_resources().into_iter().find(|o| o.kind == kind).unwrap()
+}
+
+fn errors_after(kind: Kind, change: impl FnOnce(&mut Value)) -> Vec<String> {
+    let mut body = first(kind).body;
+    change(&mut body);
+    validate(schema_for(kind), &body)
+}
+
+#[test]
+fn the_checker_fails_on_wrong_postgres_clusters() {
+    let pg = Kind::PostgresCluster;
+    let cases: Vec<(&str, Breaker)> = vec![
+        ("spec.bogus: unknown field (the API server would drop it)", Box::new(|b| b["spec"]["bogus"] = json!(1))),
+        (
+            "spec.instances[0].replicas: expected integer, got string",
+            Box::new(|b| b["spec"]["instances"][0]["replicas"] = json!("two")),
+        ),
+        (
+            "spec: missing required field postgresVersion",
+            Box::new(|b| drop(b["spec"].as_object_mut().unwrap().remove("postgresVersion"))),
+        ),
+        ("spec.postgresVersion: 9 is below the minimum 11", Box::new(|b| b["spec"]["postgresVersion"] = json!(9))),
+        (
+            "spec.instances[0].replicas: 0 is below the minimum 1",
+            Box::new(|b| b["spec"]["instances"][0]["replicas"] = json!(0)),
+        ),
+        (
+            "spec.instances[0].minAvailable: expected an integer or a string, got boolean",
+            Box::new(|b| b["spec"]["instances"][0]["minAvailable"] = json!(true)),
+        ),
+        (
+            "spec.instances[0]: missing required field dataVolumeClaimSpec",
+            Box::new(|b| drop(b["spec"]["instances"][0].as_object_mut().unwrap().remove("dataVolumeClaimSpec"))),
+        ),
+        ("spec.instances: expected array, got object", Box::new(|b| b["spec"]["instances"] = json!({}))),
+        ("spec.image: null is not allowed", Box::new(|b| b["spec"]["image"] = Value::Null)),
+        ("spec.shutdown: expected boolean, got string", Box::new(|b| b["spec"]["shutdown"] = json!("true"))),
+    ];
+    for (expected, change) in cases {
+        let errors = errors_after(pg, change);
+        assert!(errors.iter().any(|e| e == expected), "expected {expected:?}, got {errors:?}");
+    }
+}
+
+#[test]
+fn the_checker_fails_on_wrong_percona_clusters() {
+    let pxc = Kind::PerconaXtraDbCluster;
+    let cases: Vec<(&str, Breaker)> = vec![
+        (
+            "spec.pxc.mysqlAllocator: \"glibc\" is not one of [\"jemalloc\",\"tcmalloc\"]",
+            Box::new(|b| b["spec"]["pxc"]["mysqlAllocator"] = json!("glibc")),
+        ),
+        ("spec.pxc.labels.x: expected string, got integer", Box::new(|b| b["spec"]["pxc"]["labels"]["x"] = json!(5))),
+        (
+            "spec.pxc.size: 3000000000 does not fit int32",
+            Box::new(|b| b["spec"]["pxc"]["size"] = json!(3_000_000_000u64)),
+        ),
+        (
+            "spec.pxc.volumeSpec.persistentVolumeClaim.storageClass: unknown field (the API server would drop it)",
+            Box::new(|b| b["spec"]["pxc"]["volumeSpec"]["persistentVolumeClaim"]["storageClass"] = json!("fast")),
+        ),
+        ("spec.pause: expected boolean, got integer", Box::new(|b| b["spec"]["pause"] = json!(1))),
+    ];
+    for (expected, change) in cases {
+        let errors = errors_after(pxc, change);
+        assert!(errors.iter().any(|e| e == expected), "expected {expected:?}, got {errors:?}");
+    }
+    // The root preserves unknown fields in this CRD, but nested objects with properties do not.
+    assert!(errors_after(pxc, |b| b["extra"] = json!(1)).is_empty());
+}
+
+#[test]
+fn the_checker_follows_preserve_unknown_fields_and_additional_properties() {
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "open": {"type": "object", "x-kubernetes-preserve-unknown-fields": true, "properties": {"a": {"type": "string"}}},
+            "any": {"type": "object", "additionalProperties": true},
+            "maybe": {"type": "string", "nullable": true},
+            "list": {"type": "array", "maxItems": 1, "items": {"type": "string", "maxLength": 2}},
+        }
+    });
+    assert!(
+        validate(&schema, &json!({"open": {"a": "x", "b": 1}, "any": {"k": [1]}, "maybe": null, "list": ["ok"]}))
+            .is_empty()
+    );
+    assert_eq!(validate(&schema, &json!({"open": {"a": 1}})), ["open.a: expected string, got integer"]);
+    assert_eq!(
+        validate(&schema, &json!({"list": ["abc", "d"]})),
+        ["list: more than 1 items", "list[0]: longer than 2"]
+    );
+}
+
+#[test]
+fn the_crd_files_are_the_operators_and_name_the_versions_rendered() {
+    // A wrong version or kind is refused, not silently validated against nothing.
+    let wrong =
+        std::panic::catch_unwind(|| crd_schema(PGO_CRD, "postgres-operator.crunchydata.com/v9", "PostgresCluster"));
+    assert!(wrong.is_err());
+    let schema = schema_for(Kind::PostgresCluster);
+    assert!(schema["properties"]["spec"]["properties"]["instances"].is_object());
+}
