@@ -87,8 +87,12 @@ ids! {
     VersionId = "ver";
     /// Identifies an [`crate::AuditEvent`].
     AuditEventId = "aud";
-    /// Identifies a job (see the jobs module, to come).
+    /// Identifies a [`crate::Job`].
     JobId = "job";
+    /// Identifies a [`crate::Book`] version.
+    BookId = "book";
+    /// Identifies the [`crate::StepStats`] of one step of one book.
+    StepStatsId = "stat";
 }
 
 #[cfg(test)]

@@ -61,6 +61,7 @@ pub mod effective;
 pub mod error;
 pub mod executor;
 pub mod ids;
+pub mod jobs;
 pub mod lifecycle;
 pub mod model;
 pub mod permission;
@@ -74,7 +75,8 @@ pub use clock::{Clock, Timestamp};
 pub use effective::{EffectiveDeployment, Source, Sourced};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::*;
-pub use lifecycle::{ClusterState, InvitationState, LifecycleState};
+pub use jobs::{Engine, EngineConfig};
+pub use lifecycle::{ClusterState, InvitationState, JobState, LifecycleState};
 pub use model::*;
 pub use permission::{
     Action, Actor, Decision, GrantLevel, Grants, ProjectFacts, Resource, Role, Rule, authorize, explain,

@@ -133,6 +133,44 @@ impl ClusterState {
     }
 }
 
+/// The lifecycle of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Being prepared.
+    Draft,
+    /// Waiting for an engine.
+    Scheduled,
+    /// Claimed by an engine and executing its steps.
+    Running,
+    /// Finished successfully; terminal.
+    Done,
+    /// Failed; terminal.
+    Error,
+    /// Cancelled; terminal.
+    Cancel,
+}
+
+state_machine!(JobState, "job", [
+    Draft => "draft", Scheduled => "scheduled", Running => "running", Done => "done", Error => "error", Cancel => "cancel",
+]);
+
+impl JobState {
+    /// Whether `self → to` is allowed.
+    pub fn can_transition(self, to: JobState) -> bool {
+        use JobState::*;
+        matches!(
+            (self, to),
+            (Draft, Scheduled) | (Scheduled, Running) | (Running, Done | Error | Cancel) | (Draft | Scheduled, Cancel)
+        )
+    }
+
+    /// Whether the job still holds its deployment (not finished).
+    pub fn is_active(self) -> bool {
+        matches!(self, JobState::Draft | JobState::Scheduled | JobState::Running)
+    }
+}
+
 /// The lifecycle of an invitation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

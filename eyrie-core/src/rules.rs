@@ -153,6 +153,21 @@ pub fn timer_deadlines(deployment: &Deployment, scope: &Scope) -> (Option<Timest
     (pause, drop)
 }
 
+/// The instant the deployment's next timer falls due in its current state,
+/// if it has one: the pause deadline counts in `deploy`, the drop deadline
+/// (when the scope allows drops) in `deploy` and `pause`.
+pub fn next_timer_at(deployment: &Deployment, scope: &Scope) -> Option<Timestamp> {
+    let (pause_at, drop_at) = timer_deadlines(deployment, scope);
+    match deployment.state {
+        LifecycleState::Deploy => match (pause_at, drop_at) {
+            (Some(p), Some(d)) => Some(p.min(d)),
+            (p, d) => p.or(d),
+        },
+        LifecycleState::Pause => drop_at,
+        _ => None,
+    }
+}
+
 /// The timer action due for `deployment` at `now`, if any (see the module docs).
 pub fn due_timer(deployment: &Deployment, scope: &Scope, now: Timestamp) -> Option<TimerAction> {
     let (pause_at, drop_at) = timer_deadlines(deployment, scope);

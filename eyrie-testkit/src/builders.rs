@@ -92,6 +92,7 @@ pub fn deployment(id: u64, group: &DeploymentGroup, scope: &Scope, slug: &str) -
         state: LifecycleState::Draft,
         entered_deploy_at: None,
         deployed_digest: None,
+        timer_due_at: None,
         observed: None,
         last_error: None,
         created_at: T0,

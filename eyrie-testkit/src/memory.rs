@@ -54,6 +54,10 @@ impl Store for MemoryStore {
         kv::list(&mut *self.lock()?, index)
     }
 
+    async fn list_between(&self, from: Index, to: Index) -> Result<Vec<Stored>> {
+        kv::list_between(&mut *self.lock()?, from, to)
+    }
+
     async fn count(&self, index: Index) -> Result<u64> {
         self.lock()?.count_prefix(Table::Index, &index.prefix())
     }

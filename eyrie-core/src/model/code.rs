@@ -54,6 +54,10 @@ pub struct Image {
     pub tag: Option<ImageTag>,
     /// The current digest.
     pub digest: Option<Digest>,
+    /// Set when the digest changed and subscribed deployments still wait for
+    /// their redeploy; the scheduler clears it once all are launched.
+    #[serde(default)]
+    pub redeploy_pending: bool,
     /// When it was added.
     pub created_at: Timestamp,
 }

@@ -42,6 +42,11 @@ pub struct Deployment {
     pub entered_deploy_at: Option<Timestamp>,
     /// The image digest it was last deployed with.
     pub deployed_digest: Option<Digest>,
+    /// When its next timer (pause or drop) falls due, as computed by
+    /// [`crate::rules::next_timer_at`] whenever its state or scope changes.
+    /// Indexed by time so the scheduler finds due deployments without a scan.
+    #[serde(default)]
+    pub timer_due_at: Option<Timestamp>,
     /// What the cluster last reported, kept apart from the desired state.
     pub observed: Option<ObservedState>,
     /// The error of the last failed action, if any.

@@ -72,6 +72,10 @@ pub struct MonitorLog {
     pub value: Option<u64>,
     /// A short message.
     pub message: String,
+    /// When it may be pruned (from its scope's `monitor_log_delete_after_seconds`
+    /// at the time it was written); indexed by time for the scheduler.
+    #[serde(default)]
+    pub delete_after: Option<Timestamp>,
 }
 
 /// When scheduled backups run.
@@ -97,6 +101,9 @@ pub struct BackupSchedule {
     pub kind: ScheduleKind,
     /// When it last launched a backup.
     pub last_run_at: Option<Timestamp>,
+    /// When it is next due; indexed by time for the scheduler.
+    #[serde(default)]
+    pub next_run_at: Option<Timestamp>,
 }
 
 /// Why a backup was taken.

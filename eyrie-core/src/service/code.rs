@@ -139,6 +139,7 @@ impl Eyrie {
             reference: name,
             tag: input.tag,
             digest: input.digest,
+            redeploy_pending: false,
             created_at: self.now(),
         };
         self.commit(tx.create(image.clone()), self.audit(actor, image.project_id, "image.create", image.id)).await?;
@@ -157,6 +158,7 @@ impl Eyrie {
             }
             let mut image = read.value.clone();
             image.digest = Some(digest.clone());
+            image.redeploy_pending = true;
             self.commit(
                 Transaction::new().update(&read, image),
                 self.audit(actor, read.value.project_id, "image.digest", id),

@@ -126,6 +126,7 @@ impl Eyrie {
                 state: LifecycleState::Draft,
                 entered_deploy_at: None,
                 deployed_digest: None,
+                timer_due_at: None,
                 observed: None,
                 last_error: None,
                 created_at: self.now(),
@@ -205,10 +206,7 @@ impl Eyrie {
         let image = match &effective.image_id {
             Some(id) => {
                 let image = self.store.fetch::<Image>(id.value.0).await?.value;
-                Some(match (&d.deployed_digest, &image.digest) {
-                    (Some(deployed), _) => image.reference.with(image.tag.as_ref(), Some(deployed)),
-                    _ => image.full_reference(),
-                })
+                Some(image.full_reference())
             }
             None => None,
         };
@@ -306,6 +304,7 @@ impl Eyrie {
             )?;
             let mut moved = d.clone();
             moved.scope_id = to;
+            moved.timer_due_at = crate::rules::next_timer_at(&moved, &target.value);
             let mut tx = da.access.pinned().unchanged(&da.group).unchanged(&da.scope).unchanged(&target);
             tx = self.pin_clusters(&clusters, tx).await?;
             if let Some(limit) = target.value.deployment_limit

@@ -362,7 +362,15 @@ impl Eyrie {
                 }
                 for d in &live {
                     deployment_clusters(&d.value.cluster_ids, &ga.group.value, &scope)?;
-                    tx = tx.unchanged(d);
+                    // Timer settings may have changed: keep each deployment's due instant current.
+                    let due = crate::rules::next_timer_at(&d.value, &scope);
+                    if due == d.value.timer_due_at {
+                        tx = tx.unchanged(d);
+                    } else {
+                        let mut updated = d.value.clone();
+                        updated.timer_due_at = due;
+                        tx = tx.update(d, updated);
+                    }
                 }
             }
             let tx = tx.update(&scope_v, scope.clone());

@@ -68,6 +68,9 @@ entity_kinds! {
     Invitation = 18, "invitation";
     Version = 19, "deployment version";
     Audit = 20, "audit event";
+    Book = 21, "book";
+    Job = 22, "job";
+    StepStats = 23, "step statistics";
 }
 
 impl fmt::Display for EntityKind {
@@ -187,6 +190,20 @@ pub enum Index {
     ProjectAudit(ProjectId),
     /// Audit events outside any project (clusters, users).
     GlobalAudit,
+    /// Versions of the book for one group type and action (parent: [`Index::book_parent`]).
+    Books(u64),
+    /// Jobs of a deployment.
+    DeploymentJobs(DeploymentId),
+    /// Jobs in one state (parent: the state's position in [`crate::JobState::ALL`]).
+    JobsInState(u64),
+    /// Live deployments by the instant (seconds since the epoch) their next timer falls due.
+    DeploymentTimers(u64),
+    /// Backup schedules by the instant (seconds) they are next due.
+    BackupsDue(u64),
+    /// Images whose digest changed and whose subscribers still wait for a redeploy.
+    ImagesPendingRedeploy,
+    /// Monitor logs by the instant (seconds) they may be pruned.
+    LogsExpiring(u64),
 }
 
 impl Index {
@@ -219,11 +236,35 @@ impl Index {
             Index::DeploymentSchedules(p) => (24, p.0),
             Index::ProjectAudit(p) => (25, p.0),
             Index::GlobalAudit => (26, 0),
+            Index::Books(p) => (27, p),
+            Index::DeploymentJobs(p) => (28, p.0),
+            Index::JobsInState(p) => (29, p),
+            Index::DeploymentTimers(p) => (30, p),
+            Index::BackupsDue(p) => (31, p),
+            Index::ImagesPendingRedeploy => (32, 0),
+            Index::LogsExpiring(p) => (33, p),
         }
     }
 }
 
 impl Index {
+    /// The parent of [`Index::Books`] for a group type and action.
+    pub fn book_parent(group_type: crate::model::GroupType, action: crate::model::JobAction) -> u64 {
+        let t = crate::model::GroupType::ALL.iter().position(|g| *g == group_type).unwrap_or(0) as u64;
+        let a = crate::model::JobAction::ALL.iter().position(|x| *x == action).unwrap_or(0) as u64;
+        (t << 8) | a
+    }
+
+    /// The parent of a time index for an instant: whole seconds, negative clamped to 0.
+    pub fn time_parent(at: crate::Timestamp) -> u64 {
+        at.as_unix_seconds().max(0) as u64
+    }
+
+    /// The parent of [`Index::JobsInState`] for a state.
+    pub fn job_state_parent(state: crate::JobState) -> u64 {
+        crate::JobState::ALL.iter().position(|s| *s == state).unwrap_or(0) as u64
+    }
+
     /// Encoded prefix length.
     pub const PREFIX_LEN: usize = 9;
 
@@ -277,6 +318,10 @@ pub enum UniqueKey {
     Override(UserId, crate::model::OverrideTarget),
     /// One pending invitation per e-mail address and project.
     PendingInvitation(ProjectId, String),
+    /// One version number per book (parent: [`Index::book_parent`]).
+    BookVersion(u64, u32),
+    /// At most one active job per deployment.
+    ActiveJob(DeploymentId),
 }
 
 impl UniqueKey {
@@ -295,6 +340,8 @@ impl UniqueKey {
             UniqueKey::Override(u, OverrideTarget::Group(g)) => (9, u.0, format!("g{:016x}", g.0).into()),
             UniqueKey::Override(u, OverrideTarget::Deployment(d)) => (9, u.0, format!("d{:016x}", d.0).into()),
             UniqueKey::PendingInvitation(p, v) => (10, p.0, v.into()),
+            UniqueKey::BookVersion(p, v) => (11, *p, format!("{v:010}").into()),
+            UniqueKey::ActiveJob(d) => (12, d.0, "".into()),
         };
         let mut out = Vec::with_capacity(9 + value.len());
         out.push(tag);
@@ -317,6 +364,8 @@ impl fmt::Display for UniqueKey {
             UniqueKey::Membership(p, u) => write!(f, "membership of {u} in {p}"),
             UniqueKey::Override(u, t) => write!(f, "override of {u} on {t:?}"),
             UniqueKey::PendingInvitation(p, v) => write!(f, "pending invitation of {v:?} to {p}"),
+            UniqueKey::BookVersion(p, v) => write!(f, "version {v} of book {p:x}"),
+            UniqueKey::ActiveJob(d) => write!(f, "active job of {d}"),
         }
     }
 }

@@ -48,6 +48,18 @@ pub trait KvRead {
     fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>>;
     /// Every pair whose key starts with `prefix`, in key order.
     fn scan_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<Pairs>;
+    /// Every pair with `start <= key <= end`, in key order. The default
+    /// scans the common prefix of both bounds and filters; backends with
+    /// ordered range reads should override it.
+    fn scan_range(&mut self, table: Table, start: &[u8], end: &[u8]) -> Result<Pairs> {
+        let common = start.iter().zip(end).take_while(|(a, b)| a == b).count();
+        Ok(self
+            .scan_prefix(table, &start[..common])?
+            .into_iter()
+            .filter(|(k, _)| k.as_slice() >= start && k.as_slice() <= end)
+            .collect())
+    }
+
     /// How many keys start with `prefix`.
     fn count_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<u64> {
         Ok(self.scan_prefix(table, prefix)?.len() as u64)
@@ -81,6 +93,25 @@ pub fn list(kv: &mut impl KvRead, index: Index) -> Result<Vec<Stored>> {
                     reason: format!("listed in {index:?} but missing"),
                 });
             }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the records of every list from `from` to `to` (same index kind,
+/// parents in between, inclusive), ordered by parent then id: for time
+/// indexes, everything due up to an instant.
+pub fn list_between(kv: &mut impl KvRead, from: Index, to: Index) -> Result<Vec<Stored>> {
+    let start = from.prefix().to_vec();
+    let mut end = to.prefix().to_vec();
+    end.extend_from_slice(&[0xff; RecordKey::LEN]);
+    let entries = kv.scan_range(Table::Index, &start, &end)?;
+    let mut out = Vec::with_capacity(entries.len());
+    for (entry, _) in entries {
+        let key = Index::record_of_entry(&entry)?;
+        match get(kv, key)? {
+            Some(stored) => out.push(stored),
+            None => return Err(Error::Corrupt { record: key.to_string(), reason: "indexed but missing".into() }),
         }
     }
     Ok(out)
@@ -371,5 +402,12 @@ impl KvRead for MemoryTables {
 
     fn count_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<u64> {
         Ok(self.table(table).range(prefix.to_vec()..).take_while(|(k, _)| k.starts_with(prefix)).count() as u64)
+    }
+
+    fn scan_range(&mut self, table: Table, start: &[u8], end: &[u8]) -> Result<Pairs> {
+        if start > end {
+            return Ok(Vec::new());
+        }
+        Ok(self.table(table).range(start.to_vec()..=end.to_vec()).map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 }

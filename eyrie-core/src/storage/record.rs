@@ -86,6 +86,9 @@ records! {
     Invitation(Invitation) => |r| r.id.0;
     Version(DeploymentVersion) => |r| r.id.0;
     Audit(AuditEvent) => |r| r.id.0;
+    Book(Book) => |r| r.id.0;
+    Job(Job) => |r| r.id.0;
+    StepStats(StepStats) => |r| r.id.0;
 }
 
 impl Record {
@@ -107,6 +110,7 @@ impl Record {
                 let mut out = vec![Index::GroupDeployments(d.group_id), Index::ScopeDeployments(d.scope_id)];
                 if d.state.is_live() {
                     out.push(Index::ScopeLiveDeployments(d.scope_id));
+                    out.extend(d.timer_due_at.map(|at| Index::DeploymentTimers(Index::time_parent(at))));
                 }
                 out.extend(d.settings.image_id.map(Index::ImageDeployments));
                 out
@@ -117,14 +121,34 @@ impl Record {
             Record::Datasource(d) => vec![Index::ProjectDatasources(d.project_id)],
             Record::Repository(r) => vec![r.project_id.map_or(Index::GlobalRepositories, Index::ProjectRepositories)],
             Record::Branch(b) => vec![Index::RepositoryBranches(b.repository_id)],
-            Record::Image(i) => vec![i.project_id.map_or(Index::GlobalImages, Index::ProjectImages)],
+            Record::Image(i) => {
+                let mut out = vec![i.project_id.map_or(Index::GlobalImages, Index::ProjectImages)];
+                if i.redeploy_pending {
+                    out.push(Index::ImagesPendingRedeploy);
+                }
+                out
+            }
             Record::Monitor(m) => vec![Index::DeploymentMonitors(m.deployment_id)],
-            Record::MonitorLog(l) => vec![Index::MonitorLogs(l.monitor_id)],
+            Record::MonitorLog(l) => {
+                let mut out = vec![Index::MonitorLogs(l.monitor_id)];
+                out.extend(l.delete_after.map(|at| Index::LogsExpiring(Index::time_parent(at))));
+                out
+            }
             Record::Version(v) => vec![Index::DeploymentVersions(v.deployment_id)],
             Record::Backup(b) => vec![Index::DeploymentBackups(b.deployment_id)],
-            Record::BackupSchedule(s) => vec![Index::DeploymentSchedules(s.deployment_id)],
+            Record::BackupSchedule(s) => {
+                let mut out = vec![Index::DeploymentSchedules(s.deployment_id)];
+                out.extend(s.next_run_at.map(|at| Index::BackupsDue(Index::time_parent(at))));
+                out
+            }
+            Record::Book(b) => vec![Index::Books(Index::book_parent(b.group_type, b.action))],
+            Record::Job(j) => {
+                vec![Index::DeploymentJobs(j.deployment_id), Index::JobsInState(Index::job_state_parent(j.state))]
+            }
             Record::Audit(a) => vec![a.project_id.map_or(Index::GlobalAudit, Index::ProjectAudit)],
-            Record::Project(_) | Record::Namespace(_) | Record::Cluster(_) | Record::User(_) => Vec::new(),
+            Record::Project(_) | Record::Namespace(_) | Record::Cluster(_) | Record::User(_) | Record::StepStats(_) => {
+                Vec::new()
+            }
         }
     }
 
@@ -141,6 +165,8 @@ impl Record {
             Record::User(u) => vec![UniqueKey::UserEmail(u.email.to_string())],
             Record::Membership(m) => vec![UniqueKey::Membership(m.project_id, m.user_id)],
             Record::RoleOverride(o) => vec![UniqueKey::Override(o.user_id, o.target)],
+            Record::Book(b) => vec![UniqueKey::BookVersion(Index::book_parent(b.group_type, b.action), b.version)],
+            Record::Job(j) if j.state.is_active() => vec![UniqueKey::ActiveJob(j.deployment_id)],
             Record::Invitation(i) if i.state == InvitationState::Pending => {
                 vec![UniqueKey::PendingInvitation(i.project_id, i.email.to_string())]
             }

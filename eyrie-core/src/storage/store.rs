@@ -50,6 +50,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// and the records they name, never unrelated records.
     async fn list(&self, index: Index) -> Result<Vec<Stored>>;
 
+    /// The records of every list from `from` to `to` — the same kind of
+    /// index, parents in between, inclusive — ordered by parent, then id.
+    /// For the time indexes this reads exactly what is due up to an instant,
+    /// without touching later entries. Implement it with
+    /// [`super::kv::list_between`] over an ordered range read.
+    async fn list_between(&self, from: Index, to: Index) -> Result<Vec<Stored>> {
+        let _ = (from, to);
+        Err(Error::backend("this store does not implement list_between (a range read over its index table)", false))
+    }
+
     /// How many records are in one list.
     async fn count(&self, index: Index) -> Result<u64>;
 

@@ -138,6 +138,41 @@ impl CronExpr {
         &self.source
     }
 
+    /// The first instant strictly after `after` (UTC, whole minutes) at which
+    /// the expression fires, searching up to five years ahead; `None` when
+    /// it never fires in that window (e.g. `0 0 31 2 *`).
+    pub fn next_after(&self, after: crate::clock::Timestamp) -> Option<crate::clock::Timestamp> {
+        use crate::clock::civil_from_days;
+        let mut minute_index = after.as_unix_seconds().div_euclid(60) + 1;
+        let limit = minute_index + 5 * 366 * 24 * 60;
+        let has = |bits: u64, v: u32| v < 64 && bits & (1 << v) != 0;
+        while minute_index < limit {
+            let days = minute_index.div_euclid(1440);
+            let in_day = minute_index.rem_euclid(1440);
+            let (_, month, dom) = civil_from_days(days);
+            let dow = (days + 4).rem_euclid(7) as u32; // 1970-01-01 was a Thursday
+            let day_ok = {
+                let d = has(self.days_of_month, dom);
+                let w = has(self.days_of_week, dow);
+                if self.dom_restricted && self.dow_restricted { d || w } else { d && w }
+            };
+            if !has(self.months, month) || !day_ok {
+                minute_index = (days + 1) * 1440;
+                continue;
+            }
+            let (hour, minute) = ((in_day / 60) as u32, (in_day % 60) as u32);
+            if !has(self.hours, hour) {
+                minute_index = days * 1440 + (i64::from(hour) + 1) * 60;
+                continue;
+            }
+            if has(self.minutes, minute) {
+                return Some(crate::clock::Timestamp::from_unix_seconds(minute_index * 60));
+            }
+            minute_index += 1;
+        }
+        None
+    }
+
     /// Whether the expression fires at this wall-clock minute. `month` is
     /// 1–12 and `day_of_week` 0–6 with 0 = Sunday.
     pub fn matches(&self, minute: u32, hour: u32, day_of_month: u32, month: u32, day_of_week: u32) -> bool {
@@ -247,6 +282,43 @@ mod tests {
         assert!(daily.matches(0, 0, 31, 12, 5) && !daily.matches(1, 0, 31, 12, 5));
         let offset = cron("5/20 * * * *");
         assert!(offset.matches(5, 0, 1, 1, 0) && offset.matches(25, 0, 1, 1, 0) && !offset.matches(15, 0, 1, 1, 0));
+    }
+
+    #[test]
+    fn next_after_finds_the_next_firing_minute() {
+        use crate::clock::Timestamp;
+        let t = |s: &str| -> Timestamp {
+            // "YYYY-MM-DDTHH:MM" in UTC, via the Display form as a check.
+            let (date, time) = s.split_once('T').unwrap();
+            let p: Vec<i64> = date.split('-').chain(time.split(':')).map(|x| x.parse().unwrap()).collect();
+            let days = days_from_civil(p[0], p[1] as u32, p[2] as u32);
+            Timestamp::from_unix_seconds(days * 86_400 + p[3] * 3600 + p[4] * 60)
+        };
+        let cases = [
+            ("30 2 * * *", "2026-11-26T10:07", "2026-11-27T02:30"),
+            ("30 2 * * *", "2026-11-26T02:29", "2026-11-26T02:30"),
+            ("30 2 * * *", "2026-11-26T02:30", "2026-11-27T02:30"),
+            ("*/15 * * * *", "2026-11-26T10:07", "2026-11-26T10:15"),
+            ("0 0 1 * *", "2026-12-15T00:00", "2027-01-01T00:00"),
+            ("0 9 * * mon", "2026-11-26T10:00", "2026-11-30T09:00"),
+            ("0 0 29 2 *", "2026-03-01T00:00", "2028-02-29T00:00"),
+        ];
+        for (expr, after, want) in cases {
+            let got = cron(expr).next_after(t(after)).unwrap();
+            assert_eq!(got, t(want), "{expr} after {after}: got {got}");
+            assert!(got.to_string().starts_with(&want[..13]), "{got} vs {want}");
+        }
+        assert_eq!(cron("0 0 31 2 *").next_after(t("2026-01-01T00:00")), None);
+    }
+
+    fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = i64::from((m + 9) % 12);
+        let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
     }
 
     #[test]

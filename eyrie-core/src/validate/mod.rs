@@ -17,6 +17,7 @@ pub use cron::CronExpr;
 pub use net::{DomainName, Email, Url};
 pub use quantity::Quantity;
 pub use refs::{Digest, GitRef, GitUrl, ImageRef, ImageTag};
+pub(crate) use slug::fnv1a;
 pub use slug::{Name, Slug};
 
 use std::fmt;

@@ -1,0 +1,677 @@
+//! The job engine: creates jobs from books, runs their steps with bounded
+//! concurrency, persists every transition before acting on it, retries with
+//! capped exponential back-off, times steps out, and resumes jobs whose
+//! engine died.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::handler::{HandlerRegistry, StepContext, StepOutcome};
+use super::lifecycle::{action_permission, apply_outcome, check_can_start};
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::ids::{BackupId, BookId, DeploymentId, JobId};
+use crate::lifecycle::JobState;
+use crate::model::{
+    Backup, BackupKind, BackupState, Job, JobAction, JobStep, Lease, Scope, StepKind, StepState, StepStats,
+};
+use crate::permission::Actor;
+use crate::rules::deployment_clusters;
+use crate::service::{Eyrie, allow};
+use crate::storage::{Index, Store, StoreExt, Transaction, UniqueKey, Versioned};
+
+/// How an engine runs jobs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// This engine's id in leases; give each concurrently running engine its own.
+    pub engine_id: u64,
+    /// Jobs run at once, at most.
+    pub max_concurrent_jobs: usize,
+    /// How long a claim on a running job lasts without renewal (seconds, by the injected clock).
+    pub lease_seconds: u64,
+    /// First retry delay; doubles on every attempt.
+    pub retry_base: Duration,
+    /// Longest retry delay.
+    pub retry_cap: Duration,
+    /// Attempts of one step before it fails for good.
+    pub max_attempts: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            engine_id: 1,
+            max_concurrent_jobs: 4,
+            lease_seconds: 300,
+            retry_base: Duration::from_secs(1),
+            retry_cap: Duration::from_secs(300),
+            max_attempts: 8,
+        }
+    }
+}
+
+/// Runs jobs. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    eyrie: Eyrie,
+    handlers: Arc<HandlerRegistry>,
+    config: EngineConfig,
+    slots: Arc<Semaphore>,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ending {
+    Done,
+    Failed(String),
+    Cancelled,
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Engine {
+    /// An engine over the service's store, with these handlers.
+    pub fn new(eyrie: Eyrie, handlers: HandlerRegistry, config: EngineConfig) -> Self {
+        let slots = Arc::new(Semaphore::new(config.max_concurrent_jobs.max(1)));
+        Engine { eyrie, handlers: Arc::new(handlers), config, slots }
+    }
+
+    /// The service.
+    pub fn eyrie(&self) -> &Eyrie {
+        &self.eyrie
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        self.eyrie.store()
+    }
+
+    /// The registered handlers.
+    pub fn handlers(&self) -> &HandlerRegistry {
+        &self.handlers
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The retry delay after `attempts` attempts: `base × 2^(attempts-1)`, capped.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
+        self.config.retry_base.saturating_mul(factor).min(self.config.retry_cap)
+    }
+
+    /// Creates a job for `action` on a deployment, copying its book's steps.
+    ///
+    /// One job per deployment at a time: while a job of the deployment is
+    /// active (draft, scheduled or running), another action is **refused**
+    /// with `PolicyViolation` rather than queued, so nobody's request waits
+    /// silently behind a job that may take long or fail. Cancel the active
+    /// job, or wait for it, then ask again.
+    pub async fn submit(
+        &self,
+        actor: Actor,
+        deployment: DeploymentId,
+        action: JobAction,
+        parameters: BTreeMap<String, String>,
+    ) -> Result<Job> {
+        self.eyrie
+            .retrying(|| async {
+                let (job, tx) = self.prepare(actor, deployment, action, &parameters).await?;
+                let event = self.eyrie.audit(actor, Some(job.project_id), &format!("job.{action}"), job.id);
+                self.eyrie.commit(tx, event).await.map_err(|e| busy(e, deployment))?;
+                Ok(job)
+            })
+            .await
+    }
+
+    /// Builds the job and the transaction that creates it (shared with the scheduler).
+    pub(crate) async fn prepare(
+        &self,
+        actor: Actor,
+        deployment: DeploymentId,
+        action: JobAction,
+        parameters: &BTreeMap<String, String>,
+    ) -> Result<(Job, Transaction)> {
+        let da = self.eyrie.deployment_access(actor, deployment).await?;
+        allow(actor, action_permission(action), &da.resource())?;
+        let d = &da.deployment.value;
+        check_can_start(action, d, &da.scope.value)?;
+        if matches!(action, JobAction::Initialize | JobAction::Deploy | JobAction::Redeploy) {
+            let mut clusters = Vec::new();
+            for id in deployment_clusters(&d.cluster_ids, &da.group.value, &da.scope.value)? {
+                clusters.push(self.store().fetch::<crate::model::Cluster>(id.0).await?.value);
+            }
+            crate::rules::check_clusters_active(&clusters)?;
+        }
+        if let Some(active) = self.store().get_unique(&UniqueKey::ActiveJob(deployment)).await? {
+            return Err(busy_error(deployment, Some(active.record.key().id)));
+        }
+        let group_type = da.group.value.group_type;
+        let (book_id, book_name, steps) = match self.latest_book(group_type, action).await? {
+            Some(b) => (b.id, format!("{} v{}", b.name, b.version), b.steps),
+            None => (
+                BookId(0),
+                format!("{group_type}-{action} (built-in)"),
+                super::books::default_steps(group_type, action),
+            ),
+        };
+        let now = self.eyrie.now();
+        let job = Job {
+            id: JobId(self.eyrie.next_id()),
+            project_id: d.project_id,
+            deployment_id: d.id,
+            action,
+            book_id,
+            book: book_name,
+            actor: actor.reference(),
+            state: JobState::Scheduled,
+            transitions: vec![(JobState::Draft, now), (JobState::Scheduled, now)],
+            steps: steps
+                .into_iter()
+                .map(|spec| JobStep {
+                    spec,
+                    state: StepState::Pending,
+                    attempts: 0,
+                    started_at: None,
+                    finished_at: None,
+                    retry_at: None,
+                    last_error: None,
+                })
+                .collect(),
+            lease: None,
+            cancel_requested: false,
+            error: None,
+            parameters: parameters.clone(),
+            created_at: now,
+        };
+        let mut tx = da.access.pinned().unchanged(&da.deployment).create(job.clone());
+        if action == JobAction::Backup {
+            tx = tx.create(Backup {
+                id: BackupId(self.eyrie.next_id()),
+                project_id: d.project_id,
+                deployment_id: d.id,
+                kind: parameters.get("schedule").map_or(BackupKind::Manual, |k| {
+                    if k == "cron" { BackupKind::CronFull } else { BackupKind::DailyTriggered }
+                }),
+                job_id: Some(job.id),
+                datasource_id: da.scope.value.backup_dest_datasource,
+                state: BackupState::Pending,
+                created_at: now,
+                size_bytes: None,
+                object_key: None,
+            });
+        }
+        Ok((job, tx))
+    }
+
+    /// Reads a job (authorized as reading the deployment's jobs).
+    pub async fn get_job(&self, actor: Actor, id: JobId) -> Result<Job> {
+        let job = self.store().fetch::<Job>(id.0).await?.value;
+        let da = self.eyrie.deployment_access(actor, job.deployment_id).await?;
+        allow(actor, crate::permission::Action::ReadJobs, &da.resource())?;
+        Ok(job)
+    }
+
+    /// The jobs of a deployment, oldest first.
+    pub async fn list_jobs(&self, actor: Actor, deployment: DeploymentId) -> Result<Vec<Job>> {
+        let da = self.eyrie.deployment_access(actor, deployment).await?;
+        allow(actor, crate::permission::Action::ReadJobs, &da.resource())?;
+        let mut jobs: Vec<Job> = self
+            .store()
+            .children::<Job>(Index::DeploymentJobs(deployment))
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect();
+        jobs.sort_by_key(|j| (j.created_at, j.id));
+        Ok(jobs)
+    }
+
+    /// Cancels a job: at once when it has not started, between steps when it runs.
+    pub async fn cancel(&self, actor: Actor, id: JobId) -> Result<Job> {
+        self.eyrie
+            .retrying(|| async {
+                let read = self.store().fetch::<Job>(id.0).await?;
+                let da = self.eyrie.deployment_access(actor, read.value.deployment_id).await?;
+                allow(actor, action_permission(read.value.action), &da.resource())?;
+                let mut job = read.value.clone();
+                match job.state {
+                    JobState::Draft | JobState::Scheduled => job.enter(JobState::Cancel, self.eyrie.now())?,
+                    JobState::Running => job.cancel_requested = true,
+                    other => {
+                        return Err(Error::InvalidTransition {
+                            machine: "job",
+                            from: other.as_str().into(),
+                            to: JobState::Cancel.as_str().into(),
+                        });
+                    }
+                }
+                let event = self.eyrie.audit(actor, Some(job.project_id), "job.cancel", id);
+                self.eyrie.commit(Transaction::new().update(&read, job.clone()), event).await?;
+                Ok(job)
+            })
+            .await
+    }
+
+    /// Marks the manual step a job waits on as done; the job goes on at the next run.
+    pub async fn complete_manual_step(&self, actor: Actor, id: JobId) -> Result<Job> {
+        self.eyrie
+            .retrying(|| async {
+                let read = self.store().fetch::<Job>(id.0).await?;
+                let da = self.eyrie.deployment_access(actor, read.value.deployment_id).await?;
+                allow(actor, action_permission(read.value.action), &da.resource())?;
+                let mut job = read.value.clone();
+                let waiting = job.current_step().filter(|&i| job.steps[i].state == StepState::WaitingManual);
+                let Some(i) = waiting else {
+                    return Err(Error::policy(format!("job {id} is not waiting for a manual step")));
+                };
+                let now = self.eyrie.now();
+                job.steps[i].state = StepState::Done;
+                job.steps[i].finished_at = Some(now);
+                let event = self.eyrie.audit(actor, Some(job.project_id), "job.manual_step_done", id);
+                self.eyrie.commit(Transaction::new().update(&read, job.clone()), event).await?;
+                Ok(job)
+            })
+            .await
+    }
+
+    fn lease(&self, extra: Duration) -> Lease {
+        let seconds = self.config.lease_seconds.saturating_add(extra.as_secs());
+        Lease { engine: self.config.engine_id, until: self.eyrie.now().plus_seconds(seconds) }
+    }
+
+    fn claimable(&self, job: &Job, now: Timestamp) -> bool {
+        match job.state {
+            JobState::Scheduled => true,
+            JobState::Running => {
+                let lease_ok = job.lease.is_none_or(|l| l.engine == self.config.engine_id || l.until <= now);
+                let waiting = job.current_step().is_some_and(|i| job.steps[i].state == StepState::WaitingManual);
+                lease_ok && (!waiting || job.cancel_requested)
+            }
+            _ => false,
+        }
+    }
+
+    /// The jobs this engine may run now: scheduled ones, its own running
+    /// ones, and running ones whose engine's lease lapsed (a dead process).
+    pub async fn runnable_jobs(&self) -> Result<Vec<JobId>> {
+        let now = self.eyrie.now();
+        let mut out = Vec::new();
+        for state in [JobState::Scheduled, JobState::Running] {
+            for job in self.store().children::<Job>(Index::JobsInState(Index::job_state_parent(state))).await? {
+                if self.claimable(&job.value, now) {
+                    out.push(job.value.id);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs every runnable job until none is left, at most
+    /// `max_concurrent_jobs` at once. Returns how many reached a final state.
+    /// Jobs waiting for a manual step stay running and are left alone.
+    pub async fn run_until_idle(&self) -> Result<usize> {
+        let mut finished = 0;
+        let mut first_error = None;
+        loop {
+            let runnable = self.runnable_jobs().await?;
+            if runnable.is_empty() {
+                break;
+            }
+            let mut set = JoinSet::new();
+            for id in runnable {
+                let engine = self.clone();
+                set.spawn(async move {
+                    let _slot = engine.slots.clone().acquire_owned().await;
+                    engine.run_job(id).await
+                });
+            }
+            let mut progressed = false;
+            while let Some(joined) = set.join_next().await {
+                match joined {
+                    Ok(Ok(job)) => {
+                        progressed = true;
+                        if !job.state.is_active() {
+                            finished += 1;
+                        }
+                    }
+                    Ok(Err(e)) => first_error = first_error.or(Some(e)),
+                    Err(e) => {
+                        first_error = first_error.or(Some(Error::backend(format!("job task failed: {e}"), false)))
+                    }
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        match first_error {
+            Some(e) if finished == 0 => Err(e),
+            _ => Ok(finished),
+        }
+    }
+
+    /// Claims a job for this engine (scheduled → running, or a lapsed lease).
+    async fn claim(&self, id: JobId) -> Result<Versioned<Job>> {
+        let read = self.store().fetch::<Job>(id.0).await?;
+        let now = self.eyrie.now();
+        if !self.claimable(&read.value, now) {
+            return Err(Error::Conflict(format!("job {id} is not claimable by engine {}", self.config.engine_id)));
+        }
+        let mut job = read.value.clone();
+        if job.state == JobState::Scheduled {
+            job.enter(JobState::Running, now)?;
+        }
+        job.lease = Some(self.lease(Duration::ZERO));
+        let receipt = self.store().commit(Transaction::new().update(&read, job.clone())).await?;
+        Ok(Versioned { revision: receipt.written[0].1.unwrap_or(read.revision), value: job })
+    }
+
+    /// Persists `next` over `current`, merging a concurrent cancel request.
+    /// Fails with `Conflict` when another engine took the job.
+    async fn save(&self, current: Versioned<Job>, mut next: Job) -> Result<Versioned<Job>> {
+        let mut base = current;
+        for _ in 0..crate::service::MAX_ATTEMPTS {
+            match self.store().commit(Transaction::new().update(&base, next.clone())).await {
+                Ok(receipt) => {
+                    let revision = receipt.written.first().and_then(|w| w.1).unwrap_or(base.revision);
+                    return Ok(Versioned { revision, value: next });
+                }
+                Err(Error::Conflict(_)) => {
+                    let stored = self.store().fetch::<Job>(next.id.0).await?;
+                    let ours = stored.value.lease.is_some_and(|l| l.engine == self.config.engine_id);
+                    if !ours || !stored.value.state.is_active() {
+                        return Err(Error::Conflict(format!("job {} was taken over by another engine", next.id)));
+                    }
+                    next.cancel_requested |= stored.value.cancel_requested;
+                    if stored.value.current_step() != next.current_step()
+                        && stored
+                            .value
+                            .steps
+                            .iter()
+                            .zip(&next.steps)
+                            .any(|(a, b)| a.state == StepState::Done && b.state != StepState::Done)
+                    {
+                        // A manual step was completed meanwhile: keep that.
+                        next.steps = stored.value.steps.clone();
+                    }
+                    base = stored;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Conflict(format!("job {} kept changing", next.id)))
+    }
+
+    /// How long step `i` may run: `estimated_duration × over_stop`, with a
+    /// zero estimate replaced by the step's historical average; `None` when unknown.
+    async fn step_limit(&self, job: &Job, group_type: crate::model::GroupType, i: usize) -> Result<Option<Duration>> {
+        let spec = &job.steps[i].spec;
+        let estimate = if spec.estimated_duration > 0 {
+            Some(spec.estimated_duration)
+        } else {
+            let id = StepStats::id_for(group_type, job.action, &spec.name);
+            self.store().find::<StepStats>(id.0).await?.and_then(|s| s.value.average_seconds())
+        };
+        Ok(estimate.map(|e| Duration::from_secs(e.saturating_mul(u64::from(spec.estimated_duration_over_stop)))))
+    }
+
+    async fn context(&self, job: &Job, i: usize) -> Result<(StepContext, crate::model::GroupType)> {
+        let da = self.eyrie.deployment_access(Actor::System, job.deployment_id).await?;
+        let desired = self
+            .eyrie
+            .desired_of(&da.access.project.value, &da.group.value, &da.scope.value, &da.deployment.value)
+            .await?;
+        let mut clusters = Vec::new();
+        for id in desired.effective.cluster_ids.value.iter() {
+            clusters.push(self.eyrie.open_cluster(Actor::System, *id).await?);
+        }
+        let ctx =
+            StepContext { job: job.clone(), step: job.steps[i].clone(), desired, clusters, now: self.eyrie.now() };
+        Ok((ctx, da.group.value.group_type))
+    }
+
+    async fn record_stats(&self, group_type: crate::model::GroupType, job: &Job, i: usize) -> Result<()> {
+        let step = &job.steps[i];
+        let (Some(start), Some(end)) = (step.started_at, step.finished_at) else { return Ok(()) };
+        let elapsed = u64::try_from(end.millis_since(start)).unwrap_or(0);
+        let id = StepStats::id_for(group_type, job.action, &step.spec.name);
+        self.eyrie
+            .retrying(|| async {
+                let tx = match self.store().find::<StepStats>(id.0).await? {
+                    Some(read) => {
+                        let mut s = read.value.clone();
+                        s.count += 1;
+                        s.total_millis = s.total_millis.saturating_add(elapsed);
+                        Transaction::new().update(&read, s)
+                    }
+                    None => Transaction::new().create(StepStats { id, count: 1, total_millis: elapsed }),
+                };
+                self.store().commit(tx).await.map(|_| ()).map_err(|e| match e {
+                    Error::AlreadyExists { .. } => Error::Conflict("stats created meanwhile".into()),
+                    other => other,
+                })
+            })
+            .await
+    }
+
+    /// Runs one job from its current step until it finishes, waits for a
+    /// person, or is lost to another engine. Every step transition is
+    /// persisted before the step runs.
+    pub async fn run_job(&self, id: JobId) -> Result<Job> {
+        let mut current = self.claim(id).await?;
+        loop {
+            let job = current.value.clone();
+            if !job.state.is_active() {
+                return Ok(job);
+            }
+            if job.cancel_requested {
+                return self.finish(current, Ending::Cancelled).await;
+            }
+            let Some(i) = job.current_step() else {
+                return self.finish(current, Ending::Done).await;
+            };
+            let step = &job.steps[i];
+            let handler = match &step.spec.kind {
+                StepKind::Manual => {
+                    if step.state != StepState::WaitingManual {
+                        let mut next = job.clone();
+                        next.steps[i].state = StepState::WaitingManual;
+                        next.steps[i].started_at = Some(self.eyrie.now());
+                        current = self.save(current, next).await?;
+                    }
+                    return Ok(current.value);
+                }
+                StepKind::Handler(name) => match self.handlers.get(name) {
+                    Some(h) => h,
+                    None => {
+                        let msg = format!("step {} names the unknown handler {name:?}", step.spec.name);
+                        return self.fail_step(current, i, msg).await;
+                    }
+                },
+            };
+            if step.state == StepState::Running && step.spec.parameters.get("resumable").is_some_and(|v| v == "false") {
+                let msg = format!("step {} was interrupted (the engine stopped) and cannot be resumed", step.spec.name);
+                return self.fail_step(current, i, msg).await;
+            }
+            if step.state == StepState::RetryWait
+                && let Some(at) = step.retry_at
+            {
+                let wait = at.millis_since(self.eyrie.now());
+                if wait > 0 {
+                    tokio::time::sleep(Duration::from_millis(wait.unsigned_abs())).await;
+                }
+            }
+            let (ctx, group_type) = match self.context(&job, i).await {
+                Ok(c) => c,
+                Err(e) if e.is_retryable() => {
+                    match self.retry_later(current, i, e.to_string(), Duration::ZERO).await? {
+                        Ok(c) => {
+                            current = c;
+                            continue;
+                        }
+                        Err(done) => return Ok(done),
+                    }
+                }
+                Err(e) => return self.fail_step(current, i, e.to_string()).await,
+            };
+            let limit = self.step_limit(&job, group_type, i).await?;
+            let mut next = job.clone();
+            next.lease = Some(self.lease(limit.unwrap_or_default()));
+            let s = &mut next.steps[i];
+            s.state = StepState::Running;
+            s.attempts += 1;
+            s.started_at = Some(self.eyrie.now());
+            s.retry_at = None;
+            current = self.save(current, next).await?;
+            let ctx = StepContext { step: current.value.steps[i].clone(), job: current.value.clone(), ..ctx };
+            let outcome = match limit {
+                Some(limit) => match tokio::time::timeout(limit, handler.run(&ctx)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => StepOutcome::Failed(format!(
+                        "step {} timed out after {}s (estimated_duration × estimated_duration_over_stop)",
+                        ctx.step.spec.name,
+                        limit.as_secs()
+                    )),
+                },
+                None => handler.run(&ctx).await,
+            };
+            match outcome {
+                StepOutcome::Done => {
+                    let mut next = current.value.clone();
+                    let s = &mut next.steps[i];
+                    s.state = StepState::Done;
+                    s.finished_at = Some(self.eyrie.now());
+                    s.last_error = None;
+                    current = self.save(current, next).await?;
+                    self.record_stats(group_type, &current.value, i).await?;
+                }
+                StepOutcome::RetryAfter(at_least, why) => match self.retry_later(current, i, why, at_least).await? {
+                    Ok(c) => current = c,
+                    Err(done) => return Ok(done),
+                },
+                StepOutcome::Failed(msg) => return self.fail_step(current, i, msg).await,
+            }
+        }
+    }
+
+    /// Schedules another attempt of step `i` (`Ok(Ok(job))`), or fails it
+    /// after `max_attempts` (`Ok(Err(finished job))`).
+    async fn retry_later(
+        &self,
+        current: Versioned<Job>,
+        i: usize,
+        why: String,
+        at_least: Duration,
+    ) -> Result<std::result::Result<Versioned<Job>, Job>> {
+        let attempts = current.value.steps[i].attempts;
+        if attempts >= self.config.max_attempts {
+            let msg = format!("step {} gave up after {attempts} attempts: {why}", current.value.steps[i].spec.name);
+            return self.fail_step(current, i, msg).await.map(Err);
+        }
+        let delay = self.backoff(attempts.max(1)).max(at_least);
+        let mut next = current.value.clone();
+        let s = &mut next.steps[i];
+        s.state = StepState::RetryWait;
+        s.retry_at = Some(Timestamp(
+            self.eyrie.now().as_millis().saturating_add(i64::try_from(millis(delay)).unwrap_or(i64::MAX)),
+        ));
+        s.last_error = Some(why);
+        self.save(current, next).await.map(Ok)
+    }
+
+    async fn fail_step(&self, current: Versioned<Job>, i: usize, msg: String) -> Result<Job> {
+        let mut next = current.value.clone();
+        next.steps[i].state = StepState::Failed;
+        next.steps[i].finished_at = Some(self.eyrie.now());
+        next.steps[i].last_error = Some(msg.clone());
+        let current = self.save(current, next).await?;
+        self.finish(current, Ending::Failed(msg)).await
+    }
+
+    /// Ends a job and applies its effect on the deployment, atomically.
+    async fn finish(&self, current: Versioned<Job>, ending: Ending) -> Result<Job> {
+        let mut base = current;
+        for _ in 0..crate::service::MAX_ATTEMPTS {
+            let job = &base.value;
+            let now = self.eyrie.now();
+            let da = self.eyrie.deployment_access(Actor::System, job.deployment_id).await?;
+            let scope: &Scope = &da.scope.value;
+            let mut deployment = da.deployment.value.clone();
+            let mut tx = Transaction::new();
+            let effective = crate::effective::EffectiveDeployment::resolve(
+                &da.access.project.value,
+                &da.group.value,
+                scope,
+                &da.deployment.value,
+            )?;
+            let digest = match effective.image_id {
+                Some(image) => self.store().fetch::<crate::model::Image>(image.value.0).await?.value.digest,
+                None => None,
+            };
+            apply_outcome(job.action, &ending, &mut deployment, scope, now, digest)?;
+            let changes = crate::service::version_changes(Some(&da.deployment.value), &deployment);
+            if !changes.is_empty() {
+                tx = tx.create(self.eyrie.version_record(Actor::System, &deployment, changes).await?);
+            }
+            let mut done = job.clone();
+            let (state, error) = match &ending {
+                Ending::Done => (JobState::Done, None),
+                Ending::Failed(msg) => (JobState::Error, Some(msg.clone())),
+                Ending::Cancelled => (JobState::Cancel, None),
+            };
+            done.enter(state, now)?;
+            done.error = error;
+            done.lease = None;
+            for backup in self.store().children::<Backup>(Index::DeploymentBackups(job.deployment_id)).await? {
+                if backup.value.job_id == Some(job.id) && backup.value.state == BackupState::Pending {
+                    let mut b = backup.value.clone();
+                    b.state = if state == JobState::Done { BackupState::Done } else { BackupState::Failed };
+                    tx = tx.update(&backup, b);
+                }
+            }
+            tx = tx.update(&base, done.clone());
+            if deployment != da.deployment.value {
+                tx = tx.update(&da.deployment, deployment);
+            }
+            let event =
+                self.eyrie.audit(Actor::System, Some(job.project_id), &format!("job.{}", state.as_str()), job.id);
+            match self.eyrie.commit(tx, event).await {
+                Ok(()) => return Ok(done),
+                Err(Error::Conflict(_)) => {
+                    let stored = self.store().fetch::<Job>(job.id.0).await?;
+                    if stored.value.lease.is_none_or(|l| l.engine != self.config.engine_id)
+                        || !stored.value.state.is_active()
+                    {
+                        return Err(Error::Conflict(format!("job {} was taken over by another engine", job.id)));
+                    }
+                    base = stored;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Conflict("the deployment kept changing while its job finished".into()))
+    }
+}
+
+/// Maps the store's refusal of a second active job to a clear policy error.
+fn busy(e: Error, deployment: DeploymentId) -> Error {
+    match e {
+        Error::AlreadyExists { key, .. } if key.contains("active job") => busy_error(deployment, None),
+        other => other,
+    }
+}
+
+fn busy_error(deployment: DeploymentId, job: Option<u64>) -> Error {
+    let which = job.map(|j| format!(" ({})", JobId(j))).unwrap_or_default();
+    Error::policy(format!(
+        "deployment {deployment} already has an active job{which}; actions do not queue: wait for it or cancel it"
+    ))
+}

@@ -1,0 +1,203 @@
+//! The scheduler's one pass, [`Engine::tick`]: due pauses and drops,
+//! image-driven redeploys, due backups and monitor-log pruning.
+//!
+//! Everything due is found through time indexes (deployments by their next
+//! timer, schedules by their next run, logs by their expiry) and the list of
+//! images waiting for redeploys, so a tick reads what is due and nothing
+//! else. Running two ticks at the same instant launches nothing the second
+//! time: a launched job holds its deployment, a launched backup moves its
+//! schedule on, pruned logs are gone and a handled image is cleared.
+
+use std::collections::BTreeMap;
+
+use super::Engine;
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::ids::{BackupScheduleId, DeploymentId, ImageId, MonitorLogId, ScopeId};
+use crate::model::{BackupSchedule, Deployment, Image, JobAction, MonitorLog, ScheduleKind, Scope};
+use crate::permission::Actor;
+use crate::rules::{TimerAction, due_timer};
+use crate::storage::{Index, StoreExt, Transaction, UniqueKey, Write};
+
+/// What a tick at one instant would launch. Computing it only reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickPlan {
+    /// Deployments whose pause timer is due.
+    pub pauses: Vec<DeploymentId>,
+    /// Deployments whose drop timer is due (their scope allows drops).
+    pub drops: Vec<DeploymentId>,
+    /// Images with a new digest, the subscribers to redeploy now, and how
+    /// many subscribers must wait (their deployment is busy).
+    pub redeploys: Vec<(ImageId, Vec<DeploymentId>, usize)>,
+    /// Backup schedules that are due.
+    pub backups: Vec<BackupScheduleId>,
+    /// Monitor logs past their retention.
+    pub expired_logs: Vec<MonitorLogId>,
+}
+
+/// What a tick did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// The plan it carried out.
+    pub plan: TickPlan,
+    /// Jobs launched.
+    pub jobs: Vec<crate::ids::JobId>,
+    /// Monitor logs deleted.
+    pub pruned: usize,
+    /// What could not be launched, and why (left due for the next tick).
+    pub skipped: Vec<String>,
+}
+
+/// The next run of a schedule after `now`.
+pub fn next_run(kind: &ScheduleKind, now: Timestamp) -> Option<Timestamp> {
+    match kind {
+        ScheduleKind::DailyTriggered => Some(now.plus_seconds(86_400)),
+        ScheduleKind::CronFull(cron) => cron.next_after(now),
+    }
+}
+
+impl Engine {
+    async fn busy(&self, d: DeploymentId) -> Result<bool> {
+        Ok(self.store().get_unique(&UniqueKey::ActiveJob(d)).await?.is_some())
+    }
+
+    /// What a tick at `now` would launch; reads only what is due.
+    pub async fn plan_tick(&self, now: Timestamp) -> Result<TickPlan> {
+        let mut plan = TickPlan::default();
+        let until = Index::time_parent(now);
+        let mut scopes: BTreeMap<ScopeId, Scope> = BTreeMap::new();
+        for d in self.store().list_between(Index::DeploymentTimers(0), Index::DeploymentTimers(until)).await? {
+            let Some(d) = crate::storage::Versioned::<Deployment>::from_stored(d) else { continue };
+            let d = d.value;
+            let scope = match scopes.get(&d.scope_id) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = self.store().fetch::<Scope>(d.scope_id.0).await?.value;
+                    scopes.insert(d.scope_id, s.clone());
+                    s
+                }
+            };
+            match due_timer(&d, &scope, now) {
+                Some(_) if self.busy(d.id).await? => {}
+                Some(TimerAction::Pause) => plan.pauses.push(d.id),
+                Some(TimerAction::Drop) => plan.drops.push(d.id),
+                None => {}
+            }
+        }
+        for image in self.store().children::<Image>(Index::ImagesPendingRedeploy).await? {
+            let mut now_ready = Vec::new();
+            let mut waiting = 0;
+            for d in self.eyrie().subscribers(image.value.id).await? {
+                if self.busy(d).await? {
+                    waiting += 1;
+                } else {
+                    now_ready.push(d);
+                }
+            }
+            plan.redeploys.push((image.value.id, now_ready, waiting));
+        }
+        for s in self.store().list_between(Index::BackupsDue(0), Index::BackupsDue(until)).await? {
+            if let Some(s) = crate::storage::Versioned::<BackupSchedule>::from_stored(s)
+                && s.value.next_run_at.is_some_and(|at| at <= now)
+            {
+                plan.backups.push(s.value.id);
+            }
+        }
+        for l in self.store().list_between(Index::LogsExpiring(0), Index::LogsExpiring(until)).await? {
+            if let Some(l) = crate::storage::Versioned::<MonitorLog>::from_stored(l)
+                && l.value.delete_after.is_some_and(|at| at <= now)
+            {
+                plan.expired_logs.push(l.value.id);
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The scheduler's pass at `now`: launches what [`Engine::plan_tick`]
+    /// finds, as the system actor. A launch that fails is reported in
+    /// `skipped` and stays due.
+    pub async fn tick(&self, now: Timestamp) -> Result<TickReport> {
+        let plan = self.plan_tick(now).await?;
+        let mut report = TickReport { plan: plan.clone(), ..TickReport::default() };
+        let timed =
+            plan.pauses.iter().map(|d| (*d, JobAction::Pause)).chain(plan.drops.iter().map(|d| (*d, JobAction::Drop)));
+        for (d, action) in timed {
+            match self.submit(Actor::System, d, action, BTreeMap::new()).await {
+                Ok(job) => report.jobs.push(job.id),
+                Err(e) => report.skipped.push(format!("{action} of {d}: {e}")),
+            }
+        }
+        for (image, ready, waiting) in &plan.redeploys {
+            let mut waiting = *waiting;
+            for d in ready {
+                match self.submit(Actor::System, *d, JobAction::Redeploy, BTreeMap::new()).await {
+                    Ok(job) => report.jobs.push(job.id),
+                    Err(e) => {
+                        waiting += 1;
+                        report.skipped.push(format!("redeploy of {d}: {e}"));
+                    }
+                }
+            }
+            if waiting == 0 {
+                self.clear_redeploy(*image).await?;
+            }
+        }
+        for id in &plan.backups {
+            match self.launch_backup(*id, now).await {
+                Ok(Some(job)) => report.jobs.push(job),
+                Ok(None) => {}
+                Err(e) => report.skipped.push(format!("backup of schedule {id}: {e}")),
+            }
+        }
+        for chunk in plan.expired_logs.chunks(256) {
+            let mut tx = Transaction::new();
+            for id in chunk {
+                if let Some(log) = self.store().find::<MonitorLog>(id.0).await? {
+                    tx.writes.push(Write::Delete(crate::storage::Entity::key(&log.value), log.revision));
+                }
+            }
+            report.pruned += tx.writes.len();
+            self.store().commit(tx).await?;
+        }
+        Ok(report)
+    }
+
+    async fn clear_redeploy(&self, id: ImageId) -> Result<()> {
+        self.eyrie()
+            .retrying(|| async {
+                let read = self.store().fetch::<Image>(id.0).await?;
+                let mut image = read.value.clone();
+                image.redeploy_pending = false;
+                self.store().commit(Transaction::new().update(&read, image)).await.map(|_| ())
+            })
+            .await
+    }
+
+    /// Launches one due backup and moves its schedule on, in one transaction.
+    /// A busy deployment keeps the schedule due; a deployment that cannot be
+    /// backed up (not deployed) skips this run.
+    async fn launch_backup(&self, id: BackupScheduleId, now: Timestamp) -> Result<Option<crate::ids::JobId>> {
+        let read = self.store().fetch::<BackupSchedule>(id.0).await?;
+        let mut schedule = read.value.clone();
+        schedule.last_run_at = Some(now);
+        schedule.next_run_at = next_run(&schedule.kind, now);
+        let kind = match schedule.kind {
+            ScheduleKind::DailyTriggered => "daily",
+            ScheduleKind::CronFull(_) => "cron",
+        };
+        let params = BTreeMap::from([("schedule".to_owned(), kind.to_owned())]);
+        match self.prepare(Actor::System, schedule.deployment_id, JobAction::Backup, &params).await {
+            Ok((job, tx)) => {
+                let tx = tx.update(&read, schedule);
+                let event = self.eyrie().audit(Actor::System, Some(job.project_id), "job.backup", job.id);
+                self.eyrie().commit(tx, event).await?;
+                Ok(Some(job.id))
+            }
+            Err(Error::PolicyViolation(msg)) if msg.contains("active job") => Err(Error::PolicyViolation(msg)),
+            Err(e) => {
+                self.store().commit(Transaction::new().update(&read, schedule)).await?;
+                Err(e)
+            }
+        }
+    }
+}
