@@ -1,4 +1,104 @@
-//! Durable persistence for Eyrie on sled 0.34 (placeholder docs, rewritten below).
+//! # eyrie-store-sled
+//!
+//! Durable persistence for Eyrie on [sled] 0.34: [`SledStore`] implements
+//! [`eyrie_core::storage::Store`] over three sled trees, for embedders who
+//! want an embedded, pure-Rust store. It keeps the shared record format and
+//! runs the shared transaction engine ([`eyrie_core::storage::kv`]), so it
+//! behaves exactly like the in-memory reference store and passes the same
+//! conformance suite; only durability is its own. Read the stall hazard
+//! below before choosing it.
+//!
+//! ```
+//! use eyrie_core::storage::{StoreExt, Store, Transaction};
+//! use eyrie_core::{Project, UserId};
+//! use eyrie_store_sled::{SledConfig, SledStore};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! # runtime.block_on(async {
+//! let store = SledStore::open(SledConfig::new(dir.path())).await?;
+//! let project = eyrie_testkit::builders::project(1, UserId(7));
+//! store.commit(Transaction::new().create(project.clone())).await?;
+//! assert_eq!(store.fetch::<Project>(1).await?.value, project);
+//! assert!(store.verify().await?.is_empty());
+//! store.close().await?; // flushes and releases the directory lock
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! # })
+//! # }
+//! ```
+//!
+//! ## On-disk layout
+//!
+//! One sled directory holding four trees:
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | `records` | record key: kind tag (1) · id (8, big-endian) | record envelope: format version (1) · revision (8, BE) · JSON |
+//! | `index` | index tag (1) · parent id (8, BE) · record key (9) | empty |
+//! | `unique` | space tag (1) · scope id (8, BE) · value | owning record key (9) |
+//! | `meta` | `layout` | layout version, u32 BE ([`LAYOUT_VERSION`] = 1) |
+//!
+//! The first three are named by [`eyrie_core::storage::kv::Table::name`] and
+//! use the keys and envelope of [`eyrie_core::storage`] unchanged. Opening a
+//! store with another layout version fails with
+//! [`OpenError::UnknownLayout`]; a store holding data but no version, with
+//! [`OpenError::BadMetadata`]. A record whose bytes are damaged reads as
+//! [`eyrie_core::Error::Corrupt`] naming it; the rest of the store stays
+//! readable and writable.
+//!
+//! ## Write path
+//!
+//! One writer thread owns every write. It takes all queued commits (up to
+//! 256), runs each through the shared engine on its own overlay layered over
+//! the earlier ones of the batch (a refused one is dropped alone, with its
+//! own error), writes the batch's changes to the three trees in **one** sled
+//! transaction, flushes once if configured to, and only then answers the
+//! batch's callers. Indexes and unique values therefore change in the same
+//! sled transaction as their records, and no write can come between the
+//! engine's checks and the apply. Reads run on tokio's blocking pool under a
+//! shared gate that the writer holds exclusively only while it writes the
+//! sled transaction (not while flushing), so each read call sees one
+//! consistent state. A read may see a commit whose flush is still running;
+//! if that flush fails, the store refuses all further work
+//! ([`WriterStatus::failed`]) until it is reopened.
+//!
+//! ## Durability
+//!
+//! - [`Durability::FlushEveryCommit`] (the default): a commit returns `Ok`
+//!   only after its batch was flushed; it survives a process kill. The crash
+//!   test kills a writing child process with SIGKILL 50 times and finds every
+//!   reported commit at its exact revision, the one in flight whole or
+//!   absent, and indexes consistent.
+//! - [`Durability::Periodic`]: sled's background thread flushes at that
+//!   interval; a kill loses at most about one interval of commits, always
+//!   whole transactions. [`SledStore::flush`] forces a flush, and
+//!   [`SledStore::close`] flushes before releasing the store.
+//!
+//! ## The stall hazard
+//!
+//! sled 0.34 is unmaintained upstream and has open reports of hangs under
+//! sustained writes (sled issues 1308 and 1412): a loop of 3-tree
+//! transactions with two concurrent reader threads was seen to stall in 3
+//! of 6 runs of 300,000 iterations on our build machine. A stalled sled call
+//! never returns, and nothing in this crate can cancel it.
+//!
+//! Measured with `examples/soak.rs` (a 2-core shared machine, release build):
+//!
+//! SOAK-NUMBERS
+//!
+//! What the adapter does about it: sled only ever sees one writing thread
+//! and one transaction at a time (no transaction conflicts or retries inside
+//! sled); flushes run on that thread, never inside a transaction, never on
+//! an async worker, and `flush_async` is never used; reads never block a
+//! runtime worker. What it cannot do is unstick sled: if the writer stalls,
+//! commits wait forever and reads wait behind the stalled transaction.
+//! [`SledStore::writer_status`] reports how long the current group commit
+//! has been running, without waiting on it, so a health check can notice a
+//! stall and restart the process. Where a stall is unacceptable, choose
+//! another backend (the workspace also has a redb one).
+//!
+//! [sled]: https://docs.rs/sled/0.34.7
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -251,7 +251,7 @@ fn crash_loop(kills: u64, progress: &mpsc::Sender<Option<u64>>) -> Tally {
     let mut tally = Tally::default();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     for round in 0..kills {
-        let lines = run_child(dir.path(), rng.next(), Duration::from_millis(rng.below(40)), &mut tally);
+        let lines = run_child(dir.path(), rng.next(), Duration::from_millis(rng.below(80)), &mut tally);
         let in_flight = replay(&lines, &mut model, &mut tally);
         runtime.block_on(check_store(dir.path(), &mut model, in_flight, &mut tally, round));
         progress.send(Some(round)).unwrap();

@@ -306,6 +306,7 @@ fn works_without_a_tokio_runtime_and_flushes_on_demand() {
             let status = store.writer_status();
             assert_eq!(status.commits, 1);
             assert_eq!(status.failed, None);
+            assert_eq!(status.busy_for, None, "idle once the flush has been answered");
             store.close().await.unwrap();
         });
         done.send(()).unwrap();

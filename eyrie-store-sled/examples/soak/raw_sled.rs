@@ -3,7 +3,7 @@
 //! two threads read (prefix scans and point reads) at the same time.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sled::Transactional;
@@ -20,8 +20,11 @@ pub fn run(args: &Args) -> Report {
     let deadline = Instant::now() + Duration::from_secs(args.secs);
     let started = Instant::now();
     let mut threads = Vec::new();
-    for w in 0..args.writers.unwrap_or(1) {
-        let (db, trees, progress) = (db.clone(), trees.clone(), progress.clone());
+    let writers = args.writers.unwrap_or(1);
+    // Readers stop when every writer is done (deadline or `--iters`).
+    let writing = Arc::new(AtomicUsize::new(writers));
+    for w in 0..writers {
+        let (db, trees, progress, writing) = (db.clone(), trees.clone(), progress.clone(), writing.clone());
         let (iters, flush_every) = (args.iters, args.flush_every);
         threads.push(std::thread::spawn(move || {
             let (records, index, unique) = (&trees[0], &trees[1], &trees[2]);
@@ -48,13 +51,14 @@ pub fn run(args: &Args) -> Report {
                 }
                 progress.writes.fetch_add(1, Ordering::Relaxed);
             }
+            writing.fetch_sub(1, Ordering::Release);
         }));
     }
     for r in 0..args.readers.unwrap_or(2) {
-        let (trees, progress) = (trees.clone(), progress.clone());
+        let (trees, progress, writing) = (trees.clone(), progress.clone(), writing.clone());
         threads.push(std::thread::spawn(move || {
             let mut x = 0xd1b5_4a32_d192_ed03u64 ^ (r as u64 + 1);
-            while Instant::now() < deadline {
+            while Instant::now() < deadline && writing.load(Ordering::Acquire) > 0 {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;

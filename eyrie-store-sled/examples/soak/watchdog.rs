@@ -114,12 +114,13 @@ pub fn start(mode: Mode, progress: Arc<Progress>, stall: Duration, watch_writes:
                 since.1 = Instant::now();
             }
             last = now;
-            let side = if watch_writes && since.0.elapsed() >= stall {
-                "writes"
-            } else if since.1.elapsed() >= stall {
-                "reads"
-            } else {
-                continue;
+            let writes_stuck = watch_writes && since.0.elapsed() >= stall;
+            let reads_stuck = since.1.elapsed() >= stall;
+            let side = match (writes_stuck, reads_stuck) {
+                (true, true) => "writes and no reads",
+                (true, false) => "writes",
+                (false, true) => "reads",
+                (false, false) => continue,
             };
             let note = format!("sled stalled: no {side} completed for {} s", stall.as_secs());
             Report::new(mode, &progress, started.elapsed(), true, &note).print();
