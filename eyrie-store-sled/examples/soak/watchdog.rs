@@ -100,6 +100,7 @@ pub fn start(mode: Mode, progress: Arc<Progress>, stall: Duration, watch_writes:
             if progress.closing.load(Ordering::Acquire) {
                 let closing: &mut Instant = closing_since.get_or_insert_with(Instant::now);
                 if closing.elapsed() >= stall {
+                    describe_threads();
                     let note = format!("sled stalled: closing took more than {} s", stall.as_secs());
                     Report::new(mode, &progress, started.elapsed(), true, &note).print();
                     std::process::exit(3);
@@ -123,8 +124,36 @@ pub fn start(mode: Mode, progress: Arc<Progress>, stall: Duration, watch_writes:
                 (false, false) => continue,
             };
             let note = format!("sled stalled: no {side} completed for {} s", stall.as_secs());
+            describe_threads();
             Report::new(mode, &progress, started.elapsed(), true, &note).print();
             std::process::exit(3);
         }
     });
+}
+
+/// Each thread's name, state and CPU ticks over one second, on stderr: a
+/// thread that keeps burning CPU is spinning, one asleep is blocked.
+fn describe_threads() {
+    let sample = || -> Vec<(String, String, u64)> {
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
+        let mut out: Vec<_> = tasks
+            .filter_map(|t| {
+                let path = t.ok()?.path();
+                let name = std::fs::read_to_string(path.join("comm")).ok()?.trim().to_string();
+                let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+                let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+                let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+                let tid = path.file_name()?.to_string_lossy().to_string();
+                Some((format!("{tid} {name}"), fields.first()?.to_string(), ticks))
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let before = sample();
+    std::thread::sleep(Duration::from_secs(1));
+    for (thread, state, ticks) in sample() {
+        let was = before.iter().find(|(t, _, _)| *t == thread).map_or(ticks, |b| b.2);
+        eprintln!("  thread {thread}: state {state}, {} CPU ticks in the last second", ticks - was);
+    }
 }
