@@ -9,7 +9,6 @@
 use eyrie_core::Result;
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
-use serde_json::Value;
 
 use crate::errors::{from_kube, is_not_found};
 use crate::kinds::Kind;
@@ -111,9 +110,4 @@ fn to_object(kind: Kind, item: DynamicObject, what: &str) -> Result<Object> {
 /// Whether a live object is being deleted (`metadata.deletionTimestamp` set).
 pub fn is_terminating(object: &Object) -> bool {
     object.body.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null())
-}
-
-/// A live object's `status` field at `pointer` (e.g. `/status/phase`).
-pub fn field<'a>(object: &'a Object, pointer: &str) -> Option<&'a Value> {
-    object.body.pointer(pointer)
 }

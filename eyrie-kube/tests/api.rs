@@ -359,6 +359,14 @@ async fn ensure_namespace_creates_once_and_then_only_reads() {
     result.unwrap();
     assert_eq!(seen.len(), 1);
 
+    // Created by someone else, without Eyrie's labels: labelled once.
+    let mut foreign = existing.clone();
+    foreign["metadata"]["labels"] = json!({"kubernetes.io/metadata.name": d.namespace});
+    let script = vec![Exchange::get(&path, 200, foreign), Exchange::patch(&path, 200, existing.clone())];
+    let (result, seen) = run(script, async |x| x.ensure_namespace(&access(), &d).await).await;
+    result.unwrap();
+    assert_eq!(seen[1].body.as_ref(), Some(&namespace.body));
+
     existing["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
     let (result, _) =
         run(vec![Exchange::get(&path, 200, existing)], async |x| x.ensure_namespace(&access(), &d).await).await;
@@ -399,4 +407,21 @@ async fn api_errors_map_to_typed_errors() {
     let (result, seen) = run(script, async |x| x.apply(&access(), &d).await).await;
     assert!(result.unwrap_err().is_retryable());
     assert_eq!(seen.len(), 1);
+}
+
+#[tokio::test]
+async fn quantities_the_server_normalises_are_not_changes() {
+    let mut d = deployment(GroupType::None, "apps", "api", 80);
+    d.effective.cpu_request.value = "0.5".parse().unwrap();
+    d.effective.memory_limit.value = "1024Mi".parse().unwrap();
+    let objects = rendered(&d, Run::Running);
+    let mut live_objects = objects.clone();
+    let workload = live_objects.iter_mut().find(|o| o.kind == Kind::Deployment).unwrap();
+    let resources = &mut workload.body["spec"]["template"]["spec"]["containers"][0]["resources"];
+    assert_eq!(resources["requests"]["cpu"], "0.5");
+    resources["requests"]["cpu"] = json!("500m");
+    resources["limits"]["memory"] = json!("1Gi");
+    let (result, seen) = run(lists_of(&d, &live_objects), async |x| x.apply(&access(), &d).await).await;
+    result.unwrap();
+    assert!(seen.iter().all(|s| !s.is_write()), "{:?}", lines(&seen));
 }

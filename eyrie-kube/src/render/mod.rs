@@ -154,7 +154,7 @@ pub fn to_yaml<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Result<Stri
 
 /// Renders `desired` as it should run (`run`), with the given secrets.
 pub fn render(desired: &DesiredDeployment, run: Run, secrets: &DeploymentSecrets) -> Result<Rendered> {
-    let ctx = Ctx::new(desired, run, secrets)?;
+    let ctx = Ctx::new(desired, run, secrets);
     let objects = match desired.effective.group_type {
         GroupType::Odoo => odoo::render(&ctx)?,
         GroupType::Pgo => pgo::render(&ctx)?,
@@ -207,8 +207,8 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(desired: &'a DesiredDeployment, run: Run, secrets: &'a DeploymentSecrets) -> Result<Self> {
-        Ok(Ctx { desired, run, secrets, base: base_name(desired), namespace: &desired.namespace })
+    fn new(desired: &'a DesiredDeployment, run: Run, secrets: &'a DeploymentSecrets) -> Self {
+        Ctx { desired, run, secrets, base: base_name(desired), namespace: &desired.namespace }
     }
 
     /// Metadata for the object `name`: namespace, labels, annotations.

@@ -9,7 +9,9 @@
 //! Unknown fields are errors rather than pruned: a field the API server would
 //! drop silently is a rendering bug.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
 
@@ -18,12 +20,22 @@ pub fn crd_path(file: &str) -> String {
     format!("{}/../../shared/crds/{file}", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The CRD document in `file`, read and parsed once per test binary (the
+/// files are large and YAML parsing is slow in debug builds).
+pub fn crd(file: &str) -> &'static Value {
+    static CACHE: OnceLock<Mutex<BTreeMap<String, &'static Value>>> = OnceLock::new();
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
+    cache.entry(file.to_owned()).or_insert_with(|| {
+        let path = crd_path(file);
+        let text = std::fs::read_to_string(Path::new(&path)).unwrap_or_else(|e| panic!("read {path}: {e}"));
+        Box::leak(Box::new(serde_yaml::from_str(&text).unwrap()))
+    })
+}
+
 /// The `openAPIV3Schema` of `kind` at `api_version` in the CRD file `file`.
 /// Fails when the file's group, kind or served versions do not match.
 pub fn crd_schema(file: &str, api_version: &str, kind: &str) -> Value {
-    let path = crd_path(file);
-    let text = std::fs::read_to_string(Path::new(&path)).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    let crd: Value = serde_yaml::from_str(&text).unwrap();
+    let crd = crd(file);
     let (group, version) = api_version.split_once('/').unwrap();
     assert_eq!(crd["spec"]["group"], group, "{file}: group");
     assert_eq!(crd["spec"]["names"]["kind"], kind, "{file}: kind");
