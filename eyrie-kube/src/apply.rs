@@ -43,13 +43,15 @@ impl Cluster {
     }
 
     /// Every object of `kind` in `namespace` matching the label `selector`.
+    /// A kind the cluster does not know (an operator's CRD not installed)
+    /// answers 404: no object of it can exist, so the list is empty.
     pub async fn list(&self, kind: Kind, namespace: &str, selector: &str) -> Result<Vec<Object>> {
         let what = format!("list {} in {namespace}", kind.plural());
-        let list = self
-            .api(kind, Some(namespace))
-            .list(&ListParams::default().labels(selector))
-            .await
-            .map_err(|e| from_kube(e, &what))?;
+        let list = match self.api(kind, Some(namespace)).list(&ListParams::default().labels(selector)).await {
+            Ok(list) => list,
+            Err(e) if is_not_found(&e) => return Ok(Vec::new()),
+            Err(e) => return Err(from_kube(e, &what)),
+        };
         list.items.into_iter().map(|item| to_object(kind, item, &what)).collect()
     }
 

@@ -17,8 +17,9 @@
 //!   desired state says (the job moves the state after the step).
 //! - `remove`: refused when the scope forbids drops (`allow_drop = false`);
 //!   otherwise deletes every object carrying the deployment's labels, then
-//!   lists again: objects still terminating (finalizers, a PVC in use) make a
-//!   retryable error, so the step runs again until they are gone.
+//!   lists again (a kind whose CRD is not installed lists as empty):
+//!   objects still terminating (finalizers, a PVC in use) make a retryable
+//!   error, so the step runs again until they are gone.
 //! - `observe` and [`KubeExecutor::wait_ready`]: see [`crate::observe`].
 //!
 //! A cluster is reached through its stored kubeconfig (or in-cluster

@@ -425,3 +425,23 @@ async fn quantities_the_server_normalises_are_not_changes() {
     result.unwrap();
     assert!(seen.iter().all(|s| !s.is_write()), "{:?}", lines(&seen));
 }
+
+#[tokio::test]
+async fn an_operator_kind_the_cluster_does_not_know() {
+    let d = deployment(GroupType::Pgo, "db", "main", 78);
+    let cluster = rendered(&d, Run::Running).remove(0);
+    let unknown = || status(404, "NotFound", "the server could not find the requested resource");
+    let collection = collection(Kind::PostgresCluster, &d.namespace);
+
+    // Drop: nothing of an unknown kind can exist, so nothing is deleted.
+    let script = vec![Exchange::get(&collection, 404, unknown()), Exchange::get(&collection, 404, unknown())];
+    let (result, seen) = run(script, async |x| x.remove(&access(), &d).await).await;
+    result.unwrap();
+    assert!(seen.iter().all(|s| !s.is_write()));
+
+    // Apply: the create fails as not found, not retryable.
+    let script = vec![Exchange::get(&collection, 404, unknown()), Exchange::patch(&item(&cluster), 404, unknown())];
+    let (result, _) = run(script, async |x| x.apply(&access(), &d).await).await;
+    let err = result.unwrap_err();
+    assert_eq!((err.kind(), err.is_retryable()), (ErrorKind::NotFound, false), "{err}");
+}
