@@ -1,103 +1,37 @@
-//! Records and helpers shared by the integration tests. Built from
-//! eyrie-core types directly so that the tests depend only on the store.
+//! Records and helpers shared by the integration tests: the testkit's
+//! builders with the slugs a test chooses, and store shortcuts.
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different part
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use eyrie_core::storage::{Store, Stored};
-use eyrie_core::{
-    Deployment, DeploymentGroup, DeploymentId, GroupId, GroupType, LifecycleState, Name, NamespaceUid, Project,
-    ProjectId, Role, Scope, ScopeId, Settings, Slug, Timestamp, UserId,
-};
+use eyrie_core::{Deployment, DeploymentGroup, GroupType, Project, Scope, Slug, UserId};
 use eyrie_store_redb::{RedbConfig, RedbStore};
+use eyrie_testkit::builders;
 
-/// When every test record is created.
-pub const T0: Timestamp = Timestamp::from_unix_seconds(1_767_225_600);
-
-fn name(text: &str) -> Name {
-    text.parse().expect("a valid name")
-}
-
-/// A project with slug `slug`.
+/// A project with slug `slug`, owned by user 1.
 pub fn project(id: u64, slug: &str) -> Project {
-    Project {
-        id: ProjectId(id),
-        name: name(&format!("Project {id}")),
-        slug: Slug::from_name(slug),
-        owner: UserId(1),
-        domain: None,
-        primary_deployment: None,
-        portal_blocked: false,
-        namespace_uid: NamespaceUid(1000 + id),
-        created_at: T0,
-    }
+    let mut project = builders::project(id, UserId(1));
+    project.slug = Slug::from_name(slug);
+    project
 }
 
-/// An Odoo group of `project` with slug `slug`.
+/// An Odoo group of `project` with slug `slug` and no clusters.
 pub fn group(id: u64, project: &Project, slug: &str) -> DeploymentGroup {
-    DeploymentGroup {
-        id: GroupId(id),
-        project_id: project.id,
-        namespace_uid: project.namespace_uid,
-        name: name(&format!("Group {id}")),
-        slug: Slug::from_name(slug),
-        group_type: GroupType::Odoo,
-        group_cluster_ids: BTreeSet::new(),
-        settings: Settings::default(),
-        state: LifecycleState::Draft,
-        created_at: T0,
-    }
+    let mut group = builders::group(id, project, GroupType::Odoo, &[]);
+    group.slug = Slug::from_name(slug);
+    group
 }
 
-/// A scope of `group` with code `code`.
+/// An unlimited scope of `group` with code `code`.
 pub fn scope(id: u64, group: &DeploymentGroup, code: &str) -> Scope {
-    Scope {
-        id: ScopeId(id),
-        project_id: group.project_id,
-        group_id: group.id,
-        name: name(code),
-        code: Slug::from_name(code),
-        priority: 0,
-        sequence: 0,
-        deployment_limit: None,
-        deployment_cluster_ids: BTreeSet::new(),
-        root_subdomain: None,
-        allow_drop: true,
-        monitor: false,
-        gather_logs: false,
-        role_to_admin: Role::Admin,
-        deployment_pause_after_seconds: None,
-        deployment_drop_after_seconds: None,
-        restore_from_scope: None,
-        backup_dest_datasource: None,
-        monitor_log_delete_after_seconds: None,
-        settings: Settings::default(),
-        created_at: T0,
-    }
+    builders::scope(id, group, code)
 }
 
 /// A draft deployment of `group` in `scope`.
 pub fn deployment(id: u64, group: &DeploymentGroup, scope: &Scope, slug: &str) -> Deployment {
-    Deployment {
-        id: DeploymentId(id),
-        project_id: group.project_id,
-        group_id: group.id,
-        scope_id: scope.id,
-        namespace_uid: group.namespace_uid,
-        name: name(slug),
-        slug: Slug::from_name(slug),
-        cluster_ids: BTreeSet::new(),
-        image_subscribed: false,
-        settings: Settings::default(),
-        state: LifecycleState::Draft,
-        entered_deploy_at: None,
-        deployed_digest: None,
-        observed: None,
-        last_error: None,
-        created_at: T0,
-    }
+    builders::deployment(id, group, scope, slug)
 }
 
 /// The store file inside `dir`.
