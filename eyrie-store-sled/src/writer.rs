@@ -196,7 +196,7 @@ fn run(trees: Trees, gate: &RwLock<()>, flush_every_commit: bool, state: &Writer
         }
         let Batch { commits, flushes } = batch;
         state.busy_since.store(state.millis() + 1, Ordering::Release);
-        let flush = flush_every_commit || !flushes.is_empty();
+        let flush = Flush { every_commit: flush_every_commit, requested: !flushes.is_empty() };
         let flushed = group_commit(&trees, gate, flush, state, commits);
         state.busy_since.store(0, Ordering::Release);
         for reply in flushes {
@@ -209,11 +209,20 @@ fn run(trees: Trees, gate: &RwLock<()>, flush_every_commit: bool, state: &Writer
     let _gone = reply.send(result);
 }
 
+/// When a batch flushes.
+#[derive(Debug, Clone, Copy)]
+struct Flush {
+    /// After every batch that wrote something.
+    every_commit: bool,
+    /// Someone asked for a flush, written or not.
+    requested: bool,
+}
+
 /// Runs one batch; returns the outcome of its write and flush.
 fn group_commit(
     trees: &Trees,
     gate: &RwLock<()>,
-    flush: bool,
+    flush: Flush,
     state: &WriterState,
     commits: Vec<(Transaction, Reply<Receipt>)>,
 ) -> Result<()> {
@@ -238,7 +247,7 @@ fn group_commit(
         let _exclusive = gate.write().unwrap_or_else(PoisonError::into_inner);
         written = write_changes(trees, &changes);
     }
-    if written.is_ok() && flush {
+    if written.is_ok() && (flush.requested || (flush.every_commit && !changes.is_empty())) {
         written = trees.db.flush().map(drop).map_err(|e| backend("flush", e));
     }
     if let Err(e) = &written {

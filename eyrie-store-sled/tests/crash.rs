@@ -287,6 +287,13 @@ fn run_child(dir: &std::path::Path, seed: u64, delay: Duration, tally: &mut Tall
     let mut lines = Vec::new();
     let ready = line_rx.recv_timeout(STALL);
     assert_eq!(ready.as_deref().ok(), Some("EYRIE READY"), "the child did not get ready (its stderr is above)");
+    // Start the clock once writing is under way, so every kill lands among commits.
+    while !lines.last().is_some_and(|l: &String| l.contains(" DONE ") || l.contains(" FAIL ")) {
+        match line_rx.recv_timeout(STALL) {
+            Ok(line) => lines.push(line),
+            Err(_) => panic!("sled stalled: the child committed nothing for {} s", STALL.as_secs()),
+        }
+    }
     std::thread::sleep(delay);
     if child.0.try_wait().unwrap().is_some() {
         tally.exited_early += 1;
