@@ -41,6 +41,15 @@ pub(crate) fn writer_gone() -> Error {
     Error::backend("the redb writer gave no answer: it stopped, or redb failed on a damaged file", false)
 }
 
+/// The text of a caught panic.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => (*text).to_owned(),
+        (_, Some(text)) => text.clone(),
+        _ => "panicked".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ use eyrie_core::{Error, Result};
 use redb::{Database, ReadableTable, TableDefinition, TableHandle, WriteTransaction};
 
 use crate::config::RedbConfig;
-use crate::error::{DATABASE_FILE, from_redb};
+use crate::error::{DATABASE_FILE, from_redb, panic_message};
 use crate::tables::definition;
 
 /// The layout this build writes and reads.
@@ -46,15 +46,6 @@ pub(crate) fn open_database(config: &RedbConfig) -> Result<Database> {
             reason: format!("redb failed opening {}: {}", config.path.display(), panic_message(panic.as_ref())),
         })
     })
-}
-
-/// The text of a caught panic.
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
-        (Some(text), _) => (*text).to_owned(),
-        (_, Some(text)) => text.clone(),
-        _ => "panicked".to_owned(),
-    }
 }
 
 fn open_unguarded(config: &RedbConfig) -> Result<Database> {

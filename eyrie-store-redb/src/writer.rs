@@ -36,8 +36,7 @@ use redb::Database;
 use tokio::sync::oneshot;
 
 use crate::config::Durability;
-use crate::error::{from_redb, writer_gone};
-use crate::layout::panic_message;
+use crate::error::{from_redb, panic_message, writer_gone};
 use crate::tables::WriteTables;
 
 /// The most transactions committed together.
