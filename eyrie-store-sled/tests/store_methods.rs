@@ -190,6 +190,37 @@ fn reopen_keeps_everything_in_both_durability_modes() {
 }
 
 #[test]
+fn reopen_after_a_plain_drop_keeps_everything() {
+    watchdog(60, "drop_reopen", || async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).await;
+        let f = fixture();
+        store.commit(f.create()).await.unwrap();
+        store
+            .commit(Transaction::new().create(builders::deployment(100, &f.group, &f.scopes[0], "web")))
+            .await
+            .unwrap();
+        let before = store.dump().await.unwrap();
+        drop(store);
+        // The writer thread lets go of the directory lock shortly after the drop.
+        let mut attempts = 0;
+        let store = loop {
+            match SledStore::open(SledConfig::new(dir.path())).await {
+                Ok(store) => break store,
+                Err(OpenError::Sled { .. }) if attempts < 500 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                Err(e) => panic!("reopen after drop: {e}"),
+            }
+        };
+        assert_eq!(store.dump().await.unwrap(), before);
+        assert_consistent(&store).await;
+        store.close().await.unwrap();
+    });
+}
+
+#[test]
 fn concurrent_commits_are_serializable() {
     watchdog(60, "concurrent", || async {
         let dir = tempfile::tempdir().unwrap();
