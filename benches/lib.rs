@@ -1,1 +1,1 @@
-//! Criterion benchmarks for Eyrie live beside this file (none yet).
+//! Criterion benchmarks for Eyrie live beside this file; see `README.md`.
