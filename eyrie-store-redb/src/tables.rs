@@ -51,6 +51,19 @@ fn scan_from(t: &impl ReadableTable<Bytes, Bytes>, table: Table, prefix: &[u8]) 
     Ok(out)
 }
 
+/// Every pair with `start <= key <= end`, in key order: one ordered range read.
+fn range_from(t: &impl ReadableTable<Bytes, Bytes>, table: Table, start: &[u8], end: &[u8]) -> Result<Pairs> {
+    let mut out = Vec::new();
+    if start > end {
+        return Ok(out);
+    }
+    for entry in t.range::<&[u8]>(start..=end).map_err(|e| failed("scanning", table, e))? {
+        let (key, value) = entry.map_err(|e| failed("scanning", table, e))?;
+        out.push((key.value().to_vec(), value.value().to_vec()));
+    }
+    Ok(out)
+}
+
 fn count_from(t: &impl ReadableTable<Bytes, Bytes>, table: Table, prefix: &[u8]) -> Result<u64> {
     let mut count = 0u64;
     visit_prefix(t, table, prefix, |_, _| count += 1)?;
@@ -90,6 +103,10 @@ impl KvRead for ReadTables {
 
     fn scan_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<Pairs> {
         scan_from(self.table(table), table, prefix)
+    }
+
+    fn scan_range(&mut self, table: Table, start: &[u8], end: &[u8]) -> Result<Pairs> {
+        range_from(self.table(table), table, start, end)
     }
 
     fn count_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<u64> {
@@ -154,6 +171,11 @@ impl KvRead for WriteTables<'_> {
 
     fn scan_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<Pairs> {
         let result = scan_from(self.table(table), table, prefix);
+        self.note(result)
+    }
+
+    fn scan_range(&mut self, table: Table, start: &[u8], end: &[u8]) -> Result<Pairs> {
+        let result = range_from(self.table(table), table, start, end);
         self.note(result)
     }
 

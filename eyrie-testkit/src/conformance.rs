@@ -32,6 +32,7 @@ where
 {
     crud_and_revisions(make().await).await;
     listing_by_parent(make().await).await;
+    listing_by_time(make().await).await;
     race_stale_updates(make().await).await;
     race_scope_limit(make().await).await;
     race_project_slug(make().await).await;
@@ -122,6 +123,37 @@ pub async fn listing_by_parent(store: Arc<dyn Store>) {
     let keys: Vec<_> = dump.iter().map(|s| s.record.key()).collect();
     assert!(keys.windows(2).all(|w| w[0] < w[1]), "dump is in key order");
     assert_consistent(&*store, "after the tenant").await;
+}
+
+/// Range reads over a time index: everything due up to an instant, nothing later.
+pub async fn listing_by_time(store: Arc<dyn Store>) {
+    let project = crate::builders::project(1, eyrie_core::UserId(1));
+    let group = crate::builders::group(2, &project, GroupType::Odoo, &[1]);
+    let scope = crate::builders::scope(3, &group, "dev");
+    let mut tx = Transaction::new().create(project).create(group.clone()).create(scope.clone());
+    let base = crate::builders::T0;
+    for i in 0..20u64 {
+        let mut d = crate::builders::deployment(100 + i, &group, &scope, &format!("d{i}"));
+        d.state = LifecycleState::Deploy;
+        // Due every 10 minutes, in reverse id order to show the list is ordered by time.
+        d.timer_due_at = Some(base.plus_seconds((20 - i) * 600));
+        tx = tx.create(d);
+    }
+    store.commit(tx).await.expect("setup");
+    let due = |seconds: u64| {
+        let store = store.clone();
+        async move {
+            let until = Index::time_parent(base.plus_seconds(seconds));
+            let found = store.list_between(Index::DeploymentTimers(0), Index::DeploymentTimers(until)).await;
+            found.expect("list_between").into_iter().map(|s| s.record.key().id).collect::<Vec<_>>()
+        }
+    };
+    assert!(due(599).await.is_empty(), "nothing is due before the first deadline");
+    assert_eq!(due(600).await, vec![119], "a deadline is included");
+    assert_eq!(due(1800).await, vec![119, 118, 117], "ordered by due time");
+    assert_eq!(due(1_000_000).await.len(), 20);
+    let other = store.list_between(Index::BackupsDue(0), Index::BackupsDue(u64::MAX)).await.expect("other index");
+    assert!(other.is_empty(), "another time index is not mixed in");
 }
 
 /// Deletes cascade where they should and are refused where they must be.
