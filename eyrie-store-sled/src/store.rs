@@ -113,6 +113,10 @@ impl Store for SledStore {
         self.read(move |t| kv::list(t, index)).await
     }
 
+    async fn list_between(&self, from: Index, to: Index) -> Result<Vec<Stored>> {
+        self.read(move |t| kv::list_between(t, from, to)).await
+    }
+
     async fn count(&self, index: Index) -> Result<u64> {
         self.read(move |t| t.count_prefix(Table::Index, &index.prefix())).await
     }

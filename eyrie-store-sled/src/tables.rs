@@ -41,6 +41,14 @@ impl KvRead for SledTables<'_> {
             .collect()
     }
 
+    fn scan_range(&mut self, table: Table, start: &[u8], end: &[u8]) -> Result<Pairs> {
+        self.trees
+            .tree(table)
+            .range(start..=end)
+            .map(|pair| pair.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(|e| backend("range read", e)))
+            .collect()
+    }
+
     fn count_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<u64> {
         let mut n = 0;
         for key in self.trees.tree(table).scan_prefix(prefix).keys() {
