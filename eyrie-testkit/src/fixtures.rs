@@ -281,3 +281,50 @@ pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
         sandbox,
     })
 }
+
+/// Secrets [`write_known_secrets`] stores (sealed); a raw scan of a store's
+/// files must find none of them.
+pub const KNOWN_SECRETS: [&str; 4] =
+    ["kubeconfig-of-uid-eu-1", "kubeconfig-of-uid-eu-2", "pw-SEALME-7f3a", "AKIA-SEALME-ACCESS-9c1e"];
+
+/// Plain fields [`write_known_secrets`] stores as they are: a raw scan must
+/// find them, which shows the scan can see plaintext at all.
+pub const KNOWN_PLAIN: [&str; 2] = ["acme-backups-bucket", "olivia@acme.example"];
+
+/// Builds the typical tenant (two clusters with kubeconfigs) and adds a
+/// datasource with a connection string and credentials, all through the
+/// service, so every secret of [`KNOWN_SECRETS`] passes through sealing.
+pub async fn write_known_secrets(store: Arc<dyn Store>) -> Result<Tenant> {
+    use eyrie_core::service::NewDatasource;
+    let t = typical_tenant(store).await?;
+    let input = NewDatasource {
+        name: "Backups".parse()?,
+        data_type: eyrie_core::DataType::S3like,
+        usage: eyrie_core::DatasourceUsage::RemoteBackup,
+        endpoint: Some("https://s3.example".parse()?),
+        bucket: Some(KNOWN_PLAIN[0].to_owned()),
+        connection: Some(SecretString::new(format!("postgres://u:{}@db/x", KNOWN_SECRETS[2]))),
+        credentials: Some(SecretString::new(KNOWN_SECRETS[3])),
+    };
+    t.eyrie.create_datasource(t.admin, t.project.id, input).await?;
+    Ok(t)
+}
+
+/// Which of `needles` occur in `haystack`.
+pub fn occurrences<'a>(haystack: &[u8], needles: &[&'a str]) -> Vec<&'a str> {
+    needles.iter().copied().filter(|n| haystack.windows(n.len()).any(|w| w == n.as_bytes())).collect()
+}
+
+/// Every byte of every regular file under `dir`, concatenated.
+pub fn read_all_files(dir: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            out.extend(read_all_files(&path)?);
+        } else {
+            out.extend(std::fs::read(&path)?);
+        }
+    }
+    Ok(out)
+}
