@@ -55,10 +55,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// For the time indexes this reads exactly what is due up to an instant,
     /// without touching later entries. Implement it with
     /// [`super::kv::list_between`] over an ordered range read.
-    async fn list_between(&self, from: Index, to: Index) -> Result<Vec<Stored>> {
-        let _ = (from, to);
-        Err(Error::backend("this store does not implement list_between (a range read over its index table)", false))
-    }
+    async fn list_between(&self, from: Index, to: Index) -> Result<Vec<Stored>>;
 
     /// How many records are in one list.
     async fn count(&self, index: Index) -> Result<u64>;
