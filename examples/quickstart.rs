@@ -29,7 +29,7 @@ use eyrie_core::service::{
 };
 use eyrie_core::storage::{Index, Store, StoreExt, UniqueKey};
 use eyrie_core::{
-    Action, Actor, ClusterState, Clock, Deployment, DeploymentGroup, Error, Eyrie, GroupType, IdSource, OverrideTarget,
+    Action, Actor, Clock, ClusterState, Deployment, DeploymentGroup, Error, Eyrie, GroupType, IdSource, OverrideTarget,
     Project, Result, Role, Scope, SecretString, Settings, Timestamp, User,
 };
 
@@ -93,7 +93,8 @@ fn sealing_key(dir: &Path) -> Result<SealingKey> {
         }
         Err(e) => return Err(io(e)),
     };
-    let key: [u8; 32] = bytes.try_into().map_err(|_| Error::backend(format!("{} is not a 32-byte key", path.display()), false))?;
+    let key: [u8; 32] =
+        bytes.try_into().map_err(|_| Error::backend(format!("{} is not a 32-byte key", path.display()), false))?;
     Ok(SealingKey::from_bytes(key))
 }
 
@@ -125,7 +126,8 @@ async fn open_store(a: &Args) -> Result<Arc<dyn Store>> {
     std::fs::create_dir_all(&a.dir).map_err(io)?;
     if a.sled {
         let config = eyrie_store_sled::SledConfig::new(a.dir.join("sled"));
-        let store = eyrie_store_sled::SledStore::open(config).await.map_err(|e| Error::backend(e.to_string(), false))?;
+        let store =
+            eyrie_store_sled::SledStore::open(config).await.map_err(|e| Error::backend(e.to_string(), false))?;
         Ok(Arc::new(store))
     } else {
         let config = eyrie_store_redb::RedbConfig::new(a.dir.join("eyrie.redb"));
@@ -164,7 +166,8 @@ async fn create_tenant(eyrie: &Eyrie) -> Result<Project> {
     let mut clusters = Vec::new();
     for (name, uid) in [("EU 1", "uid-eu-1"), ("EU 2", "uid-eu-2")] {
         let kubeconfig = SecretString::new(format!("# kubeconfig of {uid} (sealed before it is stored)"));
-        let input = NewCluster { name: name.parse()?, uid: uid.parse()?, connection: NewConnection::Kubeconfig(kubeconfig) };
+        let input =
+            NewCluster { name: name.parse()?, uid: uid.parse()?, connection: NewConnection::Kubeconfig(kubeconfig) };
         let c = eyrie.create_cluster(root, input).await?;
         eyrie.transition_cluster(root, c.id, ClusterState::Init).await?;
         clusters.push(eyrie.transition_cluster(root, c.id, ClusterState::Active).await?);
@@ -244,13 +247,19 @@ async fn main() -> Result<()> {
     let project = match existing {
         Some(p) => {
             let records = store.dump().await?.len();
-            println!("Found the tenant from an earlier run in {} ({backend}): {records} records; creating nothing.", a.dir.display());
+            println!(
+                "Found the tenant from an earlier run in {} ({backend}): {records} records; creating nothing.",
+                a.dir.display()
+            );
             p.value
         }
         None => {
             let p = create_tenant(&eyrie).await?;
             let records = store.dump().await?.len();
-            println!("Created the tenant in {} ({backend}): {records} records, each change with its audit event.", a.dir.display());
+            println!(
+                "Created the tenant in {} ({backend}): {records} records, each change with its audit event.",
+                a.dir.display()
+            );
             p
         }
     };
@@ -259,7 +268,13 @@ async fn main() -> Result<()> {
     let viewer = user(&eyrie, "", "uma@acme.example", false).await?;
     let users: Vec<User> = store.all::<User>().await?.into_iter().map(|v| v.value).collect();
 
-    println!("\nproject {} \"{}\" (owner {}), namespace {}", project.slug, project.name, name_of(&users, owner), eyrie_core::Namespace::name_for(project.namespace_uid));
+    println!(
+        "\nproject {} \"{}\" (owner {}), namespace {}",
+        project.slug,
+        project.name,
+        name_of(&users, owner),
+        eyrie_core::Namespace::name_for(project.namespace_uid)
+    );
     let mut shop = None;
     for group in eyrie.list_groups(owner, project.id).await? {
         let group: DeploymentGroup = group;
@@ -267,7 +282,10 @@ async fn main() -> Result<()> {
         let deployments: Vec<Deployment> = eyrie.list_deployments(owner, group.id).await?;
         for s in eyrie.list_scopes(owner, group.id).await? {
             let limit = s.deployment_limit.map_or("unlimited".to_string(), |l| l.to_string());
-            println!("    scope {:<6} limit {limit:<9} allow_drop={:<5} role_to_admin={}", s.code, s.allow_drop, s.role_to_admin);
+            println!(
+                "    scope {:<6} limit {limit:<9} allow_drop={:<5} role_to_admin={}",
+                s.code, s.allow_drop, s.role_to_admin
+            );
             for d in deployments.iter().filter(|d| d.scope_id == s.id) {
                 println!("      deployment {:<8} {}", d.slug, d.state);
                 if d.slug.as_str() == "shop" {

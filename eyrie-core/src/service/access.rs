@@ -88,13 +88,23 @@ impl DeploymentAccess {
 impl Eyrie {
     /// Explains whether `actor` may do `action` on a deployment, and which
     /// grant or rule decides (SPEC §4). Reads only what the decision needs.
-    pub async fn explain_on_deployment(&self, actor: Actor, action: crate::Action, id: DeploymentId) -> Result<crate::Decision> {
+    pub async fn explain_on_deployment(
+        &self,
+        actor: Actor,
+        action: crate::Action,
+        id: DeploymentId,
+    ) -> Result<crate::Decision> {
         let da = self.deployment_access(actor, id).await?;
         Ok(crate::permission::explain(actor, action, &da.resource()))
     }
 
     /// Explains whether `actor` may do `action` on a project as a whole.
-    pub async fn explain_on_project(&self, actor: Actor, action: crate::Action, id: ProjectId) -> Result<crate::Decision> {
+    pub async fn explain_on_project(
+        &self,
+        actor: Actor,
+        action: crate::Action,
+        id: ProjectId,
+    ) -> Result<crate::Decision> {
         let access = self.project_access(actor, id, None, None).await?;
         Ok(crate::permission::explain(actor, action, &access.resource()))
     }
