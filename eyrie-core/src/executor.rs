@@ -62,6 +62,45 @@ pub struct DesiredDeployment {
     pub effective: EffectiveDeployment,
 }
 
+impl DesiredDeployment {
+    /// Resolves `deployment` in its `scope`, `group` and `project` (see
+    /// [`EffectiveDeployment::resolve`]), with the image reference the caller
+    /// looked up. Pure: no store access.
+    pub fn resolve(
+        project: &crate::model::Project,
+        group: &crate::model::DeploymentGroup,
+        scope: &crate::model::Scope,
+        deployment: &crate::model::Deployment,
+        image: Option<ImageRef>,
+    ) -> Result<DesiredDeployment> {
+        let effective = EffectiveDeployment::resolve(project, group, scope, deployment)?;
+        Ok(Self::from_effective(project, group, deployment, effective, image))
+    }
+
+    /// Assembles the value from an already resolved effective view.
+    pub fn from_effective(
+        project: &crate::model::Project,
+        group: &crate::model::DeploymentGroup,
+        deployment: &crate::model::Deployment,
+        effective: EffectiveDeployment,
+        image: Option<ImageRef>,
+    ) -> DesiredDeployment {
+        DesiredDeployment {
+            project_id: project.id,
+            project_slug: project.slug.clone(),
+            project_domain: project.domain.clone(),
+            group_id: group.id,
+            group_slug: group.slug.clone(),
+            deployment_id: deployment.id,
+            deployment_slug: deployment.slug.clone(),
+            namespace: deployment.namespace(),
+            image,
+            state: deployment.state,
+            effective,
+        }
+    }
+}
+
 /// Runs deployments on clusters.
 ///
 /// # Contract

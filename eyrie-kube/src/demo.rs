@@ -12,8 +12,7 @@
 
 use eyrie_core::executor::DesiredDeployment;
 use eyrie_core::{
-    Deployment, DeploymentGroup, EffectiveDeployment, GroupType, ImageRef, LifecycleState, Project, Result, Role,
-    Scope, UserId,
+    Deployment, DeploymentGroup, GroupType, ImageRef, LifecycleState, Project, Result, Role, Scope, UserId,
 };
 use eyrie_testkit::builders;
 
@@ -25,19 +24,7 @@ pub fn desired(
     deployment: &Deployment,
     image: Option<ImageRef>,
 ) -> Result<DesiredDeployment> {
-    Ok(DesiredDeployment {
-        project_id: project.id,
-        project_slug: project.slug.clone(),
-        project_domain: project.domain.clone(),
-        group_id: group.id,
-        group_slug: group.slug.clone(),
-        deployment_id: deployment.id,
-        deployment_slug: deployment.slug.clone(),
-        namespace: deployment.namespace(),
-        image,
-        state: deployment.state,
-        effective: EffectiveDeployment::resolve(project, group, scope, deployment)?,
-    })
+    DesiredDeployment::resolve(project, group, scope, deployment, image)
 }
 
 /// The quickstart tenant's deployments, all in `deploy`.

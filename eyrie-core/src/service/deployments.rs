@@ -210,19 +210,7 @@ impl Eyrie {
             }
             None => None,
         };
-        Ok(DesiredDeployment {
-            project_id: project.id,
-            project_slug: project.slug.clone(),
-            project_domain: project.domain.clone(),
-            group_id: group.id,
-            group_slug: group.slug.clone(),
-            deployment_id: d.id,
-            deployment_slug: d.slug.clone(),
-            namespace: d.namespace(),
-            image,
-            state: d.state,
-            effective,
-        })
+        Ok(DesiredDeployment::from_effective(project, group, d, effective, image))
     }
 
     /// Edits a deployment. Dropped deployments are read-only. Changing its

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::{Eyrie, allow};
+use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::ids::{ClusterId, DatasourceId, GroupId, ProjectId, ScopeId};
 use crate::lifecycle::{ClusterState, LifecycleState};
@@ -107,22 +108,38 @@ pub struct ScopePatch {
     pub config: Option<ScopeConfig>,
 }
 
-fn apply_config(scope: &mut Scope, c: ScopeConfig) {
-    scope.priority = c.priority;
-    scope.sequence = c.sequence;
-    scope.deployment_limit = c.deployment_limit;
-    scope.deployment_cluster_ids = c.deployment_cluster_ids;
-    scope.root_subdomain = c.root_subdomain;
-    scope.allow_drop = c.allow_drop;
-    scope.monitor = c.monitor;
-    scope.gather_logs = c.gather_logs;
-    scope.role_to_admin = c.role_to_admin;
-    scope.deployment_pause_after_seconds = c.deployment_pause_after_seconds;
-    scope.deployment_drop_after_seconds = c.deployment_drop_after_seconds;
-    scope.restore_from_scope = c.restore_from_scope;
-    scope.backup_dest_datasource = c.backup_dest_datasource;
-    scope.monitor_log_delete_after_seconds = c.monitor_log_delete_after_seconds;
-    scope.settings = c.settings;
+/// A scope record: its identity and place, with configuration `c`.
+fn scope_record(
+    id: ScopeId,
+    group: &DeploymentGroup,
+    name: Name,
+    code: Slug,
+    created_at: Timestamp,
+    c: ScopeConfig,
+) -> Scope {
+    Scope {
+        id,
+        project_id: group.project_id,
+        group_id: group.id,
+        name,
+        code,
+        priority: c.priority,
+        sequence: c.sequence,
+        deployment_limit: c.deployment_limit,
+        deployment_cluster_ids: c.deployment_cluster_ids,
+        root_subdomain: c.root_subdomain,
+        allow_drop: c.allow_drop,
+        monitor: c.monitor,
+        gather_logs: c.gather_logs,
+        role_to_admin: c.role_to_admin,
+        deployment_pause_after_seconds: c.deployment_pause_after_seconds,
+        deployment_drop_after_seconds: c.deployment_drop_after_seconds,
+        restore_from_scope: c.restore_from_scope,
+        backup_dest_datasource: c.backup_dest_datasource,
+        monitor_log_delete_after_seconds: c.monitor_log_delete_after_seconds,
+        settings: c.settings,
+        created_at,
+    }
 }
 
 impl Eyrie {
@@ -290,30 +307,8 @@ impl Eyrie {
             allow(actor, Action::ManageScopes, &ga.resource())?;
             let g = &ga.group.value;
             let pins = self.check_scope_config(g, None, &input.config).await?;
-            let mut scope = Scope {
-                id: ScopeId(self.next_id()),
-                project_id: g.project_id,
-                group_id,
-                name: input.name.clone(),
-                code: input.code.clone(),
-                priority: 0,
-                sequence: 0,
-                deployment_limit: None,
-                deployment_cluster_ids: BTreeSet::new(),
-                root_subdomain: None,
-                allow_drop: false,
-                monitor: false,
-                gather_logs: false,
-                role_to_admin: Role::Admin,
-                deployment_pause_after_seconds: None,
-                deployment_drop_after_seconds: None,
-                restore_from_scope: None,
-                backup_dest_datasource: None,
-                monitor_log_delete_after_seconds: None,
-                settings: Settings::default(),
-                created_at: self.now(),
-            };
-            apply_config(&mut scope, input.config.clone());
+            let id = ScopeId(self.next_id());
+            let scope = scope_record(id, g, input.name.clone(), input.code.clone(), self.now(), input.config.clone());
             let mut tx = ga.access.pinned().unchanged(&ga.group).create(scope.clone());
             tx.checks.extend(pins);
             self.commit(tx, self.audit(actor, Some(g.project_id), "scope.create", scope.id)).await?;
@@ -349,7 +344,7 @@ impl Eyrie {
             }
             if let Some(config) = &patch.config {
                 tx.checks.extend(self.check_scope_config(&ga.group.value, Some(id), config).await?);
-                apply_config(&mut scope, config.clone());
+                scope = scope_record(id, &ga.group.value, scope.name, scope.code, scope.created_at, config.clone());
                 let live = self.store.children::<Deployment>(Index::ScopeLiveDeployments(id)).await?;
                 if let Some(limit) = scope.deployment_limit
                     && live.len() > limit as usize
