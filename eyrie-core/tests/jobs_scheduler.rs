@@ -250,3 +250,19 @@ proptest! {
         })?;
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn serve_ticks_and_runs_jobs_until_shut_down() {
+    let (t, engine) = rig().await;
+    drive(&t, &engine, t.sandbox.id, &[JobAction::Initialize, JobAction::Deploy]).await;
+    t.clock.advance_seconds(8 * 3600);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.serve(Duration::from_secs(30), async { stopped.await.unwrap_or(()) }).await }
+    });
+    tokio::time::sleep(Duration::from_secs(65)).await;
+    assert_eq!(t.eyrie.get_deployment(t.owner, t.sandbox.id).await.unwrap().state, LifecycleState::Pause);
+    stop.send(()).unwrap();
+    serving.await.unwrap();
+}

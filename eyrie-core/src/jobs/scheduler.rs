@@ -162,6 +162,37 @@ impl Engine {
         Ok(report)
     }
 
+    /// Runs the scheduler and the jobs until `shutdown` completes: every
+    /// `every`, one [`Engine::tick`] at the clock's current instant, then
+    /// [`Engine::run_until_idle`]. Errors of one round are logged through
+    /// `tracing` and do not stop the loop; a job that is running when
+    /// `shutdown` completes is left for the next start (its lease lapses and
+    /// it is resumed).
+    pub async fn serve(&self, every: std::time::Duration, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let round = async {
+                let report = self.tick(self.eyrie().clock().now()).await?;
+                for skipped in &report.skipped {
+                    tracing::info!(skipped = %skipped, "scheduler left work due");
+                }
+                self.run_until_idle().await
+            };
+            tokio::select! {
+                () = &mut shutdown => return,
+                result = round => {
+                    if let Err(e) = result {
+                        tracing::warn!(error = %e, "scheduler round failed");
+                    }
+                }
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+
     async fn clear_redeploy(&self, id: ImageId) -> Result<()> {
         self.eyrie()
             .retrying(|| async {

@@ -170,7 +170,7 @@ impl Eyrie {
     }
 
     /// Deployments in `deploy`, subscribed, whose effective image is `id`.
-    pub async fn subscribers(&self, id: ImageId) -> Result<Vec<DeploymentId>> {
+    pub(crate) async fn subscribers(&self, id: ImageId) -> Result<Vec<DeploymentId>> {
         let mut candidates: Vec<Deployment> = self
             .store
             .children::<Deployment>(Index::ImageDeployments(id))
