@@ -92,6 +92,20 @@
 //! transaction is aborted and every caller of that batch gets the error —
 //! none of them was applied, so each may retry.
 //!
+//! # Soak
+//!
+//! The concurrency soak (`eyrie-store-sled/examples/soak.rs --store redb`)
+//! drives the `Eyrie` service on this store: 8 writer tasks (owner, admin,
+//! developer) creating deployments in scopes with limits, updating and
+//! moving them, and 8 readers calling `get_deployment`, `list_deployments`
+//! and `effective`, each run in a child process with a 10 s stall watchdog.
+//! 10 runs of 20 s: 27,800–36,000 service calls per run, 1,390–1,780
+//! calls/s (310–490 writes/s) with immediate durability on a shared 2-core
+//! machine, **no stall**, no unexpected error, `verify` clean and every
+//! scope within its limit after each run. The same load on sled: 5 runs,
+//! no stall, 1,340–1,650 calls/s (`eyrie-store-sled/SOAK.md` has both side
+//! by side).
+//!
 //! # Why redb is the default
 //!
 //! redb is maintained, ACID, crash-safe (a commit is atomic: after a kill the

@@ -101,10 +101,19 @@
 //!   (~810 commits/s, ~5,200 ops/s) and 2 × 300 s (220,890 and 267,010
 //!   commits, 740–890 commits/s, ~5,200 ops/s). **No stall in any of these
 //!   11 runs.**
-//!   Caveat: these runs put far fewer transactions through sled (group
-//!   commit makes one sled transaction per batch) than the raw runs that
-//!   hung, so they do not show that the adapter avoids the hazard: treat it
-//!   as present.
+//! - **Through the `Eyrie` service** (`--store sled`, the default `service`
+//!   mode: 8 writers as owner, admin and developer creating deployments in
+//!   scopes with limits, updating and moving them; 8 readers calling
+//!   `get_deployment`, `list_deployments` and `effective`): 5 × 20 s,
+//!   27,000–33,000 service calls per run, 1,340–1,650 calls/s (320–420
+//!   writes/s), flush-every-commit. **No stall.** The same load on
+//!   `eyrie-store-redb`: 10 × 20 s, 1,390–1,780 calls/s, no stall. Both
+//!   side by side: `SOAK.md` in this crate.
+//!
+//! Caveat: all these adapter runs put far fewer transactions through sled
+//! (group commit makes one sled transaction per batch) than the raw runs
+//! that hung, so they do not show that the adapter avoids the hazard: treat
+//! it as present.
 //!
 //! What the adapter does about it: sled only ever sees one writing thread
 //! and one transaction at a time (no transaction conflicts or retries inside

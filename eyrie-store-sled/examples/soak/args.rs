@@ -3,20 +3,36 @@
 /// What to drive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// A `SledStore` through `Arc<dyn Store>`.
+    /// The `Eyrie` service on a typical tenant, over the chosen backend.
+    Service,
+    /// The chosen backend through the generic `Arc<dyn Store>` API.
     Store,
     /// sled alone: 3-tree transactions and two readers.
     Raw,
-    /// `Store`, then `Raw`.
-    Both,
 }
 
 impl Mode {
     pub fn name(self) -> &'static str {
         match self {
+            Mode::Service => "service",
             Mode::Store => "store",
             Mode::Raw => "raw",
-            Mode::Both => "both",
+        }
+    }
+}
+
+/// Which `Store` implementation `service` and `store` modes open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sled,
+    Redb,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sled => "sled",
+            Backend::Redb => "redb",
         }
     }
 }
@@ -25,6 +41,7 @@ impl Mode {
 #[derive(Debug, Clone)]
 pub struct Args {
     pub mode: Mode,
+    pub backend: Backend,
     pub secs: u64,
     pub runs: u32,
     pub stall_secs: u64,
@@ -33,13 +50,15 @@ pub struct Args {
     pub periodic: bool,
     pub flush_every: u64,
     pub iters: u64,
+    pub deployments: u64,
     pub child: bool,
 }
 
 impl Args {
     pub fn parse(mut argv: impl Iterator<Item = String>) -> Args {
         let mut args = Args {
-            mode: Mode::Store,
+            mode: Mode::Service,
+            backend: Backend::Sled,
             secs: 20,
             runs: 3,
             stall_secs: 10,
@@ -48,6 +67,7 @@ impl Args {
             periodic: false,
             flush_every: 0,
             iters: u64::MAX,
+            deployments: 150,
             child: false,
         };
         while let Some(flag) = argv.next() {
@@ -56,10 +76,17 @@ impl Args {
             match flag.as_str() {
                 "--mode" => {
                     args.mode = match value().as_str() {
+                        "service" => Mode::Service,
                         "store" => Mode::Store,
                         "raw" => Mode::Raw,
-                        "both" => Mode::Both,
-                        other => panic!("--mode store|raw|both, not {other}"),
+                        other => panic!("--mode service|store|raw, not {other}"),
+                    }
+                }
+                "--store" => {
+                    args.backend = match value().as_str() {
+                        "sled" => Backend::Sled,
+                        "redb" => Backend::Redb,
+                        other => panic!("--store sled|redb, not {other}"),
                     }
                 }
                 "--secs" => args.secs = number(value()),
@@ -70,6 +97,7 @@ impl Args {
                 "--durability" => args.periodic = value() == "periodic",
                 "--flush-every" => args.flush_every = number(value()),
                 "--iters" => args.iters = number(value()),
+                "--deployments" => args.deployments = number(value()),
                 "--child" => args.child = true,
                 other => panic!("unknown option {other}; see the docs at the top of examples/soak.rs"),
             }
@@ -77,14 +105,22 @@ impl Args {
         args
     }
 
-    /// The arguments of a child running one `mode` run.
-    pub fn child_args(&self, mode: Mode) -> Vec<String> {
-        let mut out = vec!["--child".to_string(), "--mode".into(), mode.name().into()];
+    /// What a run is called in reports: `service/redb`, `store/sled`, `raw/sled`.
+    pub fn label(&self) -> String {
+        let backend = if self.mode == Mode::Raw { Backend::Sled } else { self.backend };
+        format!("{}/{}", self.mode.name(), backend.name())
+    }
+
+    /// The arguments of a child running one run.
+    pub fn child_args(&self) -> Vec<String> {
+        let mut out = vec!["--child".to_string(), "--mode".into(), self.mode.name().into()];
         let mut push = |flag: &str, value: String| out.extend([flag.to_string(), value]);
+        push("--store", self.backend.name().into());
         push("--secs", self.secs.to_string());
         push("--stall-secs", self.stall_secs.to_string());
         push("--flush-every", self.flush_every.to_string());
         push("--iters", self.iters.to_string());
+        push("--deployments", self.deployments.to_string());
         push("--durability", if self.periodic { "periodic" } else { "every" }.into());
         if let Some(r) = self.readers {
             push("--readers", r.to_string());

@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use sled::Transactional;
 
-use super::args::{Args, Mode};
+use super::args::Args;
 use super::watchdog::{self, Progress, Report};
 
 pub fn run(args: &Args) -> Report {
+    let label = args.label();
     let progress = Arc::new(Progress::default());
-    watchdog::start(Mode::Raw, progress.clone(), Duration::from_secs(args.stall_secs), true);
+    watchdog::start(&label, progress.clone(), Duration::from_secs(args.stall_secs), true);
     let dir = tempfile::tempdir().unwrap();
     let db = sled::Config::new().path(dir.path()).cache_capacity(64 << 20).open().unwrap();
     let trees: Vec<sled::Tree> = ["records", "index", "unique"].iter().map(|n| db.open_tree(n).unwrap()).collect();
@@ -76,5 +77,5 @@ pub fn run(args: &Args) -> Report {
     progress.closing.store(true, Ordering::Release);
     drop(trees);
     drop(db);
-    Report::new(Mode::Raw, &progress, started.elapsed(), false, "")
+    Report::new(&label, &progress, started.elapsed(), false, "")
 }

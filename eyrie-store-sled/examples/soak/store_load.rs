@@ -1,7 +1,7 @@
 //! `store` mode: many reader and writer tasks on one `Arc<dyn Store>`.
 //!
-//! Only [`run`] knows the store is a `SledStore`; [`drive`] works on any
-//! `Store`, so the same load can later run on other backends.
+//! Only [`run`] knows the backend (`--store sled|redb`); [`drive`] works on
+//! any `Store`.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -9,35 +9,36 @@ use std::time::{Duration, Instant};
 
 use eyrie_core::storage::{Check, Entity, EntityKind, Index, RecordKey, Store, StoreExt, Transaction, UniqueKey};
 use eyrie_core::{Deployment, ErrorKind, GroupType, Scope, UserId};
-use eyrie_store_sled::{Durability, SledConfig, SledStore};
 use eyrie_testkit::builders;
 
-use super::args::{Args, Mode};
+use super::args::Args;
+use super::backend::Opened;
 use super::watchdog::{self, Progress, Report};
 
 /// Live deployments allowed per scope.
 const LIMIT: u64 = 40;
 const SCOPES: u64 = 4;
 
-/// One run on a fresh `SledStore` in a temporary directory.
+/// One run on a fresh store of the chosen backend in a temporary directory.
 pub fn run(args: &Args) -> Report {
+    let label = args.label();
     let progress = Arc::new(Progress::default());
-    watchdog::start(Mode::Store, progress.clone(), Duration::from_secs(args.stall_secs), true);
+    watchdog::start(&label, progress.clone(), Duration::from_secs(args.stall_secs), true);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let durability =
-        if args.periodic { Durability::Periodic(Duration::from_millis(500)) } else { Durability::FlushEveryCommit };
     let started = Instant::now();
     runtime.block_on(async {
-        let store = Arc::new(SledStore::open(SledConfig::new(dir.path()).with_durability(durability)).await.unwrap());
+        let opened = Opened::open(args, dir.path()).await;
+        let store = opened.store();
         let deadline = Instant::now() + Duration::from_secs(args.secs);
         drive(store.clone(), args.writers.unwrap_or(8), args.readers.unwrap_or(8), deadline, &progress).await;
         progress.closing.store(true, Ordering::Release);
         let problems = store.verify().await.unwrap();
         assert!(problems.is_empty(), "verify after the soak: {problems:#?}");
-        Arc::into_inner(store).unwrap().close().await.unwrap();
+        drop(store);
+        opened.close().await;
     });
-    Report::new(Mode::Store, &progress, started.elapsed(), false, "")
+    Report::new(&label, &progress, started.elapsed(), false, "")
 }
 
 /// Runs `writers` writer and `readers` reader tasks on `store` until `deadline`.
@@ -73,10 +74,10 @@ fn room_in(scope: &Scope) -> Check {
 }
 
 /// xorshift64*.
-struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -154,7 +155,9 @@ async fn delete_one(store: &dyn Store, scope: &Scope, rng: &mut Rng) -> eyrie_co
 fn count(progress: &Progress, side: &std::sync::atomic::AtomicU64, outcome: eyrie_core::Result<()>) {
     match outcome {
         Ok(()) => {}
-        Err(e) if expected(&e) => {}
+        Err(e) if expected(&e) => {
+            progress.refused.fetch_add(1, Ordering::Relaxed);
+        }
         Err(e) => {
             if progress.errors.fetch_add(1, Ordering::Relaxed) < 5 {
                 eprintln!("unexpected error: {e}");

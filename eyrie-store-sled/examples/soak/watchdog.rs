@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::args::Mode;
-
 /// Completed operations, by side.
 #[derive(Debug, Default)]
 pub struct Progress {
     pub writes: AtomicU64,
     pub reads: AtomicU64,
+    /// Operations refused as the workload expects (a full scope, a denied
+    /// actor, a lost race); counted in `writes` or `reads` too.
+    pub refused: AtomicU64,
     /// Unexpected errors (refusals the workload expects are not counted).
     pub errors: AtomicU64,
     /// Set when the load has ended and the run is closing its store.
@@ -24,6 +25,7 @@ pub struct Report {
     pub mode: String,
     pub writes: u64,
     pub reads: u64,
+    pub refused: u64,
     pub errors: u64,
     pub secs: f64,
     pub stalled: bool,
@@ -31,11 +33,12 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(mode: Mode, progress: &Progress, elapsed: Duration, stalled: bool, note: &str) -> Report {
+    pub fn new(label: &str, progress: &Progress, elapsed: Duration, stalled: bool, note: &str) -> Report {
         Report {
-            mode: mode.name().into(),
+            mode: label.into(),
             writes: progress.writes.load(Ordering::Relaxed),
             reads: progress.reads.load(Ordering::Relaxed),
+            refused: progress.refused.load(Ordering::Relaxed),
             errors: progress.errors.load(Ordering::Relaxed),
             secs: elapsed.as_secs_f64(),
             stalled,
@@ -43,15 +46,23 @@ impl Report {
         }
     }
 
-    pub fn hung(mode: Mode, elapsed: Duration) -> Report {
+    /// A child that outlived its budget and was killed: a stall.
+    pub fn hung(label: &str, elapsed: Duration) -> Report {
         let note = "no report: the child outlived its budget and was killed";
-        Report::new(mode, &Progress::default(), elapsed, true, note)
+        Report::new(label, &Progress::default(), elapsed, true, note)
+    }
+
+    /// A child that exited without a report (it panicked): a failure, not a stall.
+    pub fn failed(label: &str, elapsed: Duration, status: &str) -> Report {
+        let progress = Progress::default();
+        progress.errors.store(1, Ordering::Relaxed);
+        Report::new(label, &progress, elapsed, false, &format!("no report: the child exited with {status}"))
     }
 
     pub fn print(&self) {
         println!(
-            "RESULT {} {} {} {} {:.3} {} {}",
-            self.mode, self.writes, self.reads, self.errors, self.secs, self.stalled, self.note
+            "RESULT {} {} {} {} {} {:.3} {} {}",
+            self.mode, self.writes, self.reads, self.refused, self.errors, self.secs, self.stalled, self.note
         );
         let _ = std::io::stdout().flush();
     }
@@ -62,10 +73,11 @@ impl Report {
             mode: f.first()?.to_string(),
             writes: f.get(1)?.parse().ok()?,
             reads: f.get(2)?.parse().ok()?,
-            errors: f.get(3)?.parse().ok()?,
-            secs: f.get(4)?.parse().ok()?,
-            stalled: f.get(5)?.parse().ok()?,
-            note: f.get(6).map_or(String::new(), |n| n.to_string()),
+            refused: f.get(3)?.parse().ok()?,
+            errors: f.get(4)?.parse().ok()?,
+            secs: f.get(5)?.parse().ok()?,
+            stalled: f.get(6)?.parse().ok()?,
+            note: f.get(7).map_or(String::new(), |n| n.to_string()),
         })
     }
 
@@ -73,10 +85,13 @@ impl Report {
         let ops = self.writes + self.reads;
         let rate = |n: u64| if self.secs > 0.0 { n as f64 / self.secs } else { 0.0 };
         format!(
-            "{} ops ({} writes, {} reads) in {:.1} s = {:.0} ops/s ({:.0} writes/s), {} unexpected errors, stalled: {}{}",
+            "{}: {} ops ({} writes, {} reads; {} refused as expected) in {:.1} s = {:.0} ops/s ({:.0} writes/s), \
+             {} unexpected errors, stalled: {}{}",
+            self.mode,
             ops,
             self.writes,
             self.reads,
+            self.refused,
             self.secs,
             rate(ops),
             rate(self.writes),
@@ -89,8 +104,9 @@ impl Report {
 
 /// Watches `progress` on its own thread. When writes or reads make no
 /// progress for `stall`, prints a stalled report and exits the process (a
-/// stalled sled thread may never return, so nothing waits for it).
-pub fn start(mode: Mode, progress: Arc<Progress>, stall: Duration, watch_writes: bool) {
+/// stalled store thread may never return, so nothing waits for it).
+pub fn start(label: &str, progress: Arc<Progress>, stall: Duration, watch_writes: bool) {
+    let label = label.to_string();
     let started = Instant::now();
     std::thread::spawn(move || {
         let (mut last, mut since) = ((0, 0), (Instant::now(), Instant::now()));
@@ -101,8 +117,8 @@ pub fn start(mode: Mode, progress: Arc<Progress>, stall: Duration, watch_writes:
                 let closing: &mut Instant = closing_since.get_or_insert_with(Instant::now);
                 if closing.elapsed() >= stall {
                     describe_threads();
-                    let note = format!("sled stalled: closing took more than {} s", stall.as_secs());
-                    Report::new(mode, &progress, started.elapsed(), true, &note).print();
+                    let note = format!("stalled: closing took more than {} s", stall.as_secs());
+                    Report::new(&label, &progress, started.elapsed(), true, &note).print();
                     std::process::exit(3);
                 }
                 continue;
@@ -123,9 +139,9 @@ pub fn start(mode: Mode, progress: Arc<Progress>, stall: Duration, watch_writes:
                 (false, true) => "reads",
                 (false, false) => continue,
             };
-            let note = format!("sled stalled: no {side} completed for {} s", stall.as_secs());
+            let note = format!("stalled: no {side} completed for {} s", stall.as_secs());
             describe_threads();
-            Report::new(mode, &progress, started.elapsed(), true, &note).print();
+            Report::new(&label, &progress, started.elapsed(), true, &note).print();
             std::process::exit(3);
         }
     });
