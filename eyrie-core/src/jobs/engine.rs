@@ -234,13 +234,19 @@ impl Engine {
         Ok(jobs)
     }
 
+    /// Reads a job for a change by `actor`, who needs the permission of the job's action.
+    async fn job_for_change(&self, actor: Actor, id: JobId) -> Result<Versioned<Job>> {
+        let read = self.store().fetch::<Job>(id.0).await?;
+        let da = self.eyrie.deployment_access(actor, read.value.deployment_id).await?;
+        allow(actor, action_permission(read.value.action), &da.resource())?;
+        Ok(read)
+    }
+
     /// Cancels a job: at once when it has not started, between steps when it runs.
     pub async fn cancel(&self, actor: Actor, id: JobId) -> Result<Job> {
         self.eyrie
             .retrying(|| async {
-                let read = self.store().fetch::<Job>(id.0).await?;
-                let da = self.eyrie.deployment_access(actor, read.value.deployment_id).await?;
-                allow(actor, action_permission(read.value.action), &da.resource())?;
+                let read = self.job_for_change(actor, id).await?;
                 let mut job = read.value.clone();
                 match job.state {
                     JobState::Draft | JobState::Scheduled => job.enter(JobState::Cancel, self.eyrie.now())?,
@@ -264,9 +270,7 @@ impl Engine {
     pub async fn complete_manual_step(&self, actor: Actor, id: JobId) -> Result<Job> {
         self.eyrie
             .retrying(|| async {
-                let read = self.store().fetch::<Job>(id.0).await?;
-                let da = self.eyrie.deployment_access(actor, read.value.deployment_id).await?;
-                allow(actor, action_permission(read.value.action), &da.resource())?;
+                let read = self.job_for_change(actor, id).await?;
                 let mut job = read.value.clone();
                 let waiting = job.current_step().filter(|&i| job.steps[i].state == StepState::WaitingManual);
                 let Some(i) = waiting else {
