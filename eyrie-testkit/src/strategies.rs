@@ -80,3 +80,34 @@ pub fn invitation_state() -> impl Strategy<Value = InvitationState> {
 pub fn human_name() -> impl Strategy<Value = String> {
     "[ a-zA-Z0-9_.,!?'&éèüößçñøåæœ日本語Ωж-]{0,80}"
 }
+
+/// Any valid inheritable settings (no references to other records).
+pub fn settings() -> impl Strategy<Value = eyrie_core::Settings> {
+    let quantity = || proptest::option::of(select(vec!["100m", "250m", "1", "2", "512Mi", "1Gi", "10Gi"]));
+    (
+        proptest::option::of(0u32..=eyrie_core::model::MAX_REPLICAS),
+        quantity(),
+        quantity(),
+        quantity(),
+        quantity(),
+        quantity(),
+    )
+        .prop_map(|(replicas, cpu_r, cpu_l, mem_r, mem_l, storage)| {
+            let q = |v: Option<&str>| v.and_then(|s| s.parse().ok());
+            eyrie_core::Settings {
+                replicas,
+                cpu_request: q(cpu_r),
+                cpu_limit: q(cpu_l),
+                memory_request: q(mem_r),
+                memory_limit: q(mem_l),
+                storage_size: q(storage),
+                ..eyrie_core::Settings::default()
+            }
+        })
+}
+
+/// A seed for [`crate::conformance::model_based`]: each seed is one random
+/// sequence of store operations (creates, updates, deletes, checks).
+pub fn operation_seed() -> impl Strategy<Value = u64> {
+    any::<u64>()
+}

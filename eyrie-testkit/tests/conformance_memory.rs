@@ -20,3 +20,26 @@ async fn model_based_check_over_more_seeds() {
         conformance::model_based(fresh().await, seed, 150).await;
     }
 }
+
+mod generated {
+    use super::*;
+    use eyrie_testkit::strategies;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
+        #[test]
+        fn random_operation_sequences_agree_with_the_model(seed in strategies::operation_seed()) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(conformance::model_based(Arc::new(MemoryStore::new()), seed, 80));
+        }
+
+        #[test]
+        fn generated_settings_are_valid_and_round_trip(settings in strategies::settings()) {
+            prop_assert!(settings.validate().is_ok());
+            let json = serde_json::to_string(&settings).unwrap();
+            prop_assert_eq!(serde_json::from_str::<eyrie_core::Settings>(&json).unwrap(), settings);
+        }
+    }
+}
