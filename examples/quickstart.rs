@@ -16,8 +16,6 @@
 //! Nothing is sent to a cluster here: applying needs an executor such as
 //! `eyrie-kube` and a real cluster.
 
-#![allow(clippy::print_stdout)]
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,8 +27,8 @@ use eyrie_core::service::{
 };
 use eyrie_core::storage::{Index, Store, StoreExt, UniqueKey};
 use eyrie_core::{
-    Action, Actor, Clock, ClusterState, Deployment, DeploymentGroup, Error, Eyrie, GroupType, IdSource, OverrideTarget,
-    Project, Result, Role, Scope, SecretString, Settings, Timestamp, User,
+    Action, Actor, Clock, ClusterState, Deployment, Error, Eyrie, GroupType, IdSource, OverrideTarget, Project, Result,
+    Role, Scope, SecretString, Settings, Timestamp, User,
 };
 
 /// The system clock (the core never reads it itself).
@@ -275,9 +273,9 @@ async fn main() -> Result<()> {
         name_of(&users, owner),
         eyrie_core::Namespace::name_for(project.namespace_uid)
     );
-    let mut shop = None;
+    // Deployment ids by slug, collected while printing the hierarchy.
+    let mut by_slug = std::collections::BTreeMap::new();
     for group in eyrie.list_groups(owner, project.id).await? {
-        let group: DeploymentGroup = group;
         println!("  group {} [{}] on {} cluster(s)", group.slug, group.group_type, group.group_cluster_ids.len());
         let deployments: Vec<Deployment> = eyrie.list_deployments(owner, group.id).await?;
         for s in eyrie.list_scopes(owner, group.id).await? {
@@ -288,39 +286,21 @@ async fn main() -> Result<()> {
             );
             for d in deployments.iter().filter(|d| d.scope_id == s.id) {
                 println!("      deployment {:<8} {}", d.slug, d.state);
-                if d.slug.as_str() == "shop" {
-                    shop = Some((d.clone(), s.clone()));
-                }
+                by_slug.insert(d.slug.to_string(), d.id);
             }
         }
     }
     let members = store.count(Index::ProjectMembers(project.id)).await?;
     println!("  {members} members; {} audit events", eyrie.list_audit(owner, project.id).await?.len());
 
-    let Some((shop, prod)) = shop else { return Err(Error::not_found("deployment", "shop")) };
-    println!("\neffective settings of {} (deployment → scope → group → default):", shop.slug);
-    for (name, value, source) in eyrie.effective(viewer, shop.id).await?.entries() {
+    let id_of = |slug: &str| by_slug.get(slug).copied().ok_or_else(|| Error::not_found("deployment", slug));
+    let (shop_id, sandbox_id) = (id_of("shop")?, id_of("sandbox")?);
+    println!("\neffective settings of shop (deployment → scope → group → default):");
+    for (name, value, source) in eyrie.effective(viewer, shop_id).await?.entries() {
         let value = if name == "cluster_ids" { format!("{} cluster(s)", value.split(',').count()) } else { value };
         println!("  {name:<16} {value:<24} from {source}");
     }
 
-    let find = |slug: &str| {
-        let store = store.clone();
-        let slug = slug.to_owned();
-        async move {
-            let groups = store.children::<DeploymentGroup>(Index::ProjectGroups(project.id)).await?;
-            for g in groups {
-                for d in store.children::<Deployment>(Index::GroupDeployments(g.value.id)).await? {
-                    if d.value.slug.as_str() == slug {
-                        return Ok(d.value.id);
-                    }
-                }
-            }
-            Err(Error::not_found("deployment", slug))
-        }
-    };
-    let (shop_id, sandbox_id) = (find("shop").await?, find("sandbox").await?);
-    let _ = prod;
     println!("\nauthorization decisions:");
     let checks = [
         (developer, Action::Deploy, Some(shop_id)),

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use eyrie_core::service::{NewDeployment, NewGroup, NewProject, ScopeConfig, ScopePatch};
-use eyrie_core::storage::{Check, EntityKind, Index, Revision, Store, StoreExt, Transaction, UniqueKey, Write};
+use eyrie_core::storage::{Check, EntityKind, Index, Revision, Store, StoreExt, Transaction, UniqueKey};
 use eyrie_core::{Actor, ClusterState, Deployment, ErrorKind, GroupType, LifecycleState, Project, Role, Settings};
 
 use crate::fixtures::{new_deployment, typical_tenant};
@@ -279,9 +279,4 @@ fn crate_cluster() -> eyrie_core::service::NewCluster {
         uid: "uid-rogue".parse().expect("uid"),
         connection: eyrie_core::service::NewConnection::InCluster,
     }
-}
-
-/// Applies `writes` without checks: for checks that set up state directly.
-pub async fn force(store: &dyn Store, writes: Vec<Write>) {
-    store.commit(Transaction { checks: Vec::new(), writes }).await.expect("forced write");
 }

@@ -394,18 +394,9 @@ impl Engine {
                     if !ours || !stored.value.state.is_active() {
                         return Err(Error::Conflict(format!("job {} was taken over by another engine", next.id)));
                     }
+                    // Only the engine holding the lease changes steps and state;
+                    // people only ask for a cancel, which is kept.
                     next.cancel_requested |= stored.value.cancel_requested;
-                    if stored.value.current_step() != next.current_step()
-                        && stored
-                            .value
-                            .steps
-                            .iter()
-                            .zip(&next.steps)
-                            .any(|(a, b)| a.state == StepState::Done && b.state != StepState::Done)
-                    {
-                        // A manual step was completed meanwhile: keep that.
-                        next.steps = stored.value.steps.clone();
-                    }
                     base = stored;
                 }
                 Err(e) => return Err(e),

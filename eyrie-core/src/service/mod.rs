@@ -140,10 +140,7 @@ impl Eyrie {
         let mut attempt = 1;
         loop {
             match op().await {
-                Err(Error::Conflict(reason)) if attempt < MAX_ATTEMPTS => {
-                    attempt += 1;
-                    let _ = reason;
-                }
+                Err(Error::Conflict(_)) if attempt < MAX_ATTEMPTS => attempt += 1,
                 other => return other,
             }
         }
