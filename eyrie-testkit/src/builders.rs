@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use eyrie_core::{
     Actor, Cluster, ClusterConnection, ClusterId, ClusterState, Deployment, DeploymentGroup, DeploymentId, Grants,
-    GroupId, GroupType, LifecycleState, Name, NamespaceUid, Project, ProjectFacts, ProjectId, Resource, Role, Scope,
-    ScopeId, Settings, Slug, Timestamp, UserId,
+    GroupId, GroupType, LifecycleState, Name, NamespaceUid, Project, ProjectFacts, ProjectId, Resource, Scope,
+    ScopeConfig, ScopeId, Settings, Slug, Timestamp, UserId,
 };
 
 /// The instant every built record is created at: 2026-01-01T00:00:00Z.
@@ -51,29 +51,8 @@ pub fn group(id: u64, project: &Project, group_type: GroupType, clusters: &[u64]
 /// A scope of `group` with code `code`: unlimited, no own clusters, drops
 /// allowed, no timers, `role_to_admin = admin`.
 pub fn scope(id: u64, group: &DeploymentGroup, code: &str) -> Scope {
-    Scope {
-        id: ScopeId(id),
-        project_id: group.project_id,
-        group_id: group.id,
-        name: name(code),
-        code: Slug::from_name(code),
-        priority: 0,
-        sequence: 0,
-        deployment_limit: None,
-        deployment_cluster_ids: BTreeSet::new(),
-        root_subdomain: None,
-        allow_drop: true,
-        monitor: false,
-        gather_logs: false,
-        role_to_admin: Role::Admin,
-        deployment_pause_after_seconds: None,
-        deployment_drop_after_seconds: None,
-        restore_from_scope: None,
-        backup_dest_datasource: None,
-        monitor_log_delete_after_seconds: None,
-        settings: Settings::default(),
-        created_at: T0,
-    }
+    let config = ScopeConfig { allow_drop: true, ..ScopeConfig::default() };
+    Scope::new(ScopeId(id), group, name(code), Slug::from_name(code), T0, config)
 }
 
 /// A draft deployment of `group` in `scope` with slug `slug`, inheriting its clusters.

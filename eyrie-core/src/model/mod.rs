@@ -30,5 +30,5 @@ pub use operations::{
 };
 pub use people::{Invitation, Membership, OverrideTarget, RoleOverride, User};
 pub use project::{Namespace, Project};
-pub use scope::Scope;
+pub use scope::{Scope, ScopeConfig};
 pub use settings::{MAX_REPLICAS, Settings};

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use super::settings::Settings;
 use crate::clock::Timestamp;
 use crate::ids::{ClusterId, DatasourceId, GroupId, ProjectId, ScopeId};
+use crate::model::DeploymentGroup;
 use crate::permission::Role;
 use crate::validate::{DomainName, Name, Slug};
 
@@ -54,4 +55,85 @@ pub struct Scope {
     pub settings: Settings,
     /// When it was created.
     pub created_at: Timestamp,
+}
+
+/// The editable configuration of a scope (SPEC §2); see [`Scope`] for each field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct ScopeConfig {
+    pub priority: i32,
+    pub sequence: i32,
+    pub deployment_limit: Option<u32>,
+    pub deployment_cluster_ids: BTreeSet<ClusterId>,
+    pub root_subdomain: Option<DomainName>,
+    pub allow_drop: bool,
+    pub monitor: bool,
+    pub gather_logs: bool,
+    pub role_to_admin: Role,
+    pub deployment_pause_after_seconds: Option<u64>,
+    pub deployment_drop_after_seconds: Option<u64>,
+    pub restore_from_scope: Option<ScopeId>,
+    pub backup_dest_datasource: Option<DatasourceId>,
+    pub monitor_log_delete_after_seconds: Option<u64>,
+    pub settings: Settings,
+}
+
+impl Default for ScopeConfig {
+    /// Unlimited, the group's clusters, drops **not** allowed (dropping
+    /// destroys data, so it is opt-in), no timers, `role_to_admin = admin`.
+    fn default() -> Self {
+        ScopeConfig {
+            priority: 0,
+            sequence: 0,
+            deployment_limit: None,
+            deployment_cluster_ids: BTreeSet::new(),
+            root_subdomain: None,
+            allow_drop: false,
+            monitor: false,
+            gather_logs: false,
+            role_to_admin: Role::Admin,
+            deployment_pause_after_seconds: None,
+            deployment_drop_after_seconds: None,
+            restore_from_scope: None,
+            backup_dest_datasource: None,
+            monitor_log_delete_after_seconds: None,
+            settings: Settings::default(),
+        }
+    }
+}
+
+impl Scope {
+    /// A scope record: its identity and place in `group`, with configuration `c`.
+    pub fn new(
+        id: ScopeId,
+        group: &DeploymentGroup,
+        name: Name,
+        code: Slug,
+        created_at: Timestamp,
+        c: ScopeConfig,
+    ) -> Scope {
+        Scope {
+            id,
+            project_id: group.project_id,
+            group_id: group.id,
+            name,
+            code,
+            priority: c.priority,
+            sequence: c.sequence,
+            deployment_limit: c.deployment_limit,
+            deployment_cluster_ids: c.deployment_cluster_ids,
+            root_subdomain: c.root_subdomain,
+            allow_drop: c.allow_drop,
+            monitor: c.monitor,
+            gather_logs: c.gather_logs,
+            role_to_admin: c.role_to_admin,
+            deployment_pause_after_seconds: c.deployment_pause_after_seconds,
+            deployment_drop_after_seconds: c.deployment_drop_after_seconds,
+            restore_from_scope: c.restore_from_scope,
+            backup_dest_datasource: c.backup_dest_datasource,
+            monitor_log_delete_after_seconds: c.monitor_log_delete_after_seconds,
+            settings: c.settings,
+            created_at,
+        }
+    }
 }

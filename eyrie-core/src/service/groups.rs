@@ -3,15 +3,16 @@
 use std::collections::BTreeSet;
 
 use super::{Eyrie, allow};
-use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::ids::{ClusterId, DatasourceId, GroupId, ProjectId, ScopeId};
+use crate::ids::{ClusterId, GroupId, ProjectId, ScopeId};
 use crate::lifecycle::{ClusterState, LifecycleState};
-use crate::model::{Cluster, DataType, Datasource, Deployment, DeploymentGroup, GroupType, Scope, Settings, User};
-use crate::permission::{Action, Actor, Role};
+use crate::model::{
+    Cluster, DataType, Datasource, Deployment, DeploymentGroup, GroupType, Scope, ScopeConfig, Settings, User,
+};
+use crate::permission::{Action, Actor};
 use crate::rules::{check_scope_clusters, deployment_clusters};
 use crate::storage::{Check, Index, StoreExt, Transaction, Versioned, Write};
-use crate::validate::{DomainName, Name, Slug, ValidationError};
+use crate::validate::{Name, Slug, ValidationError};
 
 /// What a new group needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,51 +42,6 @@ pub struct GroupPatch {
     pub settings: Option<Settings>,
 }
 
-/// The editable configuration of a scope (SPEC §2); see [`Scope`] for each field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct ScopeConfig {
-    pub priority: i32,
-    pub sequence: i32,
-    pub deployment_limit: Option<u32>,
-    pub deployment_cluster_ids: BTreeSet<ClusterId>,
-    pub root_subdomain: Option<DomainName>,
-    pub allow_drop: bool,
-    pub monitor: bool,
-    pub gather_logs: bool,
-    pub role_to_admin: Role,
-    pub deployment_pause_after_seconds: Option<u64>,
-    pub deployment_drop_after_seconds: Option<u64>,
-    pub restore_from_scope: Option<ScopeId>,
-    pub backup_dest_datasource: Option<DatasourceId>,
-    pub monitor_log_delete_after_seconds: Option<u64>,
-    pub settings: Settings,
-}
-
-impl Default for ScopeConfig {
-    /// Unlimited, the group's clusters, drops **not** allowed (dropping
-    /// destroys data, so it is opt-in), no timers, `role_to_admin = admin`.
-    fn default() -> Self {
-        ScopeConfig {
-            priority: 0,
-            sequence: 0,
-            deployment_limit: None,
-            deployment_cluster_ids: BTreeSet::new(),
-            root_subdomain: None,
-            allow_drop: false,
-            monitor: false,
-            gather_logs: false,
-            role_to_admin: Role::Admin,
-            deployment_pause_after_seconds: None,
-            deployment_drop_after_seconds: None,
-            restore_from_scope: None,
-            backup_dest_datasource: None,
-            monitor_log_delete_after_seconds: None,
-            settings: Settings::default(),
-        }
-    }
-}
-
 /// What a new scope needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewScope {
@@ -106,40 +62,6 @@ pub struct ScopePatch {
     pub code: Option<Slug>,
     /// New configuration, replacing the old one whole.
     pub config: Option<ScopeConfig>,
-}
-
-/// A scope record: its identity and place, with configuration `c`.
-fn scope_record(
-    id: ScopeId,
-    group: &DeploymentGroup,
-    name: Name,
-    code: Slug,
-    created_at: Timestamp,
-    c: ScopeConfig,
-) -> Scope {
-    Scope {
-        id,
-        project_id: group.project_id,
-        group_id: group.id,
-        name,
-        code,
-        priority: c.priority,
-        sequence: c.sequence,
-        deployment_limit: c.deployment_limit,
-        deployment_cluster_ids: c.deployment_cluster_ids,
-        root_subdomain: c.root_subdomain,
-        allow_drop: c.allow_drop,
-        monitor: c.monitor,
-        gather_logs: c.gather_logs,
-        role_to_admin: c.role_to_admin,
-        deployment_pause_after_seconds: c.deployment_pause_after_seconds,
-        deployment_drop_after_seconds: c.deployment_drop_after_seconds,
-        restore_from_scope: c.restore_from_scope,
-        backup_dest_datasource: c.backup_dest_datasource,
-        monitor_log_delete_after_seconds: c.monitor_log_delete_after_seconds,
-        settings: c.settings,
-        created_at,
-    }
 }
 
 impl Eyrie {
@@ -308,7 +230,7 @@ impl Eyrie {
             let g = &ga.group.value;
             let pins = self.check_scope_config(g, None, &input.config).await?;
             let id = ScopeId(self.next_id());
-            let scope = scope_record(id, g, input.name.clone(), input.code.clone(), self.now(), input.config.clone());
+            let scope = Scope::new(id, g, input.name.clone(), input.code.clone(), self.now(), input.config.clone());
             let mut tx = ga.access.pinned().unchanged(&ga.group).create(scope.clone());
             tx.checks.extend(pins);
             self.commit(tx, self.audit(actor, Some(g.project_id), "scope.create", scope.id)).await?;
@@ -344,7 +266,7 @@ impl Eyrie {
             }
             if let Some(config) = &patch.config {
                 tx.checks.extend(self.check_scope_config(&ga.group.value, Some(id), config).await?);
-                scope = scope_record(id, &ga.group.value, scope.name, scope.code, scope.created_at, config.clone());
+                scope = Scope::new(id, &ga.group.value, scope.name, scope.code, scope.created_at, config.clone());
                 let live = self.store.children::<Deployment>(Index::ScopeLiveDeployments(id)).await?;
                 if let Some(limit) = scope.deployment_limit
                     && live.len() > limit as usize

@@ -40,12 +40,13 @@ mod people;
 mod projects;
 pub mod sealing;
 
+pub use crate::model::ScopeConfig;
 pub use clusters::{ClusterPatch, NewCluster, NewConnection};
 pub use code::{NewBranch, NewImage, NewRepository};
 pub use datasources::NewDatasource;
 pub(crate) use deployments::version_changes;
 pub use deployments::{DeploymentPatch, NewDeployment};
-pub use groups::{GroupPatch, NewGroup, NewScope, ScopeConfig, ScopePatch};
+pub use groups::{GroupPatch, NewGroup, NewScope, ScopePatch};
 pub use people::NewUser;
 pub use projects::{NewProject, ProjectPatch};
 pub use sealing::{KeyRing, NonceSource, Sealer, SealingKey};
