@@ -29,6 +29,27 @@ fn tenant_scoped(action: Action) -> bool {
     !matches!(action.requirement(), Requirement::Anyone | Requirement::PlatformAdmin)
 }
 
+/// Walks `steps` from `start`: every accepted move must be an edge of the
+/// spec's graph and every refused one must not be.
+fn walk<S: Copy + PartialEq + std::fmt::Debug>(
+    start: S,
+    steps: &[S],
+    edges: &[(S, S)],
+    transition: impl Fn(S, S) -> eyrie_core::Result<S>,
+) -> Result<(), TestCaseError> {
+    let mut state = start;
+    for &to in steps {
+        match transition(state, to) {
+            Ok(next) => {
+                prop_assert!(edges.contains(&(state, to)), "{state:?} -> {to:?} was accepted");
+                state = next;
+            }
+            Err(_) => prop_assert!(!edges.contains(&(state, to)), "{state:?} -> {to:?} was refused"),
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -125,13 +146,7 @@ proptest! {
         use LifecycleState::*;
         let edges = [(Draft, Initialize), (Initialize, Deploy), (Deploy, Pause), (Pause, Deploy),
             (Draft, Dropped), (Initialize, Dropped), (Deploy, Dropped), (Pause, Dropped)];
-        let mut state = Draft;
-        for to in steps {
-            match state.transition(to) {
-                Ok(next) => { prop_assert!(edges.contains(&(state, to))); state = next; }
-                Err(_) => prop_assert!(!edges.contains(&(state, to))),
-            }
-        }
+        walk(Draft, &steps, &edges, |from, to| from.transition(to))?;
     }
 
     #[test]
@@ -139,13 +154,7 @@ proptest! {
         use ClusterState::*;
         let edges = [(Draft, Init), (Init, Active), (Active, Transitioning), (Transitioning, Cancel), (Cancel, Delete),
             (Transitioning, Active), (Draft, Cancel), (Init, Cancel), (Active, Cancel)];
-        let mut state = Draft;
-        for to in steps {
-            match state.transition(to) {
-                Ok(next) => { prop_assert!(edges.contains(&(state, to))); state = next; }
-                Err(_) => prop_assert!(!edges.contains(&(state, to))),
-            }
-        }
+        walk(Draft, &steps, &edges, |from, to| from.transition(to))?;
     }
 
     #[test]
