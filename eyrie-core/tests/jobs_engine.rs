@@ -44,6 +44,23 @@ async fn deployment(r: &Rig, d: eyrie_core::DeploymentId) -> Deployment {
     r.t.eyrie.get_deployment(r.t.owner, d).await.unwrap()
 }
 
+/// Runs `job` on engine 1 (whose executor stalls `op`) until `step` is
+/// persisted as running, then kills that engine mid-step and lets `op` go.
+async fn die_during(r: &Rig, job: eyrie_core::JobId, step: &str, op: Op) {
+    let first = r.engine.clone();
+    let dying = tokio::spawn(async move { first.run_until_idle().await });
+    loop {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let j = r.t.eyrie.store().fetch::<Job>(job.0).await.unwrap().value;
+        if j.steps.iter().any(|s| s.spec.name == step && s.state == StepState::Running) {
+            break;
+        }
+    }
+    dying.abort(); // the process dies mid-step
+    let _ = dying.await;
+    r.fake.release(op);
+}
+
 fn states(job: &Job) -> Vec<JobState> {
     job.transitions.iter().map(|(s, _)| *s).collect()
 }
@@ -240,19 +257,7 @@ async fn a_job_left_running_by_a_dead_engine_is_resumed_and_finishes_exactly_onc
     run(&r, d, JobAction::Initialize).await;
     r.fake.stall(Op::Apply);
     let job = r.engine.submit(r.t.developer, d, JobAction::Deploy, BTreeMap::new()).await.unwrap();
-    let first = r.engine.clone();
-    let dying = tokio::spawn(async move { first.run_until_idle().await });
-    // Wait until the first engine has persisted the apply step as running.
-    loop {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        let j = r.t.eyrie.store().fetch::<Job>(job.id.0).await.unwrap().value;
-        if j.steps.iter().any(|s| s.spec.name == "apply" && s.state == StepState::Running) {
-            break;
-        }
-    }
-    dying.abort(); // the process dies mid-step
-    let _ = dying.await;
-    r.fake.release(Op::Apply);
+    die_during(&r, job.id, "apply", Op::Apply).await;
     let second = engine_for(&r.t, &r.fake, 2);
     assert_eq!(second.run_until_idle().await.unwrap(), 0, "the lease still holds: nobody runs it twice at once");
     r.t.clock.advance_seconds(301 + 100);
@@ -278,12 +283,7 @@ async fn a_step_that_cannot_be_resumed_fails_the_job_clearly() {
         .unwrap();
     r.fake.stall(Op::EnsureNamespace);
     let job = r.engine.submit(r.t.developer, r.t.sandbox.id, JobAction::Initialize, BTreeMap::new()).await.unwrap();
-    let first = r.engine.clone();
-    let dying = tokio::spawn(async move { first.run_until_idle().await });
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    dying.abort();
-    let _ = dying.await;
-    r.fake.release(Op::EnsureNamespace);
+    die_during(&r, job.id, "namespace", Op::EnsureNamespace).await;
     r.t.clock.advance_seconds(1000);
     engine_for(&r.t, &r.fake, 2).run_until_idle().await.unwrap();
     let failed = r.engine.get_job(r.t.owner, job.id).await.unwrap();
