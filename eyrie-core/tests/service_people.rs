@@ -26,10 +26,10 @@ fn id(actor: Actor) -> UserId {
 async fn an_invitation_is_pending_until_accepted_or_rejected_and_an_unknown_email_creates_a_user() {
     let (t, store) = tenant().await;
     let email: eyrie_core::Email = "newcomer@elsewhere.example".parse().unwrap();
-    assert!(t.eyrie.find_user_by_email(&email).await.unwrap().is_none());
+    assert!(t.eyrie.find_user_by_email(t.root, &email).await.unwrap().is_none());
     let inv = t.eyrie.invite(t.admin, t.project.id, email.clone(), Role::Developer).await.unwrap();
     assert_eq!(inv.state, InvitationState::Pending);
-    let newcomer = t.eyrie.find_user_by_email(&email).await.unwrap().expect("a user record was created");
+    let newcomer = t.eyrie.find_user_by_email(t.root, &email).await.unwrap().expect("a user record was created");
     assert_eq!(newcomer.id, inv.user_id);
     let twice = t.eyrie.invite(t.admin, t.project.id, email.clone(), Role::User).await.unwrap_err();
     assert_eq!(twice.kind(), ErrorKind::AlreadyExists, "one pending invitation per address");

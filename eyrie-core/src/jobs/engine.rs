@@ -3,6 +3,7 @@
 //! capped exponential back-off, times steps out, and resumes jobs whose
 //! engine died.
 
+use crate::permission::Principal;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -131,6 +132,7 @@ impl Engine {
         action: JobAction,
         parameters: BTreeMap<String, String>,
     ) -> Result<Job> {
+        let actor = self.eyrie.identify(actor).await?;
         self.eyrie
             .retrying(|| async {
                 let (job, tx) = self.prepare(actor, deployment, action, &parameters).await?;
@@ -147,7 +149,7 @@ impl Engine {
     /// Builds the job and the transaction that creates it (shared with the scheduler).
     pub(crate) async fn prepare(
         &self,
-        actor: Actor,
+        actor: Principal,
         deployment: DeploymentId,
         action: JobAction,
         parameters: &BTreeMap<String, String>,
@@ -236,6 +238,7 @@ impl Engine {
 
     /// Reads a job (authorized as reading the deployment's jobs).
     pub async fn get_job(&self, actor: Actor, id: JobId) -> Result<Job> {
+        let actor = self.eyrie.identify(actor).await?;
         let job = self.store().fetch::<Job>(id.0).await?.value;
         let da = self.eyrie.deployment_access(actor, job.deployment_id).await?;
         allow(actor, crate::permission::Action::ReadJobs, &da.resource())?;
@@ -244,6 +247,7 @@ impl Engine {
 
     /// The jobs of a deployment, oldest first.
     pub async fn list_jobs(&self, actor: Actor, deployment: DeploymentId) -> Result<Vec<Job>> {
+        let actor = self.eyrie.identify(actor).await?;
         let da = self.eyrie.deployment_access(actor, deployment).await?;
         allow(actor, crate::permission::Action::ReadJobs, &da.resource())?;
         let mut jobs: Vec<Job> = self
@@ -258,7 +262,7 @@ impl Engine {
     }
 
     /// Reads a job for a change by `actor`, who needs the permission of the job's action.
-    async fn job_for_change(&self, actor: Actor, id: JobId) -> Result<Versioned<Job>> {
+    async fn job_for_change(&self, actor: Principal, id: JobId) -> Result<Versioned<Job>> {
         let read = self.store().fetch::<Job>(id.0).await?;
         let da = self.eyrie.deployment_access(actor, read.value.deployment_id).await?;
         allow(actor, action_permission(read.value.action), &da.resource())?;
@@ -267,6 +271,7 @@ impl Engine {
 
     /// Cancels a job: at once when it has not started, between steps when it runs.
     pub async fn cancel(&self, actor: Actor, id: JobId) -> Result<Job> {
+        let actor = self.eyrie.identify(actor).await?;
         self.eyrie
             .retrying(|| async {
                 let read = self.job_for_change(actor, id).await?;
@@ -291,6 +296,7 @@ impl Engine {
 
     /// Marks the manual step a job waits on as done; the job goes on at the next run.
     pub async fn complete_manual_step(&self, actor: Actor, id: JobId) -> Result<Job> {
+        let actor = self.eyrie.identify(actor).await?;
         self.eyrie
             .retrying(|| async {
                 let read = self.job_for_change(actor, id).await?;
@@ -462,14 +468,14 @@ impl Engine {
     }
 
     async fn context(&self, job: &Job, i: usize) -> Result<(StepContext, crate::model::GroupType)> {
-        let da = self.eyrie.deployment_access(Actor::System, job.deployment_id).await?;
+        let da = self.eyrie.deployment_access(Principal::System, job.deployment_id).await?;
         let desired = self
             .eyrie
             .desired_of(&da.access.project.value, &da.group.value, &da.scope.value, &da.deployment.value)
             .await?;
         let mut clusters = Vec::new();
         for id in desired.effective.cluster_ids.value.iter() {
-            clusters.push(self.eyrie.open_cluster(Actor::System, *id).await?);
+            clusters.push(self.eyrie.open_cluster_as(Principal::System, *id).await?);
         }
         let ctx =
             StepContext { job: job.clone(), step: job.steps[i].clone(), desired, clusters, now: self.eyrie.now() };
@@ -653,7 +659,7 @@ impl Engine {
         for _ in 0..crate::service::MAX_ATTEMPTS {
             let job = &base.value;
             let now = self.eyrie.now();
-            let da = self.eyrie.deployment_access(Actor::System, job.deployment_id).await?;
+            let da = self.eyrie.deployment_access(Principal::System, job.deployment_id).await?;
             let scope: &Scope = &da.scope.value;
             let mut deployment = da.deployment.value.clone();
             let mut tx = Transaction::new();
@@ -670,7 +676,7 @@ impl Engine {
             apply_outcome(job.action, &ending, &mut deployment, scope, now, digest)?;
             let changes = crate::service::version_changes(Some(&da.deployment.value), &deployment);
             if !changes.is_empty() {
-                tx = tx.create(self.eyrie.version_record(Actor::System, &deployment, changes).await?);
+                tx = tx.create(self.eyrie.version_record(Principal::System, &deployment, changes).await?);
             }
             let mut done = job.clone();
             let (state, error) = match &ending {
@@ -693,7 +699,7 @@ impl Engine {
                 tx = tx.update(&da.deployment, deployment);
             }
             let event =
-                self.eyrie.audit(Actor::System, Some(job.project_id), &format!("job.{}", state.as_str()), job.id);
+                self.eyrie.audit(Principal::System, Some(job.project_id), &format!("job.{}", state.as_str()), job.id);
             match self.eyrie.commit(tx, event).await {
                 Ok(()) => return Ok(done),
                 Err(Error::Conflict(_)) => {

@@ -6,6 +6,7 @@ use super::Eyrie;
 use crate::error::{Error, Result};
 use crate::ids::{DeploymentId, GroupId, ProjectId};
 use crate::model::{Deployment, DeploymentGroup, Membership, OverrideTarget, Project, RoleOverride, Scope};
+use crate::permission::Principal;
 use crate::permission::{Actor, Grants, ProjectFacts, Resource, Role};
 use crate::storage::{Check, Entity, StoreExt, Transaction, UniqueKey, Versioned};
 
@@ -94,6 +95,7 @@ impl Eyrie {
         action: crate::Action,
         id: DeploymentId,
     ) -> Result<crate::Decision> {
+        let actor = self.identify(actor).await?;
         let da = self.deployment_access(actor, id).await?;
         Ok(crate::permission::explain(actor, action, &da.resource()))
     }
@@ -105,6 +107,7 @@ impl Eyrie {
         action: crate::Action,
         id: ProjectId,
     ) -> Result<crate::Decision> {
+        let actor = self.identify(actor).await?;
         let access = self.project_access(actor, id, None, None).await?;
         Ok(crate::permission::explain(actor, action, &access.resource()))
     }
@@ -120,7 +123,7 @@ impl Eyrie {
     /// Reads the project and the actor's grants (project, and group/deployment overrides when given).
     pub(crate) async fn project_access(
         &self,
-        actor: Actor,
+        actor: Principal,
         project_id: ProjectId,
         group: Option<GroupId>,
         deployment: Option<DeploymentId>,
@@ -128,7 +131,7 @@ impl Eyrie {
         let project = self.store.fetch::<Project>(project_id.0).await?;
         let mut pins = vec![Check::Revision(project.value.key(), project.revision)];
         let mut grants = Grants::default();
-        if let Actor::User { id, .. } = actor {
+        if let Principal::User { id, .. } = actor {
             let membership = self.store.find_unique::<Membership>(&UniqueKey::Membership(project_id, id)).await?;
             if let Some(m) = &membership {
                 grants.project = Some(m.value.role);
@@ -150,7 +153,7 @@ impl Eyrie {
     }
 
     /// Reads a group and the actor's access to it.
-    pub(crate) async fn group_access(&self, actor: Actor, group_id: GroupId) -> Result<GroupAccess> {
+    pub(crate) async fn group_access(&self, actor: Principal, group_id: GroupId) -> Result<GroupAccess> {
         let group = self.store.fetch::<DeploymentGroup>(group_id.0).await?;
         let access = self.project_access(actor, group.value.project_id, Some(group_id), None).await?;
         Ok(GroupAccess { access, group })
@@ -159,7 +162,7 @@ impl Eyrie {
     /// Reads a deployment, its scope and group, and the actor's access to it.
     pub(crate) async fn deployment_access(
         &self,
-        actor: Actor,
+        actor: Principal,
         deployment_id: DeploymentId,
     ) -> Result<DeploymentAccess> {
         let deployment = self.store.fetch::<Deployment>(deployment_id.0).await?;

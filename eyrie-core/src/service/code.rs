@@ -1,6 +1,7 @@
 //! Repositories, branches and images; an image digest change finds the
 //! subscribed deployments to redeploy.
 
+use crate::permission::Principal;
 use std::collections::BTreeSet;
 
 use super::{Eyrie, allow};
@@ -51,7 +52,7 @@ pub struct NewImage {
 
 impl Eyrie {
     /// Authorizes `action` on code owned by `project` (or global code).
-    async fn authorize_code(&self, actor: Actor, project: Option<ProjectId>, write: bool) -> Result<()> {
+    async fn authorize_code(&self, actor: Principal, project: Option<ProjectId>, write: bool) -> Result<()> {
         match project {
             Some(p) => {
                 let access = self.project_access(actor, p, None, None).await?;
@@ -67,6 +68,7 @@ impl Eyrie {
 
     /// Adds a repository to a project (developers) or globally (platform administrators).
     pub async fn create_repository(&self, actor: Actor, input: NewRepository) -> Result<Repository> {
+        let actor = self.identify(actor).await?;
         self.authorize_code(actor, input.project_id, true).await?;
         let repo = Repository {
             id: RepositoryId(self.next_id()),
@@ -86,6 +88,7 @@ impl Eyrie {
 
     /// The repositories of a project, or the global ones.
     pub async fn list_repositories(&self, actor: Actor, project: Option<ProjectId>) -> Result<Vec<Repository>> {
+        let actor = self.identify(actor).await?;
         self.authorize_code(actor, project, false).await?;
         let index = project.map_or(Index::GlobalRepositories, Index::ProjectRepositories);
         Ok(self.store.children::<Repository>(index).await?.into_iter().map(|v| v.value).collect())
@@ -93,6 +96,7 @@ impl Eyrie {
 
     /// Adds a branch to a repository.
     pub async fn create_branch(&self, actor: Actor, input: NewBranch) -> Result<Branch> {
+        let actor = self.identify(actor).await?;
         let repo = self.store.fetch::<Repository>(input.repository_id.0).await?;
         self.authorize_code(actor, repo.value.project_id, true).await?;
         let branch = Branch {
@@ -109,6 +113,7 @@ impl Eyrie {
 
     /// The branches of a repository.
     pub async fn list_branches(&self, actor: Actor, repository: RepositoryId) -> Result<Vec<Branch>> {
+        let actor = self.identify(actor).await?;
         let repo = self.store.fetch::<Repository>(repository.0).await?;
         self.authorize_code(actor, repo.value.project_id, false).await?;
         Ok(self
@@ -122,6 +127,7 @@ impl Eyrie {
 
     /// Adds an image.
     pub async fn create_image(&self, actor: Actor, input: NewImage) -> Result<Image> {
+        let actor = self.identify(actor).await?;
         self.authorize_code(actor, input.project_id, true).await?;
         let mut tx = Transaction::new();
         if let Some(repo_id) = input.repository_id {
@@ -150,6 +156,7 @@ impl Eyrie {
     /// redeploy: those subscribed to it (as their effective image) that are
     /// in `deploy`. Paused and draft ones pick the digest up on their next deploy.
     pub async fn update_image_digest(&self, actor: Actor, id: ImageId, digest: Digest) -> Result<Vec<DeploymentId>> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let read = self.store.fetch::<Image>(id.0).await?;
             self.authorize_code(actor, read.value.project_id, true).await?;

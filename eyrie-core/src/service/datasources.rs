@@ -40,6 +40,7 @@ impl Eyrie {
         project: ProjectId,
         input: NewDatasource,
     ) -> Result<Datasource> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let access = self.project_access(actor, project, None, None).await?;
             allow(actor, Action::ManageDatasources, &access.resource())?;
@@ -68,6 +69,7 @@ impl Eyrie {
 
     /// The datasources of a project (secrets stay sealed).
     pub async fn list_datasources(&self, actor: Actor, project: ProjectId) -> Result<Vec<Datasource>> {
+        let actor = self.identify(actor).await?;
         let access = self.project_access(actor, project, None, None).await?;
         allow(actor, Action::ReadProject, &access.resource())?;
         Ok(self
@@ -81,6 +83,7 @@ impl Eyrie {
 
     /// Opens a datasource's credentials for its consumer (admins only).
     pub async fn open_datasource_credentials(&self, actor: Actor, id: DatasourceId) -> Result<Option<SecretString>> {
+        let actor = self.identify(actor).await?;
         let ds = self.store.fetch::<Datasource>(id.0).await?.value;
         let access = self.project_access(actor, ds.project_id, None, None).await?;
         allow(actor, Action::ManageDatasources, &access.resource())?;
@@ -91,6 +94,7 @@ impl Eyrie {
     /// (cluster kubeconfigs, datasource credentials and connection strings),
     /// one record per transaction. Returns how many records changed.
     pub async fn reseal_all(&self, actor: Actor) -> Result<usize> {
+        let actor = self.identify(actor).await?;
         allow(actor, Action::ManageGlobalResources, &Resource::Global)?;
         let reseal = |sealed: &SealedSecret, ctx: &str| -> Result<SealedSecret> {
             self.sealer.seal(&self.sealer.open(sealed, ctx)?, ctx)

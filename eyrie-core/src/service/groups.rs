@@ -1,5 +1,6 @@
 //! Deployment groups and their scopes.
 
+use crate::permission::Principal;
 use std::collections::BTreeSet;
 
 use super::{Eyrie, allow};
@@ -86,6 +87,7 @@ impl Eyrie {
 
     /// Creates a group; the creator gets it added to their favourites.
     pub async fn create_group(&self, actor: Actor, project_id: ProjectId, input: NewGroup) -> Result<DeploymentGroup> {
+        let actor = self.identify(actor).await?;
         input.settings.validate()?;
         self.retrying(|| async {
             let access = self.project_access(actor, project_id, None, None).await?;
@@ -104,7 +106,7 @@ impl Eyrie {
             };
             self.check_settings_refs(&input.settings, project_id).await?;
             let mut tx = self.linkable_clusters(&group.group_cluster_ids, access.pinned()).await?.create(group.clone());
-            if let Actor::User { id, .. } = actor {
+            if let Principal::User { id, .. } = actor {
                 let user = self.store.fetch::<User>(id.0).await?;
                 let mut updated = user.value.clone();
                 updated.favourite_groups.insert(group.id);
@@ -118,6 +120,7 @@ impl Eyrie {
 
     /// Reads a group.
     pub async fn get_group(&self, actor: Actor, id: GroupId) -> Result<DeploymentGroup> {
+        let actor = self.identify(actor).await?;
         let g = self.group_access(actor, id).await?;
         allow(actor, Action::ReadGroup, &g.resource())?;
         Ok(g.group.value)
@@ -125,6 +128,7 @@ impl Eyrie {
 
     /// The groups of a project.
     pub async fn list_groups(&self, actor: Actor, project_id: ProjectId) -> Result<Vec<DeploymentGroup>> {
+        let actor = self.identify(actor).await?;
         let access = self.project_access(actor, project_id, None, None).await?;
         allow(actor, Action::ReadProject, &access.resource())?;
         Ok(self
@@ -139,6 +143,7 @@ impl Eyrie {
     /// Edits a group. Changing its clusters needs `link_clusters` and is
     /// refused when a scope or a live deployment still uses a cluster being unlinked.
     pub async fn update_group(&self, actor: Actor, id: GroupId, patch: GroupPatch) -> Result<DeploymentGroup> {
+        let actor = self.identify(actor).await?;
         if let Some(s) = &patch.settings {
             s.validate()?;
         }
@@ -180,6 +185,7 @@ impl Eyrie {
     /// Deletes a group with its scopes and overrides (owner only). Refused
     /// while it has a live deployment.
     pub async fn delete_group(&self, actor: Actor, id: GroupId) -> Result<()> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let ga = self.group_access(actor, id).await?;
             allow(actor, Action::DeleteGroup, &ga.resource())?;
@@ -224,6 +230,7 @@ impl Eyrie {
 
     /// Creates a scope in a group.
     pub async fn create_scope(&self, actor: Actor, group_id: GroupId, input: NewScope) -> Result<Scope> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let ga = self.group_access(actor, group_id).await?;
             allow(actor, Action::ManageScopes, &ga.resource())?;
@@ -241,6 +248,7 @@ impl Eyrie {
 
     /// The scopes of a group, highest priority first, then by sequence.
     pub async fn list_scopes(&self, actor: Actor, group_id: GroupId) -> Result<Vec<Scope>> {
+        let actor = self.identify(actor).await?;
         let ga = self.group_access(actor, group_id).await?;
         allow(actor, Action::ReadGroup, &ga.resource())?;
         let mut scopes: Vec<Scope> =
@@ -252,6 +260,7 @@ impl Eyrie {
     /// Edits a scope. A lower `deployment_limit` than its live deployments is
     /// refused, and so are clusters its live deployments still need.
     pub async fn update_scope(&self, actor: Actor, id: ScopeId, patch: ScopePatch) -> Result<Scope> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let scope_v = self.store.fetch::<Scope>(id.0).await?;
             let ga = self.group_access(actor, scope_v.value.group_id).await?;
@@ -300,6 +309,7 @@ impl Eyrie {
     /// Deletes a scope. Refused while it holds a live deployment or another
     /// scope restores from it.
     pub async fn delete_scope(&self, actor: Actor, id: ScopeId) -> Result<()> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let scope = self.store.fetch::<Scope>(id.0).await?;
             let ga = self.group_access(actor, scope.value.group_id).await?;
@@ -324,6 +334,7 @@ impl Eyrie {
 
     /// Reads a scope.
     pub async fn get_scope(&self, actor: Actor, id: ScopeId) -> Result<Versioned<Scope>> {
+        let actor = self.identify(actor).await?;
         let scope = self.store.fetch::<Scope>(id.0).await?;
         let ga = self.group_access(actor, scope.value.group_id).await?;
         allow(actor, Action::ReadGroup, &ga.resource())?;

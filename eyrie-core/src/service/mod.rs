@@ -59,7 +59,9 @@ use crate::clock::{Clock, Timestamp};
 use crate::error::{Error, Result};
 use crate::ids::{AuditEventId, IdSource, ProjectId};
 use crate::model::AuditEvent;
-use crate::permission::{Action, Actor, Resource, authorize};
+use crate::model::User;
+use crate::permission::{Action, Actor, Principal, Resource, authorize};
+use crate::storage::StoreExt;
 use crate::storage::{Store, Transaction};
 
 /// How many times an operation is re-run after a `Conflict`.
@@ -101,6 +103,28 @@ impl Eyrie {
         &self.sealer
     }
 
+    /// The actor for a registered user: what an embedding program builds
+    /// from its own authentication. Fails with `PermissionDenied` for an id
+    /// that was never registered. Holding an `Actor` grants nothing by
+    /// itself: every call looks the user up again.
+    pub async fn actor(&self, user: crate::ids::UserId) -> Result<Actor> {
+        self.identify(Actor::User { id: user }).await.map(|_| Actor::User { id: user })
+    }
+
+    /// Who `actor` is, from the store: the one place a [`Principal`] is
+    /// made. The platform administrator flag is the stored one (set at
+    /// registration, never changed, so decisions resting on it need no pin);
+    /// an unknown user is refused everything.
+    pub(crate) async fn identify(&self, actor: Actor) -> Result<Principal> {
+        match actor {
+            Actor::System => Ok(Principal::System),
+            Actor::User { id } => match self.store.find::<User>(id.0).await? {
+                Some(user) => Ok(Principal::User { id, platform_admin: user.value.platform_admin }),
+                None => Err(Error::PermissionDenied("the actor is not a registered user".into())),
+            },
+        }
+    }
+
     pub(crate) fn now(&self) -> Timestamp {
         self.clock.now()
     }
@@ -112,7 +136,7 @@ impl Eyrie {
     /// An audit event for a mutation by `actor`.
     pub(crate) fn audit(
         &self,
-        actor: Actor,
+        actor: Principal,
         project_id: Option<ProjectId>,
         action: &str,
         target: impl fmt::Display,
@@ -149,6 +173,6 @@ impl Eyrie {
 }
 
 /// Authorizes `action` on `resource`, for use at the top of operations.
-pub(crate) fn allow(actor: Actor, action: Action, resource: &Resource) -> Result<()> {
+pub(crate) fn allow(actor: Principal, action: Action, resource: &Resource) -> Result<()> {
     authorize(actor, action, resource).map(|_| ())
 }

@@ -17,6 +17,7 @@ impl Eyrie {
         id: DeploymentId,
         kind: ScheduleKind,
     ) -> Result<BackupSchedule> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let da = self.deployment_access(actor, id).await?;
             allow(actor, Action::Backup, &da.resource())?;
@@ -55,6 +56,7 @@ impl Eyrie {
         value: Option<u64>,
         message: &str,
     ) -> Result<MonitorLog> {
+        let actor = self.identify(actor).await?;
         if message.len() > 4096 {
             return Err(crate::ValidationError::field("message", message.len(), "must be at most 4096 bytes").into());
         }

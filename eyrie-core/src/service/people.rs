@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::ids::{InvitationId, MembershipId, ProjectId, RoleOverrideId, UserId};
 use crate::lifecycle::InvitationState;
 use crate::model::{Deployment, DeploymentGroup, Invitation, Membership, OverrideTarget, RoleOverride, User};
+use crate::permission::Principal;
 use crate::permission::{Action, Actor, Resource, Role};
 use crate::storage::{Index, Record, StoreExt, Transaction, UniqueKey, Write};
 use crate::validate::{Email, Name, Slug};
@@ -20,10 +21,10 @@ pub struct NewUser {
     pub platform_admin: bool,
 }
 
-fn user_id(actor: Actor) -> Result<UserId> {
+fn user_id(actor: Principal) -> Result<UserId> {
     match actor {
-        Actor::User { id, .. } => Ok(id),
-        Actor::System => Err(Error::policy("this operation needs a user actor")),
+        Principal::User { id, .. } => Ok(id),
+        Principal::System => Err(Error::policy("this operation needs a user actor")),
     }
 }
 
@@ -31,6 +32,7 @@ impl Eyrie {
     /// Registers a user (platform administrators, or the system actor when
     /// bootstrapping). Fails with `AlreadyExists` for a known e-mail address.
     pub async fn register_user(&self, actor: Actor, input: NewUser) -> Result<User> {
+        let actor = self.identify(actor).await?;
         allow(actor, Action::ManageGlobalResources, &Resource::Global)?;
         let user = User {
             id: UserId(self.next_id()),
@@ -44,18 +46,47 @@ impl Eyrie {
         Ok(user)
     }
 
-    /// Reads a user record (any user; e-mail addresses are not secrets here).
-    pub async fn get_user(&self, id: UserId) -> Result<User> {
-        Ok(self.store.fetch::<User>(id.0).await?.value)
+    /// Reads a user record: for the user themselves, anyone who shares a
+    /// project with them, and platform administrators. Anyone else gets the
+    /// `NotFound` a missing id gets.
+    pub async fn get_user(&self, actor: Actor, id: UserId) -> Result<User> {
+        let actor = self.identify(actor).await?;
+        match self.store.find::<User>(id.0).await? {
+            Some(user) if self.may_see_user(actor, id).await? => Ok(user.value),
+            _ => Err(Error::not_found("user", id)),
+        }
     }
 
-    /// Finds a user by e-mail address.
-    pub async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>> {
-        Ok(self.store.find_unique::<User>(&UniqueKey::UserEmail(email.to_string())).await?.map(|v| v.value))
+    /// Finds a user by e-mail address, with [`Eyrie::get_user`]'s rule:
+    /// `None` both for an unknown address and for one the actor may not see.
+    pub async fn find_user_by_email(&self, actor: Actor, email: &Email) -> Result<Option<User>> {
+        let actor = self.identify(actor).await?;
+        match self.store.find_unique::<User>(&UniqueKey::UserEmail(email.to_string())).await? {
+            Some(user) if self.may_see_user(actor, user.value.id).await? => Ok(Some(user.value)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The user themselves, a co-member of one of their projects, a platform
+    /// administrator, or the system.
+    async fn may_see_user(&self, actor: Principal, user: UserId) -> Result<bool> {
+        let me = match actor {
+            Principal::System | Principal::User { platform_admin: true, .. } => return Ok(true),
+            Principal::User { id, .. } if id == user => return Ok(true),
+            Principal::User { id, .. } => id,
+        };
+        for m in self.store.children::<Membership>(Index::UserMemberships(user)).await? {
+            let project = m.value.project_id;
+            if self.store.find_unique::<Membership>(&UniqueKey::Membership(project, me)).await?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The memberships of a project.
     pub async fn list_members(&self, actor: Actor, project: ProjectId) -> Result<Vec<Membership>> {
+        let actor = self.identify(actor).await?;
         let access = self.project_access(actor, project, None, None).await?;
         allow(actor, Action::ReadProject, &access.resource())?;
         Ok(self
@@ -71,6 +102,7 @@ impl Eyrie {
     /// user record. Refused when the person is already a member or has a
     /// pending invitation.
     pub async fn invite(&self, actor: Actor, project: ProjectId, email: Email, role: Role) -> Result<Invitation> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let access = self.project_access(actor, project, None, None).await?;
             allow(actor, Action::InviteMember, &access.resource())?;
@@ -122,6 +154,7 @@ impl Eyrie {
 
     /// The invitations of a project.
     pub async fn list_invitations(&self, actor: Actor, project: ProjectId) -> Result<Vec<Invitation>> {
+        let actor = self.identify(actor).await?;
         let access = self.project_access(actor, project, None, None).await?;
         allow(actor, Action::InviteMember, &access.resource())?;
         Ok(self
@@ -136,6 +169,7 @@ impl Eyrie {
     /// Accepts (`true`) or rejects (`false`) an invitation; only the invitee
     /// may. Accepting makes them a member with the offered role.
     pub async fn answer_invitation(&self, actor: Actor, id: InvitationId, accept: bool) -> Result<Invitation> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let read = self.store.fetch::<Invitation>(id.0).await?;
             if user_id(actor)? != read.value.user_id {
@@ -165,6 +199,7 @@ impl Eyrie {
     /// Changes a member's project role. Lowering an admin is the owner-only
     /// `remove_admin`; the owner's own role never changes.
     pub async fn change_role(&self, actor: Actor, project: ProjectId, user: UserId, role: Role) -> Result<Membership> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let access = self.project_access(actor, project, None, None).await?;
             let member = self.member(project, user).await?;
@@ -189,6 +224,7 @@ impl Eyrie {
     /// Removes a member and their overrides. Removing an admin is owner-only;
     /// the owner cannot be removed.
     pub async fn remove_member(&self, actor: Actor, project: ProjectId, user: UserId) -> Result<()> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let access = self.project_access(actor, project, None, None).await?;
             let member = self.member(project, user).await?;
@@ -225,6 +261,7 @@ impl Eyrie {
         target: OverrideTarget,
         role: Role,
     ) -> Result<RoleOverride> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let access = self.project_access(actor, project, None, None).await?;
             allow(actor, Action::ChangeRole, &access.resource())?;
@@ -277,6 +314,7 @@ impl Eyrie {
         user: UserId,
         target: OverrideTarget,
     ) -> Result<()> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let access = self.project_access(actor, project, None, None).await?;
             allow(actor, Action::ChangeRole, &access.resource())?;
