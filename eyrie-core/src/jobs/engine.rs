@@ -22,7 +22,7 @@ use crate::model::{
 };
 use crate::permission::Actor;
 use crate::rules::deployment_clusters;
-use crate::service::{Eyrie, allow};
+use crate::service::{Eyrie, allow, as_seen};
 use crate::storage::{Index, Store, StoreExt, Transaction, UniqueKey, Versioned};
 
 /// How an engine runs jobs.
@@ -66,6 +66,10 @@ pub struct Engine {
     handlers: Arc<HandlerRegistry>,
     config: EngineConfig,
     slots: Arc<Semaphore>,
+}
+
+fn job_key(id: JobId) -> crate::storage::RecordKey {
+    crate::storage::RecordKey::new(crate::storage::EntityKind::Job, id.0)
 }
 
 /// How a job ended.
@@ -240,7 +244,7 @@ impl Engine {
     pub async fn get_job(&self, actor: Actor, id: JobId) -> Result<Job> {
         let actor = self.eyrie.identify(actor).await?;
         let job = self.store().fetch::<Job>(id.0).await?.value;
-        let da = self.eyrie.deployment_access(actor, job.deployment_id).await?;
+        let da = self.eyrie.deployment_access(actor, job.deployment_id).await.map_err(as_seen(job_key(id)))?;
         allow(actor, crate::permission::Action::ReadJobs, &da.resource())?;
         Ok(job)
     }
@@ -261,12 +265,13 @@ impl Engine {
         Ok(jobs)
     }
 
-    /// Reads a job for a change by `actor`, who needs the permission of the job's action.
-    async fn job_for_change(&self, actor: Principal, id: JobId) -> Result<Versioned<Job>> {
+    /// Reads a job for a change by `actor`, who needs the permission of the
+    /// job's action; the transaction pins what that decision rested on.
+    async fn job_for_change(&self, actor: Principal, id: JobId) -> Result<(Versioned<Job>, Transaction)> {
         let read = self.store().fetch::<Job>(id.0).await?;
-        let da = self.eyrie.deployment_access(actor, read.value.deployment_id).await?;
+        let da = self.eyrie.deployment_access(actor, read.value.deployment_id).await.map_err(as_seen(job_key(id)))?;
         allow(actor, action_permission(read.value.action), &da.resource())?;
-        Ok(read)
+        Ok((read, da.access.pinned()))
     }
 
     /// Cancels a job: at once when it has not started, between steps when it runs.
@@ -274,7 +279,7 @@ impl Engine {
         let actor = self.eyrie.identify(actor).await?;
         self.eyrie
             .retrying(|| async {
-                let read = self.job_for_change(actor, id).await?;
+                let (read, pinned) = self.job_for_change(actor, id).await?;
                 let mut job = read.value.clone();
                 match job.state {
                     JobState::Draft | JobState::Scheduled => job.enter(JobState::Cancel, self.eyrie.now())?,
@@ -288,7 +293,7 @@ impl Engine {
                     }
                 }
                 let event = self.eyrie.audit(actor, Some(job.project_id), "job.cancel", id);
-                self.eyrie.commit(Transaction::new().update(&read, job.clone()), event).await?;
+                self.eyrie.commit(pinned.update(&read, job.clone()), event).await?;
                 Ok(job)
             })
             .await
@@ -299,7 +304,7 @@ impl Engine {
         let actor = self.eyrie.identify(actor).await?;
         self.eyrie
             .retrying(|| async {
-                let read = self.job_for_change(actor, id).await?;
+                let (read, pinned) = self.job_for_change(actor, id).await?;
                 let mut job = read.value.clone();
                 let waiting = job.current_step().filter(|&i| job.steps[i].state == StepState::WaitingManual);
                 let Some(i) = waiting else {
@@ -309,7 +314,7 @@ impl Engine {
                 job.steps[i].state = StepState::Done;
                 job.steps[i].finished_at = Some(now);
                 let event = self.eyrie.audit(actor, Some(job.project_id), "job.manual_step_done", id);
-                self.eyrie.commit(Transaction::new().update(&read, job.clone()), event).await?;
+                self.eyrie.commit(pinned.update(&read, job.clone()), event).await?;
                 Ok(job)
             })
             .await

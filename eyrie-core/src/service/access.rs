@@ -8,7 +8,20 @@ use crate::ids::{DeploymentId, GroupId, ProjectId};
 use crate::model::{Deployment, DeploymentGroup, Membership, OverrideTarget, Project, RoleOverride, Scope};
 use crate::permission::Principal;
 use crate::permission::{Actor, Grants, ProjectFacts, Resource, Role};
-use crate::storage::{Check, Entity, StoreExt, Transaction, UniqueKey, Versioned};
+use crate::storage::{Check, Entity, EntityKind, RecordKey, StoreExt, Transaction, UniqueKey, Versioned};
+
+/// The answer someone gets about a record they may not know of: exactly
+/// the `NotFound` a missing record gives, so that an id that exists and one
+/// that does not are answered alike.
+pub(crate) fn unseen(key: RecordKey) -> Error {
+    Error::NotFound { entity: key.kind.name(), id: format!("{:016x}", key.id) }
+}
+
+/// For calls that name one record and reach its project through another:
+/// a `NotFound` on the way becomes the answer about the named record.
+pub(crate) fn as_seen(key: RecordKey) -> impl FnOnce(Error) -> Error {
+    move |e| if matches!(e, Error::NotFound { .. }) { unseen(key) } else { e }
+}
 
 /// A project, the actor's grants in it, and the checks that pin them.
 #[derive(Debug, Clone)]
@@ -128,14 +141,24 @@ impl Eyrie {
         group: Option<GroupId>,
         deployment: Option<DeploymentId>,
     ) -> Result<ProjectAccess> {
-        let project = self.store.fetch::<Project>(project_id.0).await?;
+        let named = match (deployment, group) {
+            (Some(d), _) => RecordKey::new(EntityKind::Deployment, d.0),
+            (None, Some(g)) => RecordKey::new(EntityKind::Group, g.0),
+            (None, None) => RecordKey::new(EntityKind::Project, project_id.0),
+        };
+        let project = self.store.find::<Project>(project_id.0).await?.ok_or_else(|| unseen(named))?;
         let mut pins = vec![Check::Revision(project.value.key(), project.revision)];
         let mut grants = Grants::default();
         if let Principal::User { id, .. } = actor {
             let membership = self.store.find_unique::<Membership>(&UniqueKey::Membership(project_id, id)).await?;
-            if let Some(m) = &membership {
-                grants.project = Some(m.value.role);
-                pins.push(Check::Revision(m.value.key(), m.revision));
+            match &membership {
+                Some(m) => {
+                    grants.project = Some(m.value.role);
+                    pins.push(Check::Revision(m.value.key(), m.revision));
+                }
+                // A stranger learns nothing, not even that the record exists.
+                None if project.value.owner != id => return Err(unseen(named)),
+                None => {}
             }
             let targets =
                 group.map(OverrideTarget::Group).into_iter().chain(deployment.map(OverrideTarget::Deployment));

@@ -79,11 +79,22 @@ impl Eyrie {
         Ok(cluster)
     }
 
-    /// Every cluster (their connections stay sealed).
+    /// Every cluster. Platform administrators (and the system) get their
+    /// connections, still sealed; everyone else gets
+    /// [`ClusterConnection::Withheld`] in their place.
     pub async fn list_clusters(&self, actor: Actor) -> Result<Vec<Cluster>> {
         let actor = self.identify(actor).await?;
         allow(actor, Action::ReadGlobal, &Resource::Global)?;
-        Ok(self.store.all::<Cluster>().await?.into_iter().map(|v| v.value).collect())
+        let may_open = crate::permission::explain(actor, Action::ManageClusters, &Resource::Global).allowed;
+        let clusters = self.store.all::<Cluster>().await?.into_iter().map(|v| v.value);
+        Ok(clusters
+            .map(|mut c| {
+                if !may_open {
+                    c.connection = ClusterConnection::Withheld;
+                }
+                c
+            })
+            .collect())
     }
 
     /// Edits a cluster's name or connection.
@@ -193,6 +204,12 @@ impl Eyrie {
                 ClusterCredentials::Kubeconfig(self.sealer.open(sealed, &kubeconfig_context(id))?)
             }
             ClusterConnection::InCluster => ClusterCredentials::InCluster,
+            ClusterConnection::Withheld => {
+                return Err(Error::Corrupt {
+                    record: id.to_string(),
+                    reason: "a withheld connection was stored".into(),
+                });
+            }
         };
         Ok(ClusterAccess { cluster_id: id, slug: cluster.slug, credentials })
     }

@@ -6,7 +6,7 @@ use crate::ids::{DatasourceId, ProjectId};
 use crate::model::{Cluster, ClusterConnection, DataType, Datasource, DatasourceUsage};
 use crate::permission::{Action, Actor, Resource};
 use crate::secret::{SealedSecret, SecretString};
-use crate::storage::{Index, StoreExt, Transaction};
+use crate::storage::{EntityKind, Index, RecordKey, StoreExt, Transaction};
 use crate::validate::{Name, Url};
 
 /// What a new datasource needs; secrets in plaintext, sealed before storing.
@@ -67,17 +67,27 @@ impl Eyrie {
         .await
     }
 
-    /// The datasources of a project (secrets stay sealed).
+    /// The datasources of a project. Those who may open their secrets
+    /// ([`Action::ManageDatasources`]) get them sealed; other members get
+    /// `connection` and `credentials` as `None`.
     pub async fn list_datasources(&self, actor: Actor, project: ProjectId) -> Result<Vec<Datasource>> {
         let actor = self.identify(actor).await?;
         let access = self.project_access(actor, project, None, None).await?;
         allow(actor, Action::ReadProject, &access.resource())?;
+        let may_open = crate::permission::explain(actor, Action::ManageDatasources, &access.resource()).allowed;
         Ok(self
             .store
             .children::<Datasource>(Index::ProjectDatasources(project))
             .await?
             .into_iter()
-            .map(|v| v.value)
+            .map(|v| {
+                let mut ds = v.value;
+                if !may_open {
+                    ds.connection = None;
+                    ds.credentials = None;
+                }
+                ds
+            })
             .collect())
     }
 
@@ -85,7 +95,8 @@ impl Eyrie {
     pub async fn open_datasource_credentials(&self, actor: Actor, id: DatasourceId) -> Result<Option<SecretString>> {
         let actor = self.identify(actor).await?;
         let ds = self.store.fetch::<Datasource>(id.0).await?.value;
-        let access = self.project_access(actor, ds.project_id, None, None).await?;
+        let named = RecordKey::new(EntityKind::Datasource, id.0);
+        let access = self.project_access(actor, ds.project_id, None, None).await.map_err(super::as_seen(named))?;
         allow(actor, Action::ManageDatasources, &access.resource())?;
         ds.credentials.as_ref().map(|s| self.sealer.open(s, &context(id, "credentials"))).transpose()
     }

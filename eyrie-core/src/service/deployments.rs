@@ -4,7 +4,7 @@
 use crate::permission::Principal;
 use std::collections::BTreeSet;
 
-use super::{Eyrie, allow};
+use super::{Eyrie, allow, unseen};
 use crate::effective::EffectiveDeployment;
 use crate::error::{Error, Result};
 use crate::executor::DesiredDeployment;
@@ -16,7 +16,7 @@ use crate::model::{
 };
 use crate::permission::{Action, Actor};
 use crate::rules::{ScopeMove, check_scope_move, deployment_clusters};
-use crate::storage::{Check, Index, StoreExt, Versioned};
+use crate::storage::{Check, EntityKind, Index, RecordKey, StoreExt, Versioned};
 use crate::validate::{Name, Slug};
 
 /// What a new deployment needs.
@@ -105,12 +105,11 @@ impl Eyrie {
             let ga = self.group_access(actor, group_id).await?;
             allow(actor, Action::CreateDeployment, &ga.resource())?;
             let group = &ga.group.value;
+            // A scope is looked up within the group: any other is answered
+            // as missing, so no error names another group's or project's scope.
             let scope = self.store.fetch::<Scope>(input.scope_id.0).await?;
             if scope.value.group_id != group_id {
-                return Err(Error::policy(format!(
-                    "scope {} is not a scope of group {}",
-                    scope.value.code, group.slug
-                )));
+                return Err(unseen(RecordKey::new(EntityKind::Scope, input.scope_id.0)));
             }
             let clusters = deployment_clusters(&input.cluster_ids, group, &scope.value)?;
             self.check_settings_refs(&input.settings, group.project_id).await?;
@@ -281,6 +280,9 @@ impl Eyrie {
             allow(actor, Action::EditDeployment, &da.resource())?;
             let target = self.store.fetch::<Scope>(to.0).await?;
             let d = &da.deployment.value;
+            if target.value.group_id != d.group_id {
+                return Err(unseen(RecordKey::new(EntityKind::Scope, to.0)));
+            }
             if !d.state.is_live() {
                 return Err(Error::policy(format!("deployment {} is dropped and can no longer move", d.slug)));
             }

@@ -3,7 +3,7 @@
 use crate::permission::Principal;
 use std::collections::BTreeSet;
 
-use super::{Eyrie, allow};
+use super::{Eyrie, allow, as_seen, unseen};
 use crate::error::{Error, Result};
 use crate::ids::{ClusterId, GroupId, ProjectId, ScopeId};
 use crate::lifecycle::{ClusterState, LifecycleState};
@@ -12,7 +12,7 @@ use crate::model::{
 };
 use crate::permission::{Action, Actor};
 use crate::rules::{check_scope_clusters, deployment_clusters};
-use crate::storage::{Check, Index, StoreExt, Transaction, Versioned, Write};
+use crate::storage::{Check, EntityKind, Index, RecordKey, StoreExt, Transaction, Versioned, Write};
 use crate::validate::{Name, Slug, ValidationError};
 
 /// What a new group needs.
@@ -63,6 +63,10 @@ pub struct ScopePatch {
     pub code: Option<Slug>,
     /// New configuration, replacing the old one whole.
     pub config: Option<ScopeConfig>,
+}
+
+fn scope_key(id: ScopeId) -> RecordKey {
+    RecordKey::new(EntityKind::Scope, id.0)
 }
 
 impl Eyrie {
@@ -213,14 +217,20 @@ impl Eyrie {
         let mut pins = Vec::new();
         if let Some(from) = c.restore_from_scope {
             let source = self.store.fetch::<Scope>(from.0).await?;
-            if source.value.group_id != group.id || Some(from) == this {
+            if source.value.group_id != group.id {
+                return Err(unseen(scope_key(from)));
+            }
+            if Some(from) == this {
                 return Err(Error::policy("restore_from_scope must be another scope of the same group"));
             }
             pins.push(Check::Revision(crate::storage::Entity::key(&source.value), source.revision));
         }
         if let Some(ds) = c.backup_dest_datasource {
             let source = self.store.fetch::<Datasource>(ds.0).await?;
-            if source.value.project_id != group.project_id || source.value.data_type != DataType::S3like {
+            if source.value.project_id != group.project_id {
+                return Err(unseen(RecordKey::new(EntityKind::Datasource, ds.0)));
+            }
+            if source.value.data_type != DataType::S3like {
                 return Err(Error::policy("backup_dest_datasource must be an s3like datasource of the project"));
             }
         }
@@ -263,7 +273,7 @@ impl Eyrie {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let scope_v = self.store.fetch::<Scope>(id.0).await?;
-            let ga = self.group_access(actor, scope_v.value.group_id).await?;
+            let ga = self.group_access(actor, scope_v.value.group_id).await.map_err(as_seen(scope_key(id)))?;
             allow(actor, Action::ManageScopes, &ga.resource())?;
             let mut scope = scope_v.value.clone();
             let mut tx = ga.access.pinned().unchanged(&ga.group);
@@ -312,7 +322,7 @@ impl Eyrie {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let scope = self.store.fetch::<Scope>(id.0).await?;
-            let ga = self.group_access(actor, scope.value.group_id).await?;
+            let ga = self.group_access(actor, scope.value.group_id).await.map_err(as_seen(scope_key(id)))?;
             allow(actor, Action::ManageScopes, &ga.resource())?;
             let mut tx = ga.access.pinned();
             for other in self.store.children::<Scope>(Index::GroupScopes(scope.value.group_id)).await? {
@@ -336,7 +346,7 @@ impl Eyrie {
     pub async fn get_scope(&self, actor: Actor, id: ScopeId) -> Result<Versioned<Scope>> {
         let actor = self.identify(actor).await?;
         let scope = self.store.fetch::<Scope>(id.0).await?;
-        let ga = self.group_access(actor, scope.value.group_id).await?;
+        let ga = self.group_access(actor, scope.value.group_id).await.map_err(as_seen(scope_key(id)))?;
         allow(actor, Action::ReadGroup, &ga.resource())?;
         Ok(scope)
     }

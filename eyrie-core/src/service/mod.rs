@@ -41,6 +41,7 @@ mod projects;
 pub mod sealing;
 
 pub use crate::model::ScopeConfig;
+pub(crate) use access::{as_seen, unseen};
 pub use clusters::{ClusterPatch, NewCluster, NewConnection};
 pub use code::{NewBranch, NewImage, NewRepository};
 pub use datasources::NewDatasource;
@@ -67,6 +68,25 @@ use crate::storage::{Store, Transaction};
 /// How many times an operation is re-run after a `Conflict`.
 pub const MAX_ATTEMPTS: usize = 16;
 
+/// How long an invitation can be accepted by default: 14 days.
+pub const DEFAULT_INVITATION_TTL_SECONDS: u64 = 14 * 86_400;
+
+/// Settings of the service. `ServiceConfig::default()` holds the documented
+/// defaults; change fields on it and pass it to [`Eyrie::with_config`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServiceConfig {
+    /// How long an invitation can be accepted, in seconds
+    /// ([`DEFAULT_INVITATION_TTL_SECONDS`]).
+    pub invitation_ttl_seconds: u64,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig { invitation_ttl_seconds: DEFAULT_INVITATION_TTL_SECONDS }
+    }
+}
+
 /// The Eyrie service. Cheap to clone; share it between tasks.
 #[derive(Clone)]
 pub struct Eyrie {
@@ -74,6 +94,7 @@ pub struct Eyrie {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     sealer: Arc<dyn Sealer>,
+    config: Arc<ServiceConfig>,
 }
 
 impl fmt::Debug for Eyrie {
@@ -85,7 +106,18 @@ impl fmt::Debug for Eyrie {
 impl Eyrie {
     /// A service over `store`, with injected time, ids and secret sealing.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>, sealer: Arc<dyn Sealer>) -> Self {
-        Eyrie { store, clock, ids, sealer }
+        Eyrie { store, clock, ids, sealer, config: Arc::new(ServiceConfig::default()) }
+    }
+
+    /// The same service with other settings.
+    pub fn with_config(mut self, config: ServiceConfig) -> Self {
+        self.config = Arc::new(config);
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
     }
 
     /// The store underneath.
