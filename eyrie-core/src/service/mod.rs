@@ -183,9 +183,18 @@ impl Eyrie {
         }
     }
 
-    /// Commits `tx` with the audit event appended.
+    /// Commits `tx` with the audit event appended. Every write and check of
+    /// the service rests on a read, so a record missing at commit time was
+    /// deleted meanwhile: that is a `Conflict`, and the call re-runs (and
+    /// then answers from what is there now).
     pub(crate) async fn commit(&self, tx: Transaction, event: AuditEvent) -> Result<()> {
-        self.store.commit(tx.create(event)).await.map(|_| ())
+        match self.store.commit(tx.create(event)).await {
+            Ok(_) => Ok(()),
+            Err(Error::NotFound { entity, .. }) => {
+                Err(Error::Conflict(format!("a {entity} this call read was deleted meanwhile")))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Re-runs `op` while it fails with `Conflict`, at most [`MAX_ATTEMPTS`] times.
