@@ -81,6 +81,14 @@ pub struct ServiceConfig {
     pub invitation_ttl_seconds: u64,
 }
 
+impl ServiceConfig {
+    /// With invitations valid for `seconds`.
+    pub fn with_invitation_ttl_seconds(mut self, seconds: u64) -> Self {
+        self.invitation_ttl_seconds = seconds;
+        self
+    }
+}
+
 impl Default for ServiceConfig {
     fn default() -> Self {
         ServiceConfig { invitation_ttl_seconds: DEFAULT_INVITATION_TTL_SECONDS }
