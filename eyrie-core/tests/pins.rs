@@ -43,6 +43,8 @@ fn uid(a: Actor) -> UserId {
     }
 }
 
+type ChangeOf = fn(&Tenant) -> Change;
+
 type Op = for<'a> fn(&'a Rig) -> Pin<Box<dyn Future<Output = Result<()>> + 'a>>;
 
 async fn rig(change: fn(&Tenant) -> Change) -> Rig {
@@ -56,7 +58,7 @@ async fn rig(change: fn(&Tenant) -> Change) -> Rig {
 
 /// Runs `op` once per change and checks it changed nothing after the change.
 async fn holds(name: &str, op: Op) {
-    let changes: [(&str, fn(&Tenant) -> Change); 2] = [
+    let changes: [(&str, ChangeOf); 2] = [
         ("membership removed", |t| Change::RemoveMember(t.project.id, uid(t.admin))),
         ("portal blocked", |t| Change::BlockPortal(t.project.id)),
     ];
@@ -217,7 +219,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
                     data_type: DataType::S3like,
                     usage: DatasourceUsage::RemoteBackup,
                     endpoint: None,
-                    bucket: Some("b".into()),
+                    bucket: Some("acme-backups".into()),
                     connection: None,
                     credentials: None,
                 };

@@ -25,6 +25,11 @@ use crate::rules::deployment_clusters;
 use crate::service::{Eyrie, allow, as_seen};
 use crate::storage::{Index, Store, StoreExt, Transaction, UniqueKey, Versioned};
 
+/// Entries of a job's parameters, at most.
+pub const MAX_JOB_PARAMETERS: usize = 16;
+/// Bytes of a job's parameters (keys and values), at most.
+pub const MAX_JOB_PARAMETER_BYTES: usize = 8 * 1024;
+
 /// How an engine runs jobs.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -137,6 +142,7 @@ impl Engine {
         parameters: BTreeMap<String, String>,
     ) -> Result<Job> {
         let actor = self.eyrie.identify(actor).await?;
+        crate::model::check_params("parameters", &parameters, MAX_JOB_PARAMETERS, MAX_JOB_PARAMETER_BYTES)?;
         self.eyrie
             .retrying(|| async {
                 let (job, tx) = self.prepare(actor, deployment, action, &parameters).await?;

@@ -7,7 +7,7 @@ use crate::model::{Cluster, ClusterConnection, DataType, Datasource, DatasourceU
 use crate::permission::{Action, Actor, Resource};
 use crate::secret::{SealedSecret, SecretString};
 use crate::storage::{EntityKind, Index, RecordKey, StoreExt, Transaction};
-use crate::validate::{Name, Url};
+use crate::validate::{Name, Url, ValidationError};
 
 /// What a new datasource needs; secrets in plaintext, sealed before storing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,25 @@ pub struct NewDatasource {
     pub credentials: Option<SecretString>,
 }
 
+/// An S3 bucket name: 3–63 characters of `a-z`, `0-9`, `.` and `-`,
+/// beginning and ending with a letter or digit.
+fn check_bucket(bucket: &str) -> Result<(), ValidationError> {
+    let edge_ok = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let ok = (3..=63).contains(&bucket.len())
+        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && edge_ok(bucket.bytes().next())
+        && edge_ok(bucket.bytes().last());
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::field(
+            "bucket",
+            bucket,
+            "must be 3-63 characters of a-z, 0-9, '.', '-', beginning and ending with a letter or digit",
+        ))
+    }
+}
+
 fn context(id: DatasourceId, field: &str) -> String {
     format!("datasource/{}/{field}", id.0)
 }
@@ -41,6 +60,9 @@ impl Eyrie {
         input: NewDatasource,
     ) -> Result<Datasource> {
         let actor = self.identify(actor).await?;
+        if let Some(bucket) = &input.bucket {
+            check_bucket(bucket)?;
+        }
         self.retrying(|| async {
             let access = self.project_access(actor, project, None, None).await?;
             allow(actor, Action::ManageDatasources, &access.resource())?;
