@@ -478,12 +478,27 @@ impl Engine {
         Ok(estimate.map(|e| Duration::from_secs(e.saturating_mul(u64::from(spec.estimated_duration_over_stop)))))
     }
 
+    /// What a step needs, read afresh. The rules checked when the job was
+    /// submitted are checked again here, before every step that may reach a
+    /// cluster (SPEC §9): the deployment's state still allows the action,
+    /// the scope still allows a drop, and every cluster is still `active`
+    /// for initialize, deploy and redeploy. A broken rule fails the step for
+    /// good with a message naming it, and nothing reaches a cluster.
     async fn context(&self, job: &Job, i: usize) -> Result<(StepContext, crate::model::GroupType)> {
         let da = self.eyrie.deployment_access(Principal::System, job.deployment_id).await?;
+        let recheck = |e: Error| Error::policy(format!("checked again when the step ran: {e}"));
+        check_can_start(job.action, &da.deployment.value, &da.scope.value).map_err(recheck)?;
         let desired = self
             .eyrie
             .desired_of(&da.access.project.value, &da.group.value, &da.scope.value, &da.deployment.value)
             .await?;
+        if matches!(job.action, JobAction::Initialize | JobAction::Deploy | JobAction::Redeploy) {
+            let mut records = Vec::new();
+            for id in desired.effective.cluster_ids.value.iter() {
+                records.push(self.store().fetch::<crate::model::Cluster>(id.0).await?.value);
+            }
+            crate::rules::check_clusters_active(&records).map_err(recheck)?;
+        }
         let mut clusters = Vec::new();
         for id in desired.effective.cluster_ids.value.iter() {
             clusters.push(self.eyrie.open_cluster_as(Principal::System, *id).await?);
