@@ -173,7 +173,7 @@ async fn sealed_blobs_go_only_to_those_who_may_open_them() {
         data_type: DataType::S3like,
         usage: DatasourceUsage::RemoteBackup,
         endpoint: None,
-        bucket: Some("b".into()),
+        bucket: Some("acme-backups".into()),
         connection: Some(SecretString::new("postgres://u:p@db/x")),
         credentials: Some(SecretString::new("AKIA-x")),
     };
