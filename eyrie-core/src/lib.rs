@@ -53,6 +53,8 @@
 //!   usable character gets `x-` plus a stable hash.
 //! - **Ids**: 64-bit numbers from the injected [`IdSource`]; namespace names are
 //!   `eyrie-` plus the namespace uid in hex, never the project slug.
+//!
+#![doc = include_str!("../docs/rules.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

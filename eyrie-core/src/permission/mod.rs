@@ -77,7 +77,7 @@ impl fmt::Display for Role {
 /// authentication, or the system itself.
 ///
 /// An `Actor` carries no privilege. Every service call looks the user up in
-/// the store ([`crate::Eyrie::identify`]) and decides from the stored record:
+/// the store (see [`crate::Eyrie::actor`]) and decides from the stored record:
 /// whether they are a platform administrator is never the caller's word, and
 /// an id that was never registered is refused everything.
 /// [`Actor::System`] is the embedding program's own authority (bootstrapping

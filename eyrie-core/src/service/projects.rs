@@ -258,6 +258,7 @@ impl Eyrie {
                 Index::DeploymentVersions(d.value.id),
                 Index::DeploymentBackups(d.value.id),
                 Index::DeploymentSchedules(d.value.id),
+                Index::DeploymentJobs(d.value.id),
             ] {
                 out.extend(self.store.list(index).await?);
             }
