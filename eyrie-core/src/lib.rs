@@ -62,6 +62,7 @@ pub mod clock;
 pub mod effective;
 pub mod error;
 pub mod executor;
+pub mod hostnames;
 pub mod ids;
 pub mod jobs;
 pub mod lifecycle;
