@@ -70,16 +70,17 @@ fn count_from(t: &impl ReadableTable<Bytes, Bytes>, table: Table, prefix: &[u8])
     Ok(count)
 }
 
-/// The three tables of one read snapshot.
-pub(crate) struct ReadTables {
+/// The three tables of one read snapshot: [`crate::RedbBackend`]'s
+/// snapshot, opened once per snapshot and read by the shared engine.
+pub struct ReadTables {
     records: ReadOnlyTable<Bytes, Bytes>,
     index: ReadOnlyTable<Bytes, Bytes>,
     unique: ReadOnlyTable<Bytes, Bytes>,
 }
 
 impl ReadTables {
-    /// Opens the three tables in `txn`'s snapshot. They exist in every store
-    /// [`crate::layout::prepare`] accepted.
+    /// Opens the three tables in `txn`'s snapshot, once for every read of
+    /// it. They exist in every store [`crate::layout::prepare`] accepted.
     pub(crate) fn open(txn: &ReadTransaction) -> Result<Self> {
         let open = |table: Table| {
             txn.open_table(definition(table)).map_err(|e| from_redb(&format!("opening table {}", table.name()), e))
@@ -93,6 +94,12 @@ impl ReadTables {
             Table::Index => &self.index,
             Table::Unique => &self.unique,
         }
+    }
+}
+
+impl std::fmt::Debug for ReadTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadTables").finish_non_exhaustive()
     }
 }
 
