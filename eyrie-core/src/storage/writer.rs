@@ -387,3 +387,32 @@ fn apply_one(view: &mut dyn KvWrite, tx: &Transaction) -> Result<Receipt> {
     }
     Ok(receipt)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flusher_decides_when_commits_reach_the_disk() {
+        let immediate = Flusher::new(Durability::Immediate);
+        assert!(immediate.durable(false));
+        assert_eq!(immediate.deadline(), None);
+
+        let hour = Duration::from_secs(3600);
+        let mut eventual = Flusher::new(Durability::Eventual { flush_interval: hour });
+        assert!(!eventual.durable(false));
+        assert!(eventual.durable(true), "a flush request is durable");
+        assert_eq!(eventual.deadline(), None, "nothing to flush yet");
+        eventual.committed(false);
+        assert!(eventual.dirty);
+        assert!(eventual.deadline().is_some_and(|d| d <= hour));
+        eventual.committed(true);
+        assert!(!eventual.dirty);
+        assert_eq!(eventual.deadline(), None);
+
+        let mut zero = Flusher::new(Durability::Eventual { flush_interval: Duration::ZERO });
+        assert!(zero.durable(false), "an elapsed interval is durable");
+        zero.committed(false);
+        assert_eq!(zero.deadline(), Some(Duration::ZERO));
+    }
+}
