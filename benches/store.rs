@@ -18,11 +18,11 @@
 //! writes the new envelope; it does not decode the old record or diff its indexes, which the engine
 //! does. Per-operation groups run without an fsync per commit: `RedbStore` in
 //! `Durability::Eventual { 500 ms }`, raw redb with `redb::Durability::None` and one durable commit
-//! every 500 ms, `SledStore` with `Durability::Periodic(500 ms)`, raw sled with its 500 ms
+//! every 500 ms, `SledStore` with `Durability::Eventual { 500 ms }`, raw sled with its 500 ms
 //! background flush, SQLite in WAL mode with `synchronous=NORMAL`.
 //!
 //! Durable groups (`durable_commit_1w`, `durable_commit_16w`): creates, each durable before it
-//! returns (`Durability::Immediate`, `Durability::FlushEveryCommit`, raw redb
+//! returns (`Durability::Immediate`, `Durability::Immediate`, raw redb
 //! `redb::Durability::Immediate`, raw sled `flush()` after each transaction, SQLite
 //! `synchronous=FULL`), from 1 and from 16 threads; criterion reports commits/s as elements/s.
 //!
@@ -641,10 +641,10 @@ impl Backends {
         } else {
             redb_config.durability(eyrie_store_redb::Durability::Eventual { flush_interval: FLUSH_INTERVAL })
         };
-        let sled_config = SledConfig::new(path.join("store.sled")).with_durability(if durable {
-            eyrie_store_sled::Durability::FlushEveryCommit
+        let sled_config = SledConfig::new(path.join("store.sled")).durability(if durable {
+            eyrie_store_sled::Durability::Immediate
         } else {
-            eyrie_store_sled::Durability::Periodic(FLUSH_INTERVAL)
+            eyrie_store_sled::Durability::Eventual { flush_interval: FLUSH_INTERVAL }
         });
         let all: Vec<Box<dyn Backend>> = vec![
             Box::new(StoreBackend {
@@ -655,7 +655,7 @@ impl Backends {
             Box::new(RawRedb::open(&path.join("raw.redb"), durable)),
             Box::new(StoreBackend {
                 name: "SledStore",
-                store: SledStore::open_blocking(&sled_config).unwrap(),
+                store: SledStore::open_blocking(sled_config).unwrap(),
                 rt: rt.clone(),
             }),
             Box::new(RawSled::open(&path.join("raw.sled"), durable)),

@@ -2,32 +2,65 @@
 //! ([`KvRead`]) and [`write_changes`] applies an [`Overlay`]'s changes in one
 //! multi-tree sled transaction.
 //!
-//! sled reads are not snapshots: two reads may straddle a write. Callers
-//! therefore read under the store's gate (shared) while the writer applies
-//! changes under it (exclusive); see `crate::store`.
+//! sled reads are not snapshots: two reads may straddle a write. Readers
+//! therefore hold the store's gate shared ([`SledSnapshot`]) while the
+//! writer applies changes under it exclusively; see `crate::backend`.
 //!
 //! [`Overlay`]: eyrie_core::storage::kv::Overlay
 
 use eyrie_core::Result;
 use eyrie_core::storage::kv::{Change, KvRead, Pairs, Table};
 use sled::transaction::{ConflictableTransactionResult, Transactional, TransactionalTree};
+use tokio::sync::OwnedRwLockReadGuard;
 
 use crate::error::backend;
 use crate::layout::Trees;
 
-/// Reads of the three trees.
+/// Reads of the three trees (of whatever is committed at each read).
 #[derive(Debug)]
-pub(crate) struct SledTables<'a> {
-    trees: &'a Trees,
+pub(crate) struct SledTables {
+    trees: Trees,
 }
 
-impl<'a> SledTables<'a> {
-    pub(crate) fn new(trees: &'a Trees) -> Self {
+impl SledTables {
+    pub(crate) fn new(trees: Trees) -> Self {
         SledTables { trees }
     }
 }
 
-impl KvRead for SledTables<'_> {
+/// A consistent read view: the trees read while the store's gate is held
+/// shared, so no write lands until it is dropped.
+#[derive(Debug)]
+pub struct SledSnapshot {
+    tables: SledTables,
+    _shared: OwnedRwLockReadGuard<()>,
+}
+
+impl SledSnapshot {
+    pub(crate) fn new(trees: Trees, shared: OwnedRwLockReadGuard<()>) -> Self {
+        SledSnapshot { tables: SledTables::new(trees), _shared: shared }
+    }
+}
+
+impl KvRead for SledSnapshot {
+    fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.tables.get(table, key)
+    }
+
+    fn scan_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<Pairs> {
+        self.tables.scan_prefix(table, prefix)
+    }
+
+    fn scan_range(&mut self, table: Table, start: &[u8], end: &[u8]) -> Result<Pairs> {
+        self.tables.scan_range(table, start, end)
+    }
+
+    fn count_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<u64> {
+        self.tables.count_prefix(table, prefix)
+    }
+}
+
+impl KvRead for SledTables {
     fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let value = self.trees.tree(table).get(key).map_err(|e| backend("read", e))?;
         Ok(value.map(|v| v.to_vec()))

@@ -97,12 +97,16 @@ impl<B: Backend> KvStore<B> {
         self.writer.flush().await
     }
 
-    /// Finishes queued commits, flushes, and stops the writer: later
-    /// commits fail with a `Backend` error. The writer lets go of the
-    /// backend before this returns; the backend itself is released when
-    /// the store is dropped.
-    pub async fn close(&self) -> Result<()> {
-        self.writer.close().await
+    /// Finishes queued commits, flushes, stops the writer and releases the
+    /// backend (its files and locks): the store can be opened again as soon
+    /// as this returns. Reports the final flush's outcome, which dropping
+    /// the store cannot. A store shared in an `Arc` is closed with
+    /// `Arc::into_inner(store)` once the other handles are gone.
+    pub async fn close(self) -> Result<()> {
+        let result = self.writer.close().await;
+        // The writer thread has let go of the backend; this drops the last handle.
+        drop(self);
+        result
     }
 
     /// What the writer is doing: for health checks that want to notice a

@@ -320,6 +320,8 @@ fn run_batch<B: Backend>(
     let nothing_to_do = txs.is_empty() && !(flusher.dirty && durable);
     let outcome = if nothing_to_do { Ok(Vec::new()) } else { commit_batch(backend, durable, &txs) };
     counters.batches.fetch_add(u64::from(!nothing_to_do), Ordering::Relaxed);
+    // Idle before anyone is answered, so an answered caller sees it idle.
+    counters.busy_since.store(0, Ordering::Release);
     match outcome {
         Ok(results) => {
             if !nothing_to_do {
