@@ -50,11 +50,11 @@ impl Backend for RedbBackend {
         Capabilities::EMBEDDED
     }
 
-    /// A redb read transaction: opening it and its three tables takes
-    /// microseconds and never waits on the writer, so it runs inline.
+    /// A redb read transaction: opening it (and later each table it reads)
+    /// takes microseconds and never waits on the writer, so it runs inline.
     async fn snapshot(&self) -> Result<ReadTables> {
         let txn = self.db.begin_read().map_err(|e| from_redb("starting a read", e))?;
-        ReadTables::open(&txn)
+        Ok(ReadTables::new(txn))
     }
 
     fn write(&self, durable: bool, batch: &mut Batch<'_>) -> Result<()> {

@@ -220,7 +220,7 @@ fn next_job(jobs: &Receiver<Job>, flusher: &Flusher) -> Result<Job, bool> {
         match jobs.try_recv() {
             Ok(job) => return Ok(job),
             Err(TryRecvError::Disconnected) => return Err(false),
-            Err(TryRecvError::Empty) if Instant::now() < spin_until => std::thread::yield_now(),
+            Err(TryRecvError::Empty) if Instant::now() < spin_until => std::hint::spin_loop(),
             Err(TryRecvError::Empty) => break,
         }
     }
