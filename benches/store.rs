@@ -56,9 +56,9 @@ use eyrie_core::storage::{
 use eyrie_core::{Deployment, GroupId, GroupType, UserId};
 use eyrie_store_redb::{RedbConfig, RedbStore};
 use eyrie_store_sled::{SledConfig, SledStore};
+use eyrie_testkit::MemoryStore;
 use eyrie_testkit::builders;
 use eyrie_testkit::fixtures::typical_tenant;
-use eyrie_testkit::MemoryStore;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use rusqlite::Connection;
 use sled::Transactional;
@@ -911,7 +911,9 @@ fn create_in_scope(c: &mut Criterion) {
     for (name, store) in &stores {
         phase(format!("loading a scope of {FULL_SCOPE} into {name}"));
         for chunk in (0..FULL_SCOPE).collect::<Vec<_>>().chunks(LOAD_BATCH) {
-            let writes = chunk.iter().map(|&i| Write::Create(deployment(FULL_GROUP * 2 + i, FULL_GROUP, &format!("f-{i}")).into_record()));
+            let writes = chunk
+                .iter()
+                .map(|&i| Write::Create(deployment(FULL_GROUP * 2 + i, FULL_GROUP, &format!("f-{i}")).into_record()));
             rt.block_on(store.commit(Transaction { checks: Vec::new(), writes: writes.collect() })).unwrap();
         }
         let full = Index::ScopeLiveDeployments(deployment(1, FULL_GROUP, "x").scope_id);
@@ -930,7 +932,8 @@ fn create_in_scope(c: &mut Criterion) {
                         rt.block_on(store.commit(tx)).unwrap();
                         timed += start.elapsed();
                         // Untimed: the scope keeps its size.
-                        let delete = Transaction { checks: Vec::new(), writes: vec![Write::Delete(key, Revision::FIRST)] };
+                        let delete =
+                            Transaction { checks: Vec::new(), writes: vec![Write::Delete(key, Revision::FIRST)] };
                         rt.block_on(store.commit(delete)).unwrap();
                         progress();
                     }

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use eyrie_core::storage::{Backend, Batch, Capabilities, StoreOptions};
 use eyrie_core::Result;
+use eyrie_core::storage::{Backend, Batch, Capabilities, StoreOptions};
 use redb::{Database, ReadableDatabase};
 
 use crate::config::RedbConfig;

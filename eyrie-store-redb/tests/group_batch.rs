@@ -1,10 +1,12 @@
 //! The shared group commit on redb, without the thread: one batch, one
 //! redb transaction, each Eyrie transaction with its own result.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 use eyrie_core::storage::kv::{self, KvRead, Table};
 use eyrie_core::storage::{Backend, EntityKind, RecordKey, Revision, Transaction, UniqueKey, Versioned, commit_batch};
 use eyrie_core::{DeploymentGroup, ErrorKind, GroupId, GroupType, LifecycleState, Project, ProjectId, Slug, UserId};
-use eyrie_store_redb::{RedbBackend, RedbConfig, ReadTables};
+use eyrie_store_redb::{ReadTables, RedbBackend, RedbConfig};
 
 fn project(id: u64, slug: &str) -> Project {
     Project {
@@ -110,4 +112,3 @@ fn an_empty_batch_commits_and_a_non_durable_commit_is_visible() {
     assert!(kv::get(&mut snapshot(&db), RecordKey::new(EntityKind::Project, 1)).unwrap().is_some());
     assert!(commit_batch(&db, true, &[]).unwrap().is_empty());
 }
-

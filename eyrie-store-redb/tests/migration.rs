@@ -3,6 +3,8 @@
 //! counts its lists once, and rewrites a record in the current format when
 //! it is next written.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 mod common;
 
 use eyrie_core::storage::codec::FORMAT_VERSION;

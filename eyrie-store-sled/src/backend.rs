@@ -59,12 +59,8 @@ impl Backend for SledBackend {
     fn open(config: SledConfig) -> Result<(Self, StoreOptions)> {
         let trees = layout::open(&config)?;
         let options = config.store_options();
-        let backend = SledBackend {
-            trees,
-            gate: Arc::new(RwLock::new(())),
-            failure: Mutex::new(None),
-            path: config.path,
-        };
+        let backend =
+            SledBackend { trees, gate: Arc::new(RwLock::new(())), failure: Mutex::new(None), path: config.path };
         Ok((backend, options))
     }
 

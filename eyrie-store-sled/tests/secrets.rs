@@ -45,6 +45,9 @@ fn no_plaintext_secret_is_in_the_raw_files() {
 
 #[test]
 fn no_plaintext_secret_is_in_the_raw_files_with_periodic_flushing() {
-    let bytes = raw_bytes_after_writing_secrets(Durability::Eventual { flush_interval: Duration::from_millis(200) }, "secrets_periodic");
+    let bytes = raw_bytes_after_writing_secrets(
+        Durability::Eventual { flush_interval: Duration::from_millis(200) },
+        "secrets_periodic",
+    );
     assert_no_plaintext_secret(&bytes);
 }

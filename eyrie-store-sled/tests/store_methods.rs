@@ -155,7 +155,9 @@ impl ProjectKey for common::Fixture {
 #[test]
 fn reopen_keeps_everything_in_both_durability_modes() {
     watchdog(60, "reopen", || async {
-        for durability in [Durability::Immediate, Durability::Eventual { flush_interval: std::time::Duration::from_secs(3600) }] {
+        for durability in
+            [Durability::Immediate, Durability::Eventual { flush_interval: std::time::Duration::from_secs(3600) }]
+        {
             let dir = tempfile::tempdir().unwrap();
             let config = SledConfig::new(dir.path()).durability(durability).cache_size(8 << 20);
             let store = SledStore::open(config.clone()).await.unwrap();
@@ -326,8 +328,8 @@ fn a_second_open_of_an_open_store_is_refused() {
 #[test]
 fn works_without_a_tokio_runtime_and_flushes_on_demand() {
     let dir = tempfile::tempdir().unwrap();
-    let config =
-        SledConfig::new(dir.path()).durability(Durability::Eventual { flush_interval: std::time::Duration::from_secs(3600) });
+    let config = SledConfig::new(dir.path())
+        .durability(Durability::Eventual { flush_interval: std::time::Duration::from_secs(3600) });
     let (done, outcome) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let store = SledStore::open_blocking(config).unwrap();

@@ -63,9 +63,7 @@ pub fn encoded_len(record: &Record) -> Result<usize> {
         }
     }
     let mut count = Count(0);
-    record
-        .write_body(&mut count)
-        .map_err(|e| Error::backend(format!("cannot encode {}: {e}", record.key()), false))?;
+    record.write_body(&mut count).map_err(|e| Error::backend(format!("cannot encode {}: {e}", record.key()), false))?;
     Ok(HEADER_LEN + count.0)
 }
 
@@ -115,9 +113,7 @@ pub fn upgrade(key: RecordKey, version: u8, body: &[u8]) -> Result<Record> {
 /// Reads only the revision of an envelope.
 pub fn revision_of(key: RecordKey, bytes: &[u8]) -> Result<Revision> {
     match bytes {
-        [version, rest @ ..]
-            if (OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(version) && rest.len() >= 8 =>
-        {
+        [version, rest @ ..] if (OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(version) && rest.len() >= 8 => {
             let mut r = [0u8; 8];
             r.copy_from_slice(&rest[..8]);
             Ok(Revision(u64::from_be_bytes(r)))

@@ -66,4 +66,3 @@ fn oversized_records_are_refused_naming_kind_and_sizes_only() {
     assert!(text.contains("project") && text.contains(&len.to_string()) && text.contains(&(len - 1).to_string()));
     assert!(!text.contains("Acme"), "no content in the message: {text}");
 }
-

@@ -65,10 +65,9 @@ fn read_prefix(kv: &mut (impl KvRead + ?Sized), prefix: &[u8]) -> Result<u64> {
 
 /// Adds `delta` to the counter of the list whose entry is `entry`.
 pub(crate) fn add(kv: &mut (impl KvWrite + ?Sized), entry: &[u8], delta: i64) -> Result<()> {
-    let prefix = entry.get(..Index::PREFIX_LEN).ok_or_else(|| Error::Corrupt {
-        record: hex(entry),
-        reason: "index entry has the wrong length".into(),
-    })?;
+    let prefix = entry
+        .get(..Index::PREFIX_LEN)
+        .ok_or_else(|| Error::Corrupt { record: hex(entry), reason: "index entry has the wrong length".into() })?;
     let now = read_prefix(kv, prefix)?;
     let next = now.saturating_add_signed(delta);
     let key = key_of_prefix(prefix);

@@ -169,11 +169,11 @@ impl<B: Backend> Store for KvStore<B> {
     }
 
     async fn dump(&self) -> Result<Vec<Stored>> {
-        self.read_long(|v| kv::dump(v)).await
+        self.read_long(kv::dump).await
     }
 
     async fn verify(&self) -> Result<Vec<String>> {
-        self.read_long(|v| kv::verify(v)).await
+        self.read_long(kv::verify).await
     }
 
     async fn snapshot(&self) -> Result<Box<dyn Snapshot>> {

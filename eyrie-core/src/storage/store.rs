@@ -5,8 +5,8 @@ use async_trait::async_trait;
 
 use super::backend::Capabilities;
 use super::keys::{EntityKind, Index, RecordKey, UniqueKey};
-use super::snapshot::Snapshot;
 use super::record::Entity;
+use super::snapshot::Snapshot;
 use super::tx::{Receipt, Stored, Transaction, Versioned};
 use crate::error::{Error, Result};
 

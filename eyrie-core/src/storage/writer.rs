@@ -258,12 +258,13 @@ fn run<B: Backend>(owned: Arc<B>, durability: Durability, counters: &Counters, j
         // A panic inside the backend (redb's debug assertions on a damaged
         // file) must not take the writer down: the batch's callers get an
         // error (their reply channels are dropped), the next batch starts afresh.
-        let outcome =
-            std::panic::catch_unwind(AssertUnwindSafe(|| run_batch(backend, &mut flusher, counters, batch)));
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run_batch(backend, &mut flusher, counters, batch)));
         counters.busy_since.store(0, Ordering::Release);
         match outcome {
             Ok(closing) => close = closing,
-            Err(panic) => tracing::error!(panic = %panic_message(panic.as_ref()), "the store panicked in a group commit"),
+            Err(panic) => {
+                tracing::error!(panic = %panic_message(panic.as_ref()), "the store panicked in a group commit")
+            }
         }
     }
     let result = if flusher.dirty || close.is_some() { backend.write(true, &mut |_| Ok(())) } else { Ok(()) };

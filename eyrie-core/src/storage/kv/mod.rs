@@ -296,12 +296,8 @@ pub fn verify(kv: &mut (impl KvRead + ?Sized)) -> Result<Vec<String>> {
             Err(e) => problems.push(e.to_string()),
         }
     }
-    let have_index: BTreeSet<Vec<u8>> = kv
-        .scan_prefix(Table::Index, &[])?
-        .into_iter()
-        .map(|(k, _)| k)
-        .filter(|k| !counts::is_counter_key(k))
-        .collect();
+    let have_index: BTreeSet<Vec<u8>> =
+        kv.scan_prefix(Table::Index, &[])?.into_iter().map(|(k, _)| k).filter(|k| !counts::is_counter_key(k)).collect();
     for missing in want_index.difference(&have_index) {
         problems.push(format!("index entry {} is missing", hex(missing)));
     }
