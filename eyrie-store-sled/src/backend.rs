@@ -11,6 +11,7 @@
 //! the disk is then unknown.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use eyrie_core::storage::kv::Overlay;
@@ -26,8 +27,12 @@ use crate::tables::{SledSnapshot, SledTables, write_changes};
 /// One sled directory holding an Eyrie store.
 #[derive(Debug)]
 pub struct SledBackend {
+    /// The writer's handle on the trees (it reads committed state without
+    /// the gate: nothing else writes).
     trees: Trees,
-    gate: Arc<RwLock<()>>,
+    /// The trees again, behind the gate readers hold shared.
+    gate: Arc<RwLock<Trees>>,
+    failed: AtomicBool,
     failure: Mutex<Option<Error>>,
     path: PathBuf,
 }
@@ -39,6 +44,9 @@ impl SledBackend {
     }
 
     fn check(&self) -> Result<()> {
+        if !self.failed.load(Ordering::Acquire) {
+            return Ok(());
+        }
         match &*self.failure.lock().unwrap_or_else(PoisonError::into_inner) {
             Some(e) => Err(Error::backend(format!("sled store failed earlier, reopen it: {e}"), false)),
             None => Ok(()),
@@ -48,6 +56,7 @@ impl SledBackend {
     fn fail(&self, e: &Error) {
         tracing::error!(error = %e, "sled store failed; refusing further work until reopened");
         self.failure.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert_with(|| e.clone());
+        self.failed.store(true, Ordering::Release);
     }
 }
 
@@ -59,8 +68,13 @@ impl Backend for SledBackend {
     fn open(config: SledConfig) -> Result<(Self, StoreOptions)> {
         let trees = layout::open(&config)?;
         let options = config.store_options();
-        let backend =
-            SledBackend { trees, gate: Arc::new(RwLock::new(())), failure: Mutex::new(None), path: config.path };
+        let backend = SledBackend {
+            gate: Arc::new(RwLock::new(trees.clone())),
+            trees,
+            failed: AtomicBool::new(false),
+            failure: Mutex::new(None),
+            path: config.path,
+        };
         Ok((backend, options))
     }
 
@@ -74,13 +88,12 @@ impl Backend for SledBackend {
     /// writes a sled transaction.
     async fn snapshot(&self) -> Result<SledSnapshot> {
         self.check()?;
-        let shared = self.gate.clone().read_owned().await;
-        Ok(SledSnapshot::new(self.trees.clone(), shared))
+        Ok(SledSnapshot::new(self.gate.clone().read_owned().await))
     }
 
     fn write(&self, durable: bool, batch: &mut Batch<'_>) -> Result<()> {
         self.check()?;
-        let mut committed = SledTables::new(self.trees.clone());
+        let mut committed = SledTables::new(&self.trees);
         let mut staged = Overlay::new(&mut committed);
         batch(&mut staged)?;
         let changes = staged.into_changes();

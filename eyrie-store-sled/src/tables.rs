@@ -16,80 +16,89 @@ use tokio::sync::OwnedRwLockReadGuard;
 use crate::error::backend;
 use crate::layout::Trees;
 
-/// Reads of the three trees (of whatever is committed at each read).
+/// Reads of the three trees (of whatever is committed at each read): the
+/// writer's view of committed state (only the writer writes).
 #[derive(Debug)]
-pub(crate) struct SledTables {
-    trees: Trees,
+pub(crate) struct SledTables<'a> {
+    trees: &'a Trees,
 }
 
-impl SledTables {
-    pub(crate) fn new(trees: Trees) -> Self {
+impl<'a> SledTables<'a> {
+    pub(crate) fn new(trees: &'a Trees) -> Self {
         SledTables { trees }
     }
 }
 
-/// A consistent read view: the trees read while the store's gate is held
-/// shared, so no write lands until it is dropped.
+/// A consistent read view: the trees read while the store's gate (which
+/// holds them) is held shared, so no write lands until it is dropped.
 #[derive(Debug)]
 pub struct SledSnapshot {
-    tables: SledTables,
-    _shared: OwnedRwLockReadGuard<()>,
+    shared: OwnedRwLockReadGuard<Trees>,
 }
 
 impl SledSnapshot {
-    pub(crate) fn new(trees: Trees, shared: OwnedRwLockReadGuard<()>) -> Self {
-        SledSnapshot { tables: SledTables::new(trees), _shared: shared }
+    pub(crate) fn new(shared: OwnedRwLockReadGuard<Trees>) -> Self {
+        SledSnapshot { shared }
     }
 }
 
-impl KvRead for SledSnapshot {
-    fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.tables.get(table, key)
-    }
+macro_rules! reads_of_trees {
+    ($ty:ty, |$s:ident| $trees:expr) => {
+        impl KvRead for $ty {
+            fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
+                let $s = self;
+                read(&$trees, table, key)
+            }
 
-    fn scan_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<Pairs> {
-        self.tables.scan_prefix(table, prefix)
-    }
+            fn scan_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<Pairs> {
+                let $s = self;
+                scan(&$trees, table, prefix)
+            }
 
-    fn scan_range(&mut self, table: Table, start: &[u8], end: &[u8]) -> Result<Pairs> {
-        self.tables.scan_range(table, start, end)
-    }
+            fn scan_range(&mut self, table: Table, start: &[u8], end: &[u8]) -> Result<Pairs> {
+                let $s = self;
+                range(&$trees, table, start, end)
+            }
 
-    fn count_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<u64> {
-        self.tables.count_prefix(table, prefix)
-    }
-}
-
-impl KvRead for SledTables {
-    fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let value = self.trees.tree(table).get(key).map_err(|e| backend("read", e))?;
-        Ok(value.map(|v| v.to_vec()))
-    }
-
-    fn scan_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<Pairs> {
-        self.trees
-            .tree(table)
-            .scan_prefix(prefix)
-            .map(|pair| pair.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(|e| backend("scan", e)))
-            .collect()
-    }
-
-    fn scan_range(&mut self, table: Table, start: &[u8], end: &[u8]) -> Result<Pairs> {
-        self.trees
-            .tree(table)
-            .range(start..=end)
-            .map(|pair| pair.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(|e| backend("range read", e)))
-            .collect()
-    }
-
-    fn count_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<u64> {
-        let mut n = 0;
-        for key in self.trees.tree(table).scan_prefix(prefix).keys() {
-            key.map_err(|e| backend("scan", e))?;
-            n += 1;
+            fn count_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<u64> {
+                let $s = self;
+                count(&$trees, table, prefix)
+            }
         }
-        Ok(n)
+    };
+}
+
+reads_of_trees!(SledTables<'_>, |s| s.trees);
+reads_of_trees!(SledSnapshot, |s| *s.shared);
+
+fn read(trees: &Trees, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    let value = trees.tree(table).get(key).map_err(|e| backend("read", e))?;
+    Ok(value.map(|v| v.to_vec()))
+}
+
+fn scan(trees: &Trees, table: Table, prefix: &[u8]) -> Result<Pairs> {
+    trees
+        .tree(table)
+        .scan_prefix(prefix)
+        .map(|pair| pair.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(|e| backend("scan", e)))
+        .collect()
+}
+
+fn range(trees: &Trees, table: Table, start: &[u8], end: &[u8]) -> Result<Pairs> {
+    trees
+        .tree(table)
+        .range(start..=end)
+        .map(|pair| pair.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(|e| backend("range read", e)))
+        .collect()
+}
+
+fn count(trees: &Trees, table: Table, prefix: &[u8]) -> Result<u64> {
+    let mut n = 0;
+    for key in trees.tree(table).scan_prefix(prefix).keys() {
+        key.map_err(|e| backend("scan", e))?;
+        n += 1;
     }
+    Ok(n)
 }
 
 fn apply_one(tree: &TransactionalTree, key: &[u8], value: Option<&[u8]>) -> ConflictableTransactionResult<(), ()> {
