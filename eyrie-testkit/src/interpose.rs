@@ -11,7 +11,9 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use eyrie_core::storage::{EntityKind, Index, Receipt, RecordKey, Store, StoreExt, Stored, Transaction, UniqueKey};
+use eyrie_core::storage::{
+    Capabilities, EntityKind, Index, Receipt, RecordKey, Snapshot, Store, StoreExt, Stored, Transaction, UniqueKey,
+};
 use eyrie_core::{Error, Membership, Project, ProjectId, Result, UserId};
 
 /// A change made between authorization and commit.
@@ -112,5 +114,13 @@ impl Store for InterposingStore {
 
     async fn verify(&self) -> Result<Vec<String>> {
         self.inner.verify().await
+    }
+
+    async fn snapshot(&self) -> Result<Box<dyn Snapshot>> {
+        self.inner.snapshot().await
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
     }
 }
