@@ -141,15 +141,23 @@ impl Rendered {
 }
 
 /// `objects` as a multi-document YAML stream, each document opened by `---`.
+///
+/// Written by serde-saphyr with plain (never folded) scalars, so a long
+/// value such as a Secret's base64 stays on one line.
 pub fn to_yaml<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Result<String> {
     let mut out = String::new();
     for object in objects {
-        let doc = serde_yaml::to_string(&object.body)
-            .map_err(|e| Error::backend(format!("cannot write {} as YAML: {e}", object.id()), false))?;
         out.push_str("---\n");
-        out.push_str(&doc);
+        write_yaml(&mut out, object)?;
     }
     Ok(out)
+}
+
+/// Appends `object`'s body to `out` as one YAML document (without `---`).
+pub fn write_yaml(out: &mut String, object: &Object) -> Result<()> {
+    let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
+    serde_saphyr::to_fmt_writer_with_options(out, &object.body, options)
+        .map_err(|e| Error::backend(format!("cannot write {} as YAML: {e}", object.id()), false))
 }
 
 /// Renders `desired` as it should run (`run`), with the given secrets.
