@@ -52,20 +52,28 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "client")]
 pub mod apply;
+#[cfg(feature = "client")]
 pub mod connect;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod errors;
+#[cfg(feature = "client")]
 pub mod executor;
 pub mod kinds;
 pub mod labels;
+pub mod manifests;
 pub mod names;
 pub mod observe;
 pub mod plan;
 pub mod render;
+pub mod secrets;
 
-pub use executor::{KubeExecutor, NoSecrets, SecretSource, SystemClock};
+#[cfg(feature = "client")]
+pub use executor::KubeExecutor;
+pub use manifests::ManifestDir;
+pub use secrets::{NoSecrets, SecretSource, SystemClock};
 pub use kinds::Kind;
 pub use plan::{Plan, Step};
 pub use render::{DeploymentSecrets, Object, Rendered, Run};
