@@ -1,0 +1,112 @@
+//! The facade end to end: a service and an engine from the builders, a
+//! tenant created through the service, Initialize then Deploy run by the
+//! engine onto a manifest directory, and a second Redeploy that changes no
+//! file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use eyrie::prelude::*;
+
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(yaml_files(&path));
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+async fn run(engine: &Engine, actor: Actor, id: DeploymentId, action: JobAction) -> Job {
+    let job = engine.submit(actor, id, action, BTreeMap::new()).await.unwrap();
+    engine.run_until_idle().await.unwrap();
+    engine.get_job(actor, job.id).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_reaches_the_manifest_directory_through_the_engine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifests = tmp.path().join("manifests");
+    let eyrie = Eyrie::builder().data_dir(tmp.path().join("data")).build().await.unwrap();
+    let engine = Engine::builder(&eyrie).manifest_dir(&manifests).build().unwrap();
+
+    let admin = NewUser { name: "Root".parse().unwrap(), email: "root@example.org".parse().unwrap(), platform_admin: true };
+    let root = eyrie.register_user(Actor::System, admin).await.unwrap();
+    let root = Actor::User { id: root.id, platform_admin: true };
+    let owner = NewUser { name: "Olga".parse().unwrap(), email: "olga@example.org".parse().unwrap(), platform_admin: false };
+    let owner = Actor::user(eyrie.register_user(Actor::System, owner).await.unwrap().id);
+
+    let kubeconfig = NewConnection::Kubeconfig(SecretString::new("# not used by a manifest directory"));
+    let input = NewCluster { name: "EU 1".parse().unwrap(), uid: "uid-eu-1".parse().unwrap(), connection: kubeconfig };
+    let cluster = eyrie.create_cluster(root, input).await.unwrap();
+    eyrie.transition_cluster(root, cluster.id, ClusterState::Init).await.unwrap();
+    eyrie.transition_cluster(root, cluster.id, ClusterState::Active).await.unwrap();
+
+    let project = NewProject { name: "Acme".parse().unwrap(), slug: None, domain: Some("acme.example".parse().unwrap()) };
+    let project = eyrie.create_project(owner, project).await.unwrap();
+    let group = NewGroup {
+        name: "Shop".parse().unwrap(),
+        slug: None,
+        group_type: GroupType::Odoo,
+        group_cluster_ids: [cluster.id].into(),
+        settings: Settings::default(),
+    };
+    let group = eyrie.create_group(owner, project.id, group).await.unwrap();
+    let scope = NewScope { name: "prod".parse().unwrap(), code: "prod".parse().unwrap(), config: ScopeConfig::default() };
+    let scope = eyrie.create_scope(owner, group.id, scope).await.unwrap();
+    let deployment = NewDeployment {
+        name: "shop".parse().unwrap(),
+        slug: None,
+        scope_id: scope.id,
+        cluster_ids: Default::default(),
+        image_subscribed: false,
+        settings: Settings::default(),
+    };
+    let shop = eyrie.create_deployment(owner, group.id, deployment).await.unwrap();
+
+    for action in [JobAction::Initialize, JobAction::Deploy] {
+        let job = run(&engine, owner, shop.id, action).await;
+        assert_eq!(job.state, JobState::Done, "{action}: {job:?}");
+    }
+    assert_eq!(eyrie.get_deployment(owner, shop.id).await.unwrap().state, LifecycleState::Deploy);
+
+    let files = yaml_files(&manifests);
+    let namespace = format!("eyrie-{:016x}", project.namespace_uid.0);
+    let names: Vec<String> = files.iter().map(|p| p.strip_prefix(&manifests).unwrap().display().to_string()).collect();
+    assert!(names.iter().all(|n| n.starts_with(&format!("eu-1/{namespace}/"))), "{names:?}");
+    for kind in ["namespace-", "secret-", "persistentvolumeclaim-", "deployment-", "service-", "ingress-"] {
+        assert!(names.iter().any(|n| n.contains(&format!("/{kind}"))), "no {kind} file in {names:?}");
+    }
+    let mtimes: Vec<_> = files.iter().map(|p| std::fs::metadata(p).unwrap().modified().unwrap()).collect();
+
+    // Applying again with nothing changed writes nothing.
+    let again = run(&engine, owner, shop.id, JobAction::Redeploy).await;
+    assert_eq!(again.state, JobState::Done, "{again:?}");
+    assert_eq!(yaml_files(&manifests), files);
+    let after: Vec<_> = files.iter().map(|p| std::fs::metadata(p).unwrap().modified().unwrap()).collect();
+    assert_eq!(after, mtimes, "a redeploy with nothing changed rewrote files");
+}
+
+#[tokio::test]
+async fn the_engine_builder_wants_to_know_where_deployments_go() {
+    let tmp = tempfile::tempdir().unwrap();
+    let eyrie = eyrie::builder().data_dir(tmp.path()).build().await.unwrap();
+    let err = Engine::builder(&eyrie).build().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert!(err.to_string().contains("manifest_dir"), "{err}");
+}
+
+#[tokio::test]
+async fn an_explicit_key_variable_must_be_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let built = Eyrie::builder().data_dir(tmp.path()).key_env("EYRIE_TEST_KEYS_NEVER_SET").build().await;
+    let err = built.err().expect("an unset key variable was accepted");
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert!(!tmp.path().join("sealing.keys").exists(), "no key file is generated when a variable was asked for");
+}
