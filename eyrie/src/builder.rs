@@ -15,7 +15,9 @@
 //! | engine | [`EngineConfig::default()`] | [`EngineBuilder::config`] |
 //! | executor | none: say where deployments go | [`EngineBuilder::manifest_dir`], [`EngineBuilder::executor`], [`EngineBuilder::handlers`] |
 
-use std::path::{Path, PathBuf};
+#[cfg(any(feature = "redb", feature = "sled"))]
+use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use eyrie_core::executor::ClusterExecutor;
@@ -195,6 +197,7 @@ impl EyrieBuilder {
     }
 }
 
+#[cfg(any(feature = "redb", feature = "sled"))]
 fn create_parent(path: &Path) -> Result<()> {
     match path.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(dir) => std::fs::create_dir_all(dir)

@@ -106,7 +106,7 @@ async fn the_engine_builder_wants_to_know_where_deployments_go() {
 async fn an_explicit_key_variable_must_be_set() {
     let tmp = tempfile::tempdir().unwrap();
     let built = Eyrie::builder().data_dir(tmp.path()).key_env("EYRIE_TEST_KEYS_NEVER_SET").build().await;
-    let err = built.err().expect("an unset key variable was accepted");
+    let err = built.expect_err("an unset key variable was accepted");
     assert_eq!(err.kind(), ErrorKind::Invalid);
     assert!(!tmp.path().join("sealing.keys").exists(), "no key file is generated when a variable was asked for");
 }
