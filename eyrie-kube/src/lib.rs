@@ -9,7 +9,26 @@
 //!
 //! The crate has two layers, as kube-rs has: [`render`] and [`plan`] are pure
 //! functions over values (k8s-openapi types for built-in kinds, JSON for the
-//! operators' custom resources); [`apply`] and [`executor`] send requests.
+//! operators' custom resources); `apply` and `executor` send requests.
+//! [`ManifestDir`] is a second executor that writes the rendered objects as
+//! YAML files for Argo CD or Flux instead of sending them.
+//!
+//! # Features
+//!
+//! As kube-rs, this crate lets the embedder choose the client, its TLS stack
+//! and its crypto provider:
+//!
+//! | feature | default | brings |
+//! | --- | --- | --- |
+//! | `client` | yes | the kube-rs client: `KubeExecutor`, `apply`, `connect` |
+//! | `rustls-tls` | yes | TLS through rustls |
+//! | `openssl-tls` | no | TLS through OpenSSL instead |
+//! | `ring` | yes | rustls' crypto provider ring |
+//! | `aws-lc-rs` | no | rustls' crypto provider aws-lc-rs instead |
+//! | `demo` | no | the quickstart tenant (`demo`) |
+//!
+//! Without `client` (`default-features = false`) the crate renders, plans
+//! and writes manifest directories with no kube-rs, TLS or HTTP in the build.
 //!
 //! ```
 //! use eyrie_kube::render::{DeploymentSecrets, Run, render};

@@ -39,7 +39,7 @@
 //! - [`keys`]: the sealing key ring from a file or an environment variable,
 //!   generated on first use (file `0600`, never logged).
 //! - [`ManifestDir`]: the GitOps executor, writing each cluster's objects as
-//!   YAML files; with the `kube` feature, [`KubeExecutor`] applies them with
+//!   YAML files; with the `kube` feature, `KubeExecutor` applies them with
 //!   kube-rs instead.
 //!
 //! # Features
@@ -47,8 +47,8 @@
 //! | feature | default | brings |
 //! | --- | --- | --- |
 //! | `redb` | yes | the redb store ([`redb_store`]), the default store |
-//! | `sled` | no | the sled store ([`sled_store`]) |
-//! | `kube` | no | [`KubeExecutor`] (kube-rs with rustls and ring) |
+//! | `sled` | no | the sled store (`sled_store`) |
+//! | `kube` | no | `KubeExecutor` (kube-rs with rustls and ring) |
 //!
 //! Every item of `eyrie-core` is re-exported at the root (`eyrie::Project`,
 //! `eyrie::service::NewProject`, `eyrie::jobs::HandlerRegistry`, …);
