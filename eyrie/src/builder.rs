@@ -2,13 +2,13 @@
 //!
 //! `Eyrie` and `Engine` live in `eyrie-core`, so their `builder` functions
 //! come from the extension traits [`EyrieExt`] and [`EngineExt`], both in the
-//! [prelude](crate::prelude); [`builder`](crate::builder) is the same without
+//! [prelude](crate::prelude); [`builder()`](fn@crate::builder) is the same without
 //! the trait.
 //!
 //! | piece | default | change it with |
 //! | --- | --- | --- |
 //! | data directory | `eyrie-data` | [`EyrieBuilder::data_dir`] |
-//! | store | redb at `<data dir>/eyrie.redb` (feature `redb`) | [`EyrieBuilder::redb`], [`EyrieBuilder::sled`], [`EyrieBuilder::store`] |
+//! | store | redb at `<data dir>/eyrie.redb` (feature `redb`) | `redb(…)`, `sled(…)` (feature `sled`), [`EyrieBuilder::store`] |
 //! | clock | [`SystemClock`] | [`EyrieBuilder::clock`] |
 //! | ids | [`TimeOrderedIds`] | [`EyrieBuilder::ids`] |
 //! | sealing keys | `$EYRIE_SEALING_KEYS` when set, else `<data dir>/sealing.keys`, generated on first use | [`EyrieBuilder::key_file`], [`EyrieBuilder::key_env`], [`EyrieBuilder::sealer`] |

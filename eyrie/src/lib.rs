@@ -30,7 +30,7 @@
 //!
 //! - [`Eyrie::builder()`](builder::EyrieExt::builder) and
 //!   [`Engine::builder(&eyrie)`](builder::EngineExt::builder), with the
-//!   defaults tabulated in [`builder`]. They are extension traits (the types
+//!   defaults tabulated in [`builder`](mod@builder). They are extension traits (the types
 //!   live in `eyrie-core`), brought in by the [`prelude`]; [`builder()`] is
 //!   the same without the trait.
 //! - [`SystemClock`], [`TimeOrderedIds`] (time-ordered 64-bit ids with
