@@ -91,8 +91,8 @@ pub mod secrets;
 
 #[cfg(feature = "client")]
 pub use executor::KubeExecutor;
-pub use manifests::ManifestDir;
-pub use secrets::{NoSecrets, SecretSource, SystemClock};
 pub use kinds::Kind;
+pub use manifests::ManifestDir;
 pub use plan::{Plan, Step};
 pub use render::{DeploymentSecrets, Object, Rendered, Run};
+pub use secrets::{NoSecrets, SecretSource, SystemClock};

@@ -109,7 +109,8 @@ fn generate(path: &Path) -> Result<String> {
     let mut id = [0u8; 4];
     os_random(&mut id)?;
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    let text = format!("# Eyrie sealing keys: the first one seals. Keep this file secret.\nk-{}:{}\n", hex(&id), hex(&key));
+    let text =
+        format!("# Eyrie sealing keys: the first one seals. Keep this file secret.\nk-{}:{}\n", hex(&id), hex(&key));
 
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(|e| io_error("create the directory of", path, &e))?;

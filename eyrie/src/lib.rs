@@ -85,8 +85,8 @@ pub mod prelude {
         NewCluster, NewConnection, NewDeployment, NewGroup, NewProject, NewScope, NewUser, ScopeConfig,
     };
     pub use crate::{
-        Action, Actor, ClusterState, Deployment, DeploymentGroup, DeploymentId, Engine, EngineConfig, Error,
-        ErrorKind, Eyrie, GroupType, Job, JobAction, JobState, LifecycleState, ManifestDir, Project, Result, Role,
-        Scope, SecretString, Settings, SystemClock,
+        Action, Actor, ClusterState, Deployment, DeploymentGroup, DeploymentId, Engine, EngineConfig, Error, ErrorKind,
+        Eyrie, GroupType, Job, JobAction, JobState, LifecycleState, ManifestDir, Project, Result, Role, Scope,
+        SecretString, Settings, SystemClock,
     };
 }

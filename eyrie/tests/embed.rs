@@ -36,10 +36,12 @@ async fn a_deployment_reaches_the_manifest_directory_through_the_engine() {
     let eyrie = Eyrie::builder().data_dir(tmp.path().join("data")).build().await.unwrap();
     let engine = Engine::builder(&eyrie).manifest_dir(&manifests).build().unwrap();
 
-    let admin = NewUser { name: "Root".parse().unwrap(), email: "root@example.org".parse().unwrap(), platform_admin: true };
+    let admin =
+        NewUser { name: "Root".parse().unwrap(), email: "root@example.org".parse().unwrap(), platform_admin: true };
     let root = eyrie.register_user(Actor::System, admin).await.unwrap();
     let root = Actor::User { id: root.id, platform_admin: true };
-    let owner = NewUser { name: "Olga".parse().unwrap(), email: "olga@example.org".parse().unwrap(), platform_admin: false };
+    let owner =
+        NewUser { name: "Olga".parse().unwrap(), email: "olga@example.org".parse().unwrap(), platform_admin: false };
     let owner = Actor::user(eyrie.register_user(Actor::System, owner).await.unwrap().id);
 
     let kubeconfig = NewConnection::Kubeconfig(SecretString::new("# not used by a manifest directory"));
@@ -48,7 +50,8 @@ async fn a_deployment_reaches_the_manifest_directory_through_the_engine() {
     eyrie.transition_cluster(root, cluster.id, ClusterState::Init).await.unwrap();
     eyrie.transition_cluster(root, cluster.id, ClusterState::Active).await.unwrap();
 
-    let project = NewProject { name: "Acme".parse().unwrap(), slug: None, domain: Some("acme.example".parse().unwrap()) };
+    let project =
+        NewProject { name: "Acme".parse().unwrap(), slug: None, domain: Some("acme.example".parse().unwrap()) };
     let project = eyrie.create_project(owner, project).await.unwrap();
     let group = NewGroup {
         name: "Shop".parse().unwrap(),
@@ -58,7 +61,8 @@ async fn a_deployment_reaches_the_manifest_directory_through_the_engine() {
         settings: Settings::default(),
     };
     let group = eyrie.create_group(owner, project.id, group).await.unwrap();
-    let scope = NewScope { name: "prod".parse().unwrap(), code: "prod".parse().unwrap(), config: ScopeConfig::default() };
+    let scope =
+        NewScope { name: "prod".parse().unwrap(), code: "prod".parse().unwrap(), config: ScopeConfig::default() };
     let scope = eyrie.create_scope(owner, group.id, scope).await.unwrap();
     let deployment = NewDeployment {
         name: "shop".parse().unwrap(),

@@ -30,10 +30,8 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// retryable (a full disk, a busy file); a refused permission or bad input
 /// will not get better by asking again.
 pub(super) fn io_error(what: &str, path: &Path, e: &io::Error) -> Error {
-    let retryable = !matches!(
-        e.kind(),
-        io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
-    );
+    let retryable =
+        !matches!(e.kind(), io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData);
     Error::backend(format!("cannot {what} {}: {e}", path.display()), retryable)
 }
 
