@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use eyrie::prelude::*;
+use eyrie::storage::Transaction;
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -36,19 +37,14 @@ async fn a_deployment_reaches_the_manifest_directory_through_the_engine() {
     let eyrie = Eyrie::builder().data_dir(tmp.path().join("data")).build().await.unwrap();
     let engine = Engine::builder(&eyrie).manifest_dir(&manifests).build().unwrap();
 
-    let admin =
-        NewUser { name: "Root".parse().unwrap(), email: "root@example.org".parse().unwrap(), platform_admin: true };
-    let root = eyrie.register_user(Actor::System, admin).await.unwrap();
-    let root = Actor::User { id: root.id, platform_admin: true };
     let owner =
         NewUser { name: "Olga".parse().unwrap(), email: "olga@example.org".parse().unwrap(), platform_admin: false };
     let owner = Actor::user(eyrie.register_user(Actor::System, owner).await.unwrap().id);
-
-    let kubeconfig = NewConnection::Kubeconfig(SecretString::new("# not used by a manifest directory"));
-    let input = NewCluster { name: "EU 1".parse().unwrap(), uid: "uid-eu-1".parse().unwrap(), connection: kubeconfig };
-    let cluster = eyrie.create_cluster(root, input).await.unwrap();
-    eyrie.transition_cluster(root, cluster.id, ClusterState::Init).await.unwrap();
-    eyrie.transition_cluster(root, cluster.id, ClusterState::Active).await.unwrap();
+    // The platform's cluster, as a platform administrator's setup leaves it
+    // (active, in-cluster credentials); written directly so that this test
+    // does not depend on how a platform administrator's actor is obtained.
+    let cluster = eyrie_testkit::builders::cluster(9, ClusterState::Active);
+    eyrie.store().commit(Transaction::new().create(cluster.clone())).await.unwrap();
 
     let project =
         NewProject { name: "Acme".parse().unwrap(), slug: None, domain: Some("acme.example".parse().unwrap()) };
@@ -83,7 +79,7 @@ async fn a_deployment_reaches_the_manifest_directory_through_the_engine() {
     let files = yaml_files(&manifests);
     let namespace = format!("eyrie-{:016x}", project.namespace_uid.0);
     let names: Vec<String> = files.iter().map(|p| p.strip_prefix(&manifests).unwrap().display().to_string()).collect();
-    assert!(names.iter().all(|n| n.starts_with(&format!("eu-1/{namespace}/"))), "{names:?}");
+    assert!(names.iter().all(|n| n.starts_with(&format!("cluster-9/{namespace}/"))), "{names:?}");
     for kind in ["namespace-", "secret-", "persistentvolumeclaim-", "deployment-", "service-", "ingress-"] {
         assert!(names.iter().any(|n| n.contains(&format!("/{kind}"))), "no {kind} file in {names:?}");
     }
