@@ -24,6 +24,10 @@
 //!   of their B-trees instead of at random places, and an id says roughly
 //!   when its record was made. The top bit stays zero (ids fit an `i64`).
 //!
+//! The ids are above 2^53, the largest integer a JavaScript number holds
+//! exactly: a JSON API with browser clients should send ids as strings
+//! (or in their printed form, `prj-…`), not as JSON numbers.
+//!
 //! A block allocator backed by the store would remove the last, tiny
 //! cross-process chance; it needs a counter record in the core and is left
 //! for when the core has one. The 41-bit clock lasts until 2094.
