@@ -34,7 +34,9 @@
 //! the same directory, synced, renamed), so a process killed mid-write
 //! leaves the old file or the new one. A temporary file left by a killed
 //! writer is never read as a manifest and is removed by the next write of
-//! the same deployment. Secrets are written only when a [`SecretSource`]
+//! the same deployment (a leftover of the shared namespace file is left:
+//! another deployment's job may be writing it at that moment; it is never
+//! read either). Secrets are written only when a [`SecretSource`]
 //! gives them (none by default), to files readable by their owner only;
 //! a directory pushed to git should hold sealed or external secrets instead.
 
