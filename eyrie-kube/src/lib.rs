@@ -92,7 +92,7 @@ pub mod secrets;
 #[cfg(feature = "client")]
 pub use executor::KubeExecutor;
 pub use kinds::Kind;
-pub use manifests::ManifestDir;
+pub use manifests::{ManifestDir, WriteStats};
 pub use plan::{Plan, Step};
 pub use render::{DeploymentSecrets, Object, Rendered, Run};
 pub use secrets::{NoSecrets, SecretSource, SystemClock};

@@ -71,8 +71,12 @@ async fn a_second_write_touches_nothing_and_a_change_rewrites_only_what_changed(
     // Let a rewrite show in the modification time even on coarse clocks.
     std::thread::sleep(std::time::Duration::from_millis(20));
 
+    let stats = exec.stats();
+    assert_eq!((stats.written, stats.unchanged, stats.removed), (5, 0, 0), "{stats:?}");
     let again = exec.write(&access(), &d, Run::Running).await.unwrap();
     assert!(again.is_noop(), "{again:?}");
+    assert_eq!(exec.stats().written, 5, "the second write counted no file written");
+    assert_eq!(exec.stats().unchanged, 5);
     assert_eq!(again.unchanged.len(), before.len());
     for (name, was) in &before {
         assert_eq!(stamp(&dir.join(name)), *was, "{name} was rewritten although unchanged");
@@ -175,7 +179,9 @@ async fn remove_deletes_this_deployments_files_only_and_obeys_allow_drop() {
     assert_eq!(yaml_files(&dir), all, "a refused remove changes nothing");
 
     shop.effective.allow_drop.value = true;
+    let removed_before = exec.stats().removed;
     exec.remove(&access(), &shop).await.unwrap();
+    assert_eq!(exec.stats().removed - removed_before, 5, "the five odoo objects' files");
     let left = yaml_files(&dir);
     assert_eq!(left.len(), 1 + api_files.len(), "{left:?}");
     assert!(left.iter().any(|n| n.starts_with("namespace-")), "the namespace outlives its deployments");

@@ -64,7 +64,7 @@ pub use eyrie_core::*;
 pub use eyrie_kube as kubernetes;
 #[cfg(feature = "kube")]
 pub use eyrie_kube::KubeExecutor;
-pub use eyrie_kube::manifests::{ManifestDir, Written};
+pub use eyrie_kube::manifests::{ManifestDir, WriteStats, Written};
 #[cfg(feature = "redb")]
 pub use eyrie_store_redb as redb_store;
 #[cfg(feature = "sled")]

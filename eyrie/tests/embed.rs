@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use eyrie::prelude::*;
 use eyrie::storage::Transaction;
@@ -35,7 +36,9 @@ async fn a_deployment_reaches_the_manifest_directory_through_the_engine() {
     let tmp = tempfile::tempdir().unwrap();
     let manifests = tmp.path().join("manifests");
     let eyrie = Eyrie::builder().data_dir(tmp.path().join("data")).build().await.unwrap();
-    let engine = Engine::builder(&eyrie).manifest_dir(&manifests).build().unwrap();
+    // The writer is kept to ask what it did (`.manifest_dir(…)` builds one too).
+    let writer = Arc::new(ManifestDir::new(&manifests, Arc::new(SystemClock)));
+    let engine = Engine::builder(&eyrie).executor(writer.clone()).build().unwrap();
 
     let owner =
         NewUser { name: "Olga".parse().unwrap(), email: "olga@example.org".parse().unwrap(), platform_admin: false };
@@ -85,12 +88,18 @@ async fn a_deployment_reaches_the_manifest_directory_through_the_engine() {
     }
     let mtimes: Vec<_> = files.iter().map(|p| std::fs::metadata(p).unwrap().modified().unwrap()).collect();
 
-    // Applying again with nothing changed writes nothing.
+    let first = writer.stats();
+    assert_eq!((first.written, first.removed), (files.len() as u64, 0), "{first:?}");
+
+    // Applying again with nothing changed writes nothing, and says so.
     let again = run(&engine, owner, shop.id, JobAction::Redeploy).await;
     assert_eq!(again.state, JobState::Done, "{again:?}");
     assert_eq!(yaml_files(&manifests), files);
     let after: Vec<_> = files.iter().map(|p| std::fs::metadata(p).unwrap().modified().unwrap()).collect();
     assert_eq!(after, mtimes, "a redeploy with nothing changed rewrote files");
+    let second = writer.stats();
+    assert_eq!((second.written, second.removed), (first.written, 0), "{second:?}");
+    assert!(second.unchanged > first.unchanged, "{second:?}");
 }
 
 #[tokio::test]

@@ -45,6 +45,7 @@ mod files;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use eyrie_core::executor::{ClusterAccess, ClusterExecutor, DesiredDeployment};
@@ -74,11 +75,40 @@ impl Written {
     }
 }
 
+/// What a [`ManifestDir`] did since it was made, in files (the namespace
+/// file included): for a program to say whether a run changed anything.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Files created or replaced.
+    pub written: u64,
+    /// Files left alone because they already held the rendered bytes.
+    pub unchanged: u64,
+    /// Files removed.
+    pub removed: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    written: AtomicU64,
+    unchanged: AtomicU64,
+    removed: AtomicU64,
+}
+
+impl Counters {
+    fn add(&self, written: usize, unchanged: usize, removed: usize) {
+        let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        self.written.fetch_add(n(written), Ordering::Relaxed);
+        self.unchanged.fetch_add(n(unchanged), Ordering::Relaxed);
+        self.removed.fetch_add(n(removed), Ordering::Relaxed);
+    }
+}
+
 /// Writes rendered manifests under a directory. See the module docs.
 pub struct ManifestDir {
     root: PathBuf,
     clock: Arc<dyn Clock>,
     secrets: Arc<dyn SecretSource>,
+    counters: Counters,
 }
 
 impl fmt::Debug for ManifestDir {
@@ -107,13 +137,22 @@ impl ManifestDir {
     /// Writes under `root` (created when missing), stamping observations
     /// with `clock`. No secrets are rendered until [`ManifestDir::with_secrets`].
     pub fn new(root: impl Into<PathBuf>, clock: Arc<dyn Clock>) -> Self {
-        ManifestDir { root: root.into(), clock, secrets: Arc::new(NoSecrets) }
+        ManifestDir { root: root.into(), clock, secrets: Arc::new(NoSecrets), counters: Counters::default() }
     }
 
     /// Renders configuration secrets from `source` (written to owner-only files).
     pub fn with_secrets(mut self, source: Arc<dyn SecretSource>) -> Self {
         self.secrets = source;
         self
+    }
+
+    /// What this writer did so far (every executor call and [`ManifestDir::write`]).
+    pub fn stats(&self) -> WriteStats {
+        WriteStats {
+            written: self.counters.written.load(Ordering::Relaxed),
+            unchanged: self.counters.unchanged.load(Ordering::Relaxed),
+            removed: self.counters.removed.load(Ordering::Relaxed),
+        }
     }
 
     /// The directory everything is written under.
@@ -155,6 +194,7 @@ impl ManifestDir {
         let dir = self.namespace_dir(cluster, &deployment.namespace)?;
         let id = deployment.deployment_id.to_string();
         let written = blocking(move || sync_files(&dir, &id, &targets)).await?;
+        self.counters.add(written.written.len(), written.unchanged.len(), written.removed.len());
         if !written.is_noop() {
             tracing::info!(
                 deployment = %deployment.deployment_id,
@@ -230,7 +270,9 @@ impl ClusterExecutor for ManifestDir {
         let path = self.path_of(cluster, &namespace)?;
         let mut yaml = String::new();
         write_yaml(&mut yaml, &namespace)?;
-        blocking(move || files::write_atomic(&path, yaml.as_bytes(), false)).await.map(drop)
+        let wrote = blocking(move || files::write_atomic(&path, yaml.as_bytes(), false)).await?;
+        self.counters.add(usize::from(wrote), usize::from(!wrote), 0);
+        Ok(())
     }
 
     async fn apply(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()> {
@@ -251,16 +293,19 @@ impl ClusterExecutor for ManifestDir {
         }
         let dir = self.namespace_dir(cluster, &deployment.namespace)?;
         let id = deployment.deployment_id.to_string();
-        blocking(move || {
+        let removed = blocking(move || {
             let mine = owned_by(&dir, &id)?;
             let names: Vec<&str> = mine.iter().filter_map(|(p, _)| p.file_name().and_then(|n| n.to_str())).collect();
             files::clean_temps(&dir, names)?;
+            let mut removed = 0;
             for (path, _) in &mine {
-                files::remove(path)?;
+                removed += usize::from(files::remove(path)?);
             }
-            Ok(())
+            Ok(removed)
         })
-        .await
+        .await?;
+        self.counters.add(0, 0, removed);
+        Ok(())
     }
 
     async fn observe(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<ObservedState> {
