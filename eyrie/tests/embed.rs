@@ -119,3 +119,24 @@ async fn an_explicit_key_variable_must_be_set() {
     assert_eq!(err.kind(), ErrorKind::Invalid);
     assert!(!tmp.path().join("sealing.keys").exists(), "no key file is generated when a variable was asked for");
 }
+
+#[cfg(feature = "sled")]
+#[tokio::test]
+async fn the_sled_store_is_one_call_away() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = async {
+        let eyrie = Eyrie::builder().data_dir(tmp.path()).sled(tmp.path().join("sled")).build().await.unwrap();
+        let input =
+            NewUser { name: "Sam".parse().unwrap(), email: "sam@example.org".parse().unwrap(), platform_admin: false };
+        let sam = eyrie.register_user(Actor::System, input).await.unwrap();
+        use eyrie::storage::StoreExt;
+        let stored = eyrie.store().find::<eyrie::User>(sam.id.0).await.unwrap();
+        assert_eq!(stored.map(|u| u.value.email), Some(sam.email), "the user is in the sled store");
+    };
+    // sled can stall under load (sled issue 1412): fail clearly instead of hanging.
+    tokio::time::timeout(std::time::Duration::from_secs(60), work)
+        .await
+        .expect("sled did not answer within 60 s (a sled stall?)");
+    assert!(tmp.path().join("sled").exists());
+    assert!(!tmp.path().join("eyrie.redb").exists(), "no redb store when sled was chosen");
+}
