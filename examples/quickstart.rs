@@ -22,6 +22,11 @@ use eyrie::{Email, ValidationError};
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // `RUST_LOG=debug` shows a span per service call, job, step and executor call.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .init();
     let (data, sled) = args()?;
     let mut builder = Eyrie::builder().data_dir(&data);
     if sled {

@@ -72,12 +72,14 @@ fn check_steps(engine: &Engine, steps: &[StepSpec]) -> Result<()> {
 
 impl Engine {
     /// The latest version of the book for `group_type` and `action`, if any is stored.
+    #[tracing::instrument(level = "debug", skip_all, fields(action = %action), err(level = "debug", Display))]
     pub async fn latest_book(&self, group_type: GroupType, action: JobAction) -> Result<Option<Book>> {
         let books = self.store().children::<Book>(Index::Books(Index::book_parent(group_type, action))).await?;
         Ok(books.into_iter().map(|v| v.value).max_by_key(|b| b.version))
     }
 
     /// Every stored version of the book for `group_type` and `action`, oldest first.
+    #[tracing::instrument(level = "debug", skip_all, fields(action = %action), err(level = "debug", Display))]
     pub async fn book_versions(&self, group_type: GroupType, action: JobAction) -> Result<Vec<Book>> {
         let mut books: Vec<Book> = self
             .store()
@@ -93,6 +95,7 @@ impl Engine {
     /// Publishes a new version of the book for `group_type` and `action`
     /// (platform administrators). Older versions are kept. Refused when a
     /// step names a handler no executor registered.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, action = %action), err(level = "debug", Display))]
     pub async fn publish_book(
         &self,
         actor: Actor,
@@ -130,6 +133,7 @@ impl Engine {
 
     /// Publishes the default book for every group type and action that has
     /// none yet. Returns how many were published.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
     pub async fn install_default_books(&self) -> Result<usize> {
         let mut published = 0;
         for group_type in GroupType::ALL {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::handler::{HandlerRegistry, StepContext, StepOutcome};
 use super::lifecycle::{action_permission, apply_outcome, check_can_start};
@@ -164,6 +165,7 @@ impl Engine {
     /// with [`Error::Busy`] rather than queued, so nobody's request waits
     /// silently behind a job that may take long or fail. Cancel the active
     /// job, or wait for it, then ask again.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, deployment = %deployment, action = %action), err(level = "debug", Display))]
     pub async fn submit(
         &self,
         actor: Actor,
@@ -277,6 +279,7 @@ impl Engine {
     }
 
     /// Reads a job (authorized as reading the deployment's jobs).
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn get_job(&self, actor: Actor, id: JobId) -> Result<Job> {
         let actor = self.eyrie.identify(actor).await?;
         let job = self.store().fetch::<Job>(id.0).await?.value;
@@ -286,6 +289,7 @@ impl Engine {
     }
 
     /// The jobs of a deployment, oldest first.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, deployment = %deployment), err(level = "debug", Display))]
     pub async fn list_jobs(&self, actor: Actor, deployment: DeploymentId) -> Result<Vec<Job>> {
         let actor = self.eyrie.identify(actor).await?;
         let da = self.eyrie.deployment_access(actor, deployment).await?;
@@ -311,6 +315,7 @@ impl Engine {
     }
 
     /// Cancels a job: at once when it has not started, between steps when it runs.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn cancel(&self, actor: Actor, id: JobId) -> Result<Job> {
         let actor = self.eyrie.identify(actor).await?;
         self.eyrie
@@ -336,6 +341,7 @@ impl Engine {
     }
 
     /// Marks the manual step a job waits on as done; the job goes on at the next run.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn complete_manual_step(&self, actor: Actor, id: JobId) -> Result<Job> {
         let actor = self.eyrie.identify(actor).await?;
         self.eyrie
@@ -383,6 +389,7 @@ impl Engine {
 
     /// The jobs this engine may run now: scheduled ones, its own running
     /// ones, and running ones whose engine's lease lapsed (a dead process).
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
     pub async fn runnable_jobs(&self) -> Result<Vec<JobId>> {
         let now = self.eyrie.now();
         let mut out = Vec::new();
@@ -402,6 +409,7 @@ impl Engine {
     /// that errs does not hide another's). Jobs waiting for a manual step
     /// stay running and are left alone. Fails only when the runnable jobs
     /// cannot be listed at all.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
     pub async fn run_until_idle(&self) -> Result<RunReport> {
         let mut report = RunReport::default();
         loop {
@@ -571,6 +579,7 @@ impl Engine {
     /// person, or is lost to another engine. Every step transition is
     /// persisted before the step runs.
     /// Fails with `Conflict` when the job cannot be claimed now.
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id), err(level = "debug", Display))]
     pub async fn run_job(&self, id: JobId) -> Result<Job> {
         match self.claim(id).await? {
             Some(claimed) => self.drive(claimed).await,
@@ -579,6 +588,13 @@ impl Engine {
     }
 
     /// Runs a claimed job; see [`Engine::run_job`].
+    #[tracing::instrument(
+        name = "job",
+        level = "info",
+        skip_all,
+        fields(job = %claimed.value.id, deployment = %claimed.value.deployment_id, action = %claimed.value.action, engine = self.id),
+        err(Display)
+    )]
     async fn drive(&self, claimed: Versioned<Job>) -> Result<Job> {
         let mut current = claimed;
         loop {
@@ -650,17 +666,40 @@ impl Engine {
             s.retry_at = None;
             current = self.save(current, next).await?;
             let ctx = StepContext { step: current.value.steps[i].clone(), job: current.value.clone(), ..ctx };
-            let outcome = match limit {
-                Some(limit) => match tokio::time::timeout(limit, handler.run(&ctx)).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => StepOutcome::Failed(format!(
-                        "step {} timed out after {}s (estimated_duration × estimated_duration_over_stop)",
-                        ctx.step.spec.name,
-                        limit.as_secs()
-                    )),
+            let span = tracing::info_span!(
+                "step",
+                job = %ctx.job.id,
+                deployment = %ctx.job.deployment_id,
+                step = %ctx.step.spec.name,
+                attempt = ctx.step.attempts,
+                outcome = tracing::field::Empty,
+            );
+            let outcome = async {
+                match limit {
+                    Some(limit) => match tokio::time::timeout(limit, handler.run(&ctx)).await {
+                        Ok(outcome) => outcome,
+                        Err(_) => {
+                            tracing::warn!(seconds = limit.as_secs(), "step timed out");
+                            StepOutcome::Failed(format!(
+                                "step {} timed out after {}s (estimated_duration × estimated_duration_over_stop)",
+                                ctx.step.spec.name,
+                                limit.as_secs()
+                            ))
+                        }
+                    },
+                    None => handler.run(&ctx).await,
+                }
+            }
+            .instrument(span.clone())
+            .await;
+            span.record(
+                "outcome",
+                match &outcome {
+                    StepOutcome::Done => "done",
+                    StepOutcome::RetryAfter(..) => "retry",
+                    StepOutcome::Failed(_) => "failed",
                 },
-                None => handler.run(&ctx).await,
-            };
+            );
             match outcome {
                 StepOutcome::Done => {
                     let mut next = current.value.clone();
@@ -690,6 +729,7 @@ impl Engine {
         at_least: Duration,
     ) -> Result<std::result::Result<Versioned<Job>, Job>> {
         let attempts = current.value.steps[i].attempts;
+        tracing::info!(job = %current.value.id, step = %current.value.steps[i].spec.name, attempts, why = %why, "step will be retried");
         if attempts >= self.config.max_attempts {
             let msg = format!("step {} gave up after {attempts} attempts: {why}", current.value.steps[i].spec.name);
             return self.fail_step(current, i, msg).await.map(Err);

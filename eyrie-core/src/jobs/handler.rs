@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tracing::Instrument;
 
 use crate::clock::Timestamp;
 use crate::error::Error;
@@ -125,31 +126,38 @@ impl StepHandler for ExecutorStep {
     async fn run(&self, ctx: &StepContext) -> StepOutcome {
         let d = &ctx.desired;
         for cluster in &ctx.clusters {
-            let result = match self.op {
-                builtin::ENSURE_NAMESPACE => self.executor.ensure_namespace(cluster, d).await,
-                builtin::APPLY => self.executor.apply(cluster, d).await,
-                builtin::PAUSE => self.executor.pause(cluster, d).await,
-                builtin::RESUME => self.executor.resume(cluster, d).await,
-                builtin::REMOVE => self.executor.remove(cluster, d).await,
-                builtin::WAIT_READY => match self.executor.observe(cluster, d).await {
-                    Ok(seen) if seen.ready_replicas >= d.effective.replicas.value => Ok(()),
-                    Ok(seen) => {
-                        let poll =
-                            ctx.step.spec.parameters.get("poll_seconds").and_then(|p| p.parse().ok()).unwrap_or(5);
-                        return StepOutcome::RetryAfter(
-                            Duration::from_secs(poll),
-                            format!(
-                                "{} of {} replicas ready on {}",
-                                seen.ready_replicas, d.effective.replicas.value, cluster.slug
-                            ),
-                        );
-                    }
-                    Err(e) => Err(e),
-                },
-                other => Err(Error::backend(format!("unknown built-in handler {other}"), false)),
-            };
-            if let Err(e) = result {
-                return StepOutcome::from_error(&e);
+            let span = tracing::debug_span!(
+                "executor",
+                op = self.op,
+                cluster = %cluster.slug,
+                deployment = %d.effective.deployment_id
+            );
+            let result = async {
+                match self.op {
+                    builtin::ENSURE_NAMESPACE => self.executor.ensure_namespace(cluster, d).await.map(|()| None),
+                    builtin::APPLY => self.executor.apply(cluster, d).await.map(|()| None),
+                    builtin::PAUSE => self.executor.pause(cluster, d).await.map(|()| None),
+                    builtin::RESUME => self.executor.resume(cluster, d).await.map(|()| None),
+                    builtin::REMOVE => self.executor.remove(cluster, d).await.map(|()| None),
+                    builtin::WAIT_READY => self.executor.observe(cluster, d).await.map(Some),
+                    other => Err(Error::backend(format!("unknown built-in handler {other}"), false)),
+                }
+            }
+            .instrument(span)
+            .await;
+            match result {
+                Ok(Some(seen)) if seen.ready_replicas < d.effective.replicas.value => {
+                    let poll = ctx.step.spec.parameters.get("poll_seconds").and_then(|p| p.parse().ok()).unwrap_or(5);
+                    return StepOutcome::RetryAfter(
+                        Duration::from_secs(poll),
+                        format!(
+                            "{} of {} replicas ready on {}",
+                            seen.ready_replicas, d.effective.replicas.value, cluster.slug
+                        ),
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => return StepOutcome::from_error(&e),
             }
         }
         StepOutcome::Done

@@ -102,6 +102,7 @@ impl DeploymentAccess {
 impl Eyrie {
     /// Explains whether `actor` may do `action` on a deployment, and which
     /// grant or rule decides (SPEC §4). Reads only what the decision needs.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn explain_on_deployment(
         &self,
         actor: Actor,
@@ -114,6 +115,7 @@ impl Eyrie {
     }
 
     /// Explains whether `actor` may do `action` on a project as a whole.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn explain_on_project(
         &self,
         actor: Actor,

@@ -62,6 +62,7 @@ impl Eyrie {
 
     /// Registers a cluster in `draft` (platform administrators only). Its
     /// kubeconfig is sealed before it reaches the store.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor), err(level = "debug", Display))]
     pub async fn create_cluster(&self, actor: Actor, input: NewCluster) -> Result<Cluster> {
         let actor = self.identify(actor).await?;
         allow(actor, Action::ManageClusters, &Resource::Global)?;
@@ -82,6 +83,7 @@ impl Eyrie {
     /// Every cluster. Platform administrators (and the system) get their
     /// connections, still sealed; everyone else gets
     /// [`ClusterConnection::Withheld`] in their place.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor), err(level = "debug", Display))]
     pub async fn list_clusters(&self, actor: Actor) -> Result<Vec<Cluster>> {
         let actor = self.identify(actor).await?;
         allow(actor, Action::ReadGlobal, &Resource::Global)?;
@@ -98,6 +100,7 @@ impl Eyrie {
     }
 
     /// Edits a cluster's name or connection.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn update_cluster(&self, actor: Actor, id: ClusterId, patch: ClusterPatch) -> Result<Cluster> {
         let actor = self.identify(actor).await?;
         allow(actor, Action::ManageClusters, &Resource::Global)?;
@@ -123,6 +126,7 @@ impl Eyrie {
 
     /// Moves a cluster through its lifecycle. Entering `delete` is refused
     /// while a live deployment runs on it.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn transition_cluster(&self, actor: Actor, id: ClusterId, to: ClusterState) -> Result<Cluster> {
         let actor = self.identify(actor).await?;
         allow(actor, Action::ManageClusters, &Resource::Global)?;
@@ -190,6 +194,7 @@ impl Eyrie {
     /// Opens a cluster's connection for an executor call (platform
     /// administrators and the system actor only). The plaintext is meant for
     /// the executor alone; `ClusterAccess` redacts it when printed.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn open_cluster(&self, actor: Actor, id: ClusterId) -> Result<ClusterAccess> {
         let actor = self.identify(actor).await?;
         self.open_cluster_as(actor, id).await

@@ -72,6 +72,7 @@ impl Eyrie {
     }
 
     /// Adds a repository to a project (developers) or globally (platform administrators).
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor), err(level = "debug", Display))]
     pub async fn create_repository(&self, actor: Actor, input: NewRepository) -> Result<Repository> {
         let actor = self.identify(actor).await?;
         let pinned = self.authorize_code(actor, input.project_id, true).await?;
@@ -89,6 +90,7 @@ impl Eyrie {
     }
 
     /// The repositories of a project, or the global ones.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor), err(level = "debug", Display))]
     pub async fn list_repositories(&self, actor: Actor, project: Option<ProjectId>) -> Result<Vec<Repository>> {
         let actor = self.identify(actor).await?;
         self.authorize_code(actor, project, false).await?;
@@ -97,6 +99,7 @@ impl Eyrie {
     }
 
     /// Adds a branch to a repository.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor), err(level = "debug", Display))]
     pub async fn create_branch(&self, actor: Actor, input: NewBranch) -> Result<Branch> {
         let actor = self.identify(actor).await?;
         let repo = self.store.fetch::<Repository>(input.repository_id.0).await?;
@@ -115,6 +118,7 @@ impl Eyrie {
     }
 
     /// The branches of a repository.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, repository = %repository), err(level = "debug", Display))]
     pub async fn list_branches(&self, actor: Actor, repository: RepositoryId) -> Result<Vec<Branch>> {
         let actor = self.identify(actor).await?;
         let repo = self.store.fetch::<Repository>(repository.0).await?;
@@ -130,6 +134,7 @@ impl Eyrie {
     }
 
     /// Adds an image.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor), err(level = "debug", Display))]
     pub async fn create_image(&self, actor: Actor, input: NewImage) -> Result<Image> {
         let actor = self.identify(actor).await?;
         let mut tx = self.authorize_code(actor, input.project_id, true).await?;
@@ -158,6 +163,7 @@ impl Eyrie {
     /// Records a new digest for an image and returns the deployments to
     /// redeploy: those subscribed to it (as their effective image) that are
     /// in `deploy`. Paused and draft ones pick the digest up on their next deploy.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn update_image_digest(&self, actor: Actor, id: ImageId, digest: Digest) -> Result<Vec<DeploymentId>> {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {

@@ -53,6 +53,7 @@ fn context(id: DatasourceId, field: &str) -> String {
 
 impl Eyrie {
     /// Adds a datasource to a project (admins). Its secrets are sealed.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, project = %project), err(level = "debug", Display))]
     pub async fn create_datasource(
         &self,
         actor: Actor,
@@ -92,6 +93,7 @@ impl Eyrie {
     /// The datasources of a project. Those who may open their secrets
     /// ([`Action::ManageDatasources`]) get them sealed; other members get
     /// `connection` and `credentials` as `None`.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, project = %project), err(level = "debug", Display))]
     pub async fn list_datasources(&self, actor: Actor, project: ProjectId) -> Result<Vec<Datasource>> {
         let actor = self.identify(actor).await?;
         let access = self.project_access(actor, project, None, None).await?;
@@ -114,6 +116,7 @@ impl Eyrie {
     }
 
     /// Opens a datasource's credentials for its consumer (admins only).
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn open_datasource_credentials(&self, actor: Actor, id: DatasourceId) -> Result<Option<SecretString>> {
         let actor = self.identify(actor).await?;
         let ds = self.store.fetch::<Datasource>(id.0).await?.value;
@@ -126,6 +129,7 @@ impl Eyrie {
     /// Re-seals every stored secret that is not under the active key
     /// (cluster kubeconfigs, datasource credentials and connection strings),
     /// one record per transaction. Returns how many records changed.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor), err(level = "debug", Display))]
     pub async fn reseal_all(&self, actor: Actor) -> Result<usize> {
         let actor = self.identify(actor).await?;
         allow(actor, Action::ManageGlobalResources, &Resource::Global)?;

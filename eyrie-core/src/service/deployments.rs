@@ -98,6 +98,7 @@ impl Eyrie {
     /// Creates a deployment in a group: its scope must belong to the group and
     /// have room, its clusters must be allowed there. Writes its first version
     /// record, and a default monitor when the scope asks for one.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, group_id = %group_id), err(level = "debug", Display))]
     pub async fn create_deployment(&self, actor: Actor, group_id: GroupId, input: NewDeployment) -> Result<Deployment> {
         let actor = self.identify(actor).await?;
         input.settings.validate()?;
@@ -166,6 +167,7 @@ impl Eyrie {
     }
 
     /// Reads a deployment.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn get_deployment(&self, actor: Actor, id: DeploymentId) -> Result<Deployment> {
         let actor = self.identify(actor).await?;
         let da = self.deployment_access(actor, id).await?;
@@ -174,6 +176,7 @@ impl Eyrie {
     }
 
     /// The deployments of a group, dropped ones included.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, group_id = %group_id), err(level = "debug", Display))]
     pub async fn list_deployments(&self, actor: Actor, group_id: GroupId) -> Result<Vec<Deployment>> {
         let actor = self.identify(actor).await?;
         let ga = self.group_access(actor, group_id).await?;
@@ -188,6 +191,7 @@ impl Eyrie {
     }
 
     /// The effective view of a deployment: every setting with its source.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn effective(&self, actor: Actor, id: DeploymentId) -> Result<EffectiveDeployment> {
         let actor = self.identify(actor).await?;
         let da = self.deployment_access(actor, id).await?;
@@ -196,6 +200,7 @@ impl Eyrie {
     }
 
     /// What an executor needs to run the deployment.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn desired(&self, actor: Actor, id: DeploymentId) -> Result<DesiredDeployment> {
         let actor = self.identify(actor).await?;
         let da = self.deployment_access(actor, id).await?;
@@ -224,6 +229,7 @@ impl Eyrie {
     /// Edits a deployment. Dropped deployments are read-only. Changing its
     /// clusters needs `link_clusters`. A change of branch, image or commit ref
     /// appends a version record.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn update_deployment(
         &self,
         actor: Actor,
@@ -277,6 +283,7 @@ impl Eyrie {
     /// Moves a deployment to another scope of its group. The actor must pass
     /// `role_to_admin` of both scopes, the target must have room, and its
     /// clusters must be allowed there.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id, to = %to), err(level = "debug", Display))]
     pub async fn move_deployment(&self, actor: Actor, id: DeploymentId, to: ScopeId) -> Result<Deployment> {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {
@@ -327,6 +334,7 @@ impl Eyrie {
     }
 
     /// The version history of a deployment, oldest first.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn list_versions(&self, actor: Actor, id: DeploymentId) -> Result<Vec<DeploymentVersion>> {
         let actor = self.identify(actor).await?;
         let da = self.deployment_access(actor, id).await?;
@@ -343,6 +351,7 @@ impl Eyrie {
     }
 
     /// Reads a deployment with its revision, for callers that pin it.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn get_deployment_versioned(&self, actor: Actor, id: DeploymentId) -> Result<Versioned<Deployment>> {
         let actor = self.identify(actor).await?;
         let da = self.deployment_access(actor, id).await?;

@@ -91,6 +91,7 @@ impl Eyrie {
     }
 
     /// Creates a group; the creator gets it added to their favourites.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, project_id = %project_id), err(level = "debug", Display))]
     pub async fn create_group(&self, actor: Actor, project_id: ProjectId, input: NewGroup) -> Result<DeploymentGroup> {
         let actor = self.identify(actor).await?;
         input.settings.validate()?;
@@ -124,6 +125,7 @@ impl Eyrie {
     }
 
     /// Reads a group.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn get_group(&self, actor: Actor, id: GroupId) -> Result<DeploymentGroup> {
         let actor = self.identify(actor).await?;
         let g = self.group_access(actor, id).await?;
@@ -132,6 +134,7 @@ impl Eyrie {
     }
 
     /// The groups of a project.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, project_id = %project_id), err(level = "debug", Display))]
     pub async fn list_groups(&self, actor: Actor, project_id: ProjectId) -> Result<Vec<DeploymentGroup>> {
         let actor = self.identify(actor).await?;
         let access = self.project_access(actor, project_id, None, None).await?;
@@ -147,6 +150,7 @@ impl Eyrie {
 
     /// Edits a group. Changing its clusters needs `link_clusters` and is
     /// refused when a scope or a live deployment still uses a cluster being unlinked.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn update_group(&self, actor: Actor, id: GroupId, patch: GroupPatch) -> Result<DeploymentGroup> {
         let actor = self.identify(actor).await?;
         if let Some(s) = &patch.settings {
@@ -189,6 +193,7 @@ impl Eyrie {
 
     /// Deletes a group with its scopes and overrides (owner only). Refused
     /// while it has a live deployment.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn delete_group(&self, actor: Actor, id: GroupId) -> Result<()> {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {
@@ -241,6 +246,7 @@ impl Eyrie {
     }
 
     /// Creates a scope in a group.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, group_id = %group_id), err(level = "debug", Display))]
     pub async fn create_scope(&self, actor: Actor, group_id: GroupId, input: NewScope) -> Result<Scope> {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {
@@ -261,6 +267,7 @@ impl Eyrie {
     }
 
     /// The scopes of a group, highest priority first, then by sequence.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, group_id = %group_id), err(level = "debug", Display))]
     pub async fn list_scopes(&self, actor: Actor, group_id: GroupId) -> Result<Vec<Scope>> {
         let actor = self.identify(actor).await?;
         let ga = self.group_access(actor, group_id).await?;
@@ -273,6 +280,7 @@ impl Eyrie {
 
     /// Edits a scope. A lower `deployment_limit` than its live deployments is
     /// refused, and so are clusters its live deployments still need.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn update_scope(&self, actor: Actor, id: ScopeId, patch: ScopePatch) -> Result<Scope> {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {
@@ -324,6 +332,7 @@ impl Eyrie {
 
     /// Deletes a scope. Refused while it holds a live deployment or another
     /// scope restores from it.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn delete_scope(&self, actor: Actor, id: ScopeId) -> Result<()> {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {
@@ -350,6 +359,7 @@ impl Eyrie {
     }
 
     /// Reads a scope.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn get_scope(&self, actor: Actor, id: ScopeId) -> Result<Versioned<Scope>> {
         let actor = self.identify(actor).await?;
         let scope = self.store.fetch::<Scope>(id.0).await?;

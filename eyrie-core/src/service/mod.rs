@@ -57,6 +57,8 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use crate::clock::{Clock, Timestamp};
 use crate::error::{Error, Result};
 use crate::ids::{AuditEventId, IdSource, ProjectId};
@@ -148,6 +150,7 @@ impl Eyrie {
     /// from its own authentication. Fails with `PermissionDenied` for an id
     /// that was never registered. Holding an `Actor` grants nothing by
     /// itself: every call looks the user up again.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
     pub async fn actor(&self, user: crate::ids::UserId) -> Result<Actor> {
         self.identify(Actor::User { id: user }).await.map(|_| Actor::User { id: user })
     }
@@ -197,7 +200,8 @@ impl Eyrie {
     /// deleted meanwhile: that is a `Conflict`, and the call re-runs (and
     /// then answers from what is there now).
     pub(crate) async fn commit(&self, tx: Transaction, event: AuditEvent) -> Result<()> {
-        match self.store.commit(tx.create(event)).await {
+        let span = tracing::debug_span!("store.commit", action = %event.action, writes = tx.writes.len() + 1);
+        match self.store.commit(tx.create(event)).instrument(span).await {
             Ok(_) => Ok(()),
             Err(Error::NotFound { entity, .. }) => {
                 Err(Error::Conflict(format!("a {entity} this call read was deleted meanwhile")))
@@ -215,7 +219,10 @@ impl Eyrie {
         let mut attempt = 1;
         loop {
             match op().await {
-                Err(Error::Conflict(_)) if attempt < MAX_ATTEMPTS => attempt += 1,
+                Err(Error::Conflict(why)) if attempt < MAX_ATTEMPTS => {
+                    tracing::debug!(attempt, why = %why, "conflict: re-running the call");
+                    attempt += 1
+                }
                 other => return other,
             }
         }
@@ -224,5 +231,13 @@ impl Eyrie {
 
 /// Authorizes `action` on `resource`, for use at the top of operations.
 pub(crate) fn allow(actor: Principal, action: Action, resource: &Resource) -> Result<()> {
-    authorize(actor, action, resource).map(|_| ())
+    match authorize(actor, action, resource) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            if let Error::PermissionDenied(crate::permission::Denied::Decision(d)) = &e {
+                tracing::debug!(action = %d.action, rule = %d.rule.code(), "authorization refused");
+            }
+            Err(e)
+        }
+    }
 }

@@ -11,6 +11,7 @@ impl Eyrie {
     /// Sets a deployment's backup schedule (replacing an earlier one). A
     /// daily schedule is first due at once, then every 24 hours; a cron
     /// schedule at its next firing minute (the expression was validated when parsed).
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn set_backup_schedule(
         &self,
         actor: Actor,
@@ -48,6 +49,7 @@ impl Eyrie {
     /// Records one check of a monitor (the system actor, or whoever may edit
     /// its monitors). The log may be pruned after its scope's
     /// `monitor_log_delete_after_seconds`, counted from now.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, monitor = %monitor), err(level = "debug", Display))]
     pub async fn record_monitor_log(
         &self,
         actor: Actor,

@@ -32,6 +32,7 @@ fn user_id(actor: Principal) -> Result<UserId> {
 impl Eyrie {
     /// Registers a user (platform administrators, or the system actor when
     /// bootstrapping). Fails with `AlreadyExists` for a known e-mail address.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor), err(level = "debug", Display))]
     pub async fn register_user(&self, actor: Actor, input: NewUser) -> Result<User> {
         let actor = self.identify(actor).await?;
         allow(actor, Action::ManageGlobalResources, &Resource::Global)?;
@@ -50,6 +51,7 @@ impl Eyrie {
     /// Reads a user record: for the user themselves, anyone who shares a
     /// project with them, and platform administrators. Anyone else gets the
     /// `NotFound` a missing id gets.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn get_user(&self, actor: Actor, id: UserId) -> Result<User> {
         let actor = self.identify(actor).await?;
         match self.store.find::<User>(id.0).await? {
@@ -60,6 +62,7 @@ impl Eyrie {
 
     /// Finds a user by e-mail address, with [`Eyrie::get_user`]'s rule:
     /// `None` both for an unknown address and for one the actor may not see.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor), err(level = "debug", Display))]
     pub async fn find_user_by_email(&self, actor: Actor, email: &Email) -> Result<Option<User>> {
         let actor = self.identify(actor).await?;
         match self.store.find_unique::<User>(&UniqueKey::UserEmail(email.to_string())).await? {
@@ -86,6 +89,7 @@ impl Eyrie {
     }
 
     /// The memberships of a project.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, project = %project), err(level = "debug", Display))]
     pub async fn list_members(&self, actor: Actor, project: ProjectId) -> Result<Vec<Membership>> {
         let actor = self.identify(actor).await?;
         let access = self.project_access(actor, project, None, None).await?;
@@ -103,6 +107,7 @@ impl Eyrie {
     /// user record. Refused when the person is already a member or has a
     /// pending invitation; a pending one that expired, or whose inviter may
     /// no longer invite, is replaced (marked `expired` or `revoked`).
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, project = %project), err(level = "debug", Display))]
     pub async fn invite(&self, actor: Actor, project: ProjectId, email: Email, role: Role) -> Result<Invitation> {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {
@@ -187,6 +192,7 @@ impl Eyrie {
     }
 
     /// The invitations of a project.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, project = %project), err(level = "debug", Display))]
     pub async fn list_invitations(&self, actor: Actor, project: ProjectId) -> Result<Vec<Invitation>> {
         let actor = self.identify(actor).await?;
         let access = self.project_access(actor, project, None, None).await?;
@@ -201,6 +207,7 @@ impl Eyrie {
     }
 
     /// Withdraws a pending invitation (anyone who may invite to its project).
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn revoke_invitation(&self, actor: Actor, id: InvitationId) -> Result<Invitation> {
         let actor = self.identify(actor).await?;
         let named = RecordKey::new(EntityKind::Invitation, id.0);
@@ -222,6 +229,7 @@ impl Eyrie {
     /// may (anyone else is answered as if it did not exist). Accepting makes
     /// them a member with the offered role, unless the invitation expired or
     /// its inviter has since lost the right to invite (it is then void).
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn answer_invitation(&self, actor: Actor, id: InvitationId, accept: bool) -> Result<Invitation> {
         let actor = self.identify(actor).await?;
         let named = RecordKey::new(EntityKind::Invitation, id.0);
@@ -264,6 +272,7 @@ impl Eyrie {
 
     /// Changes a member's project role. Lowering an admin is the owner-only
     /// `remove_admin`; the owner's own role never changes.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, project = %project, user = %user), err(level = "debug", Display))]
     pub async fn change_role(&self, actor: Actor, project: ProjectId, user: UserId, role: Role) -> Result<Membership> {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {
@@ -289,6 +298,7 @@ impl Eyrie {
 
     /// Removes a member and their overrides. Removing an admin is owner-only;
     /// the owner cannot be removed.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, project = %project, user = %user), err(level = "debug", Display))]
     pub async fn remove_member(&self, actor: Actor, project: ProjectId, user: UserId) -> Result<()> {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {
@@ -322,6 +332,7 @@ impl Eyrie {
 
     /// Gives a member a different role on one group or deployment (replacing
     /// an earlier override there). Not for the owner, who is admin everywhere.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, project = %project, user = %user), err(level = "debug", Display))]
     pub async fn set_override(
         &self,
         actor: Actor,
@@ -383,6 +394,7 @@ impl Eyrie {
     }
 
     /// Removes an override.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, project = %project, user = %user), err(level = "debug", Display))]
     pub async fn remove_override(
         &self,
         actor: Actor,

@@ -50,6 +50,7 @@ fn user_of(actor: Principal) -> Result<UserId> {
 impl Eyrie {
     /// Creates a project owned by `actor`, with its namespace and the owner's
     /// admin membership, atomically. Fails with `AlreadyExists` when the slug is taken.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor), err(level = "debug", Display))]
     pub async fn create_project(&self, actor: Actor, input: NewProject) -> Result<Project> {
         let actor = self.identify(actor).await?;
         allow(actor, Action::CreateProject, &Resource::Global)?;
@@ -85,6 +86,7 @@ impl Eyrie {
     }
 
     /// Reads a project.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn get_project(&self, actor: Actor, id: ProjectId) -> Result<Project> {
         let actor = self.identify(actor).await?;
         self.project_as(actor, id).await
@@ -97,6 +99,7 @@ impl Eyrie {
     }
 
     /// The projects `actor` may read, through their memberships.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor), err(level = "debug", Display))]
     pub async fn list_projects(&self, actor: Actor) -> Result<Vec<Project>> {
         let actor = self.identify(actor).await?;
         let user = user_of(actor)?;
@@ -110,6 +113,7 @@ impl Eyrie {
     }
 
     /// Finds a project by slug (authorized like [`Eyrie::get_project`]).
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor), err(level = "debug", Display))]
     pub async fn find_project(&self, actor: Actor, slug: &Slug) -> Result<Option<Project>> {
         let actor = self.identify(actor).await?;
         match self.store.find_unique::<Project>(&UniqueKey::ProjectSlug(slug.to_string())).await? {
@@ -119,6 +123,7 @@ impl Eyrie {
     }
 
     /// Edits name, slug, domain or primary deployment.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn update_project(&self, actor: Actor, id: ProjectId, patch: ProjectPatch) -> Result<Project> {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {
@@ -158,6 +163,7 @@ impl Eyrie {
     }
 
     /// Makes `new_owner` (a member) the owner; their membership becomes admin.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id, new_owner = %new_owner), err(level = "debug", Display))]
     pub async fn transfer_ownership(&self, actor: Actor, id: ProjectId, new_owner: UserId) -> Result<Project> {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {
@@ -180,6 +186,7 @@ impl Eyrie {
     }
 
     /// Blocks or unblocks portal access for everyone but the owner.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn set_portal_blocked(&self, actor: Actor, id: ProjectId, blocked: bool) -> Result<Project> {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {
@@ -200,6 +207,7 @@ impl Eyrie {
 
     /// Deletes the project and everything it owns except its audit events.
     /// Refused while any of its deployments is live.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn delete_project(&self, actor: Actor, id: ProjectId) -> Result<()> {
         let actor = self.identify(actor).await?;
         self.retrying(|| async {
@@ -306,6 +314,7 @@ impl Eyrie {
     }
 
     /// The audit events of a project, oldest first.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn list_audit(&self, actor: Actor, id: ProjectId) -> Result<Vec<AuditEvent>> {
         let actor = self.identify(actor).await?;
         let access = self.project_access(actor, id, None, None).await?;

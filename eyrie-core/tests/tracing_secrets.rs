@@ -1,0 +1,63 @@
+//! Operations are observable, and no secret reaches a trace: every span and
+//! event at TRACE level is captured while kubeconfigs and credentials are
+//! sealed, opened, used by the engine and re-sealed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use eyrie_core::jobs::HandlerRegistry;
+use eyrie_core::{Engine, EngineConfig, JobAction};
+use eyrie_testkit::fixtures::{KNOWN_SECRETS, occurrences, write_known_secrets};
+use eyrie_testkit::{MemoryStore, RecordingExecutor};
+use tracing_subscriber::fmt::format::FmtSpan;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn spans_cover_service_calls_jobs_steps_and_executor_calls_and_carry_no_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(FmtSpan::FULL)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let t = write_known_secrets(Arc::new(MemoryStore::new())).await.unwrap();
+    t.eyrie.open_cluster(t.root, t.clusters[0].id).await.unwrap();
+    let ds = t.eyrie.list_datasources(t.admin, t.project.id).await.unwrap();
+    t.eyrie.open_datasource_credentials(t.admin, ds[0].id).await.unwrap();
+    let engine = Engine::new(
+        t.eyrie.clone(),
+        HandlerRegistry::with_executor(Arc::new(RecordingExecutor::new())),
+        EngineConfig::default(),
+    );
+    engine.submit(t.developer, t.sandbox.id, JobAction::Initialize, BTreeMap::new()).await.unwrap();
+    assert!(engine.run_until_idle().await.unwrap().is_clean());
+    let refused = t.eyrie.open_cluster(t.developer, t.clusters[0].id).await;
+    assert!(refused.is_err());
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for needle in ["create_cluster", "create_datasource", "open_cluster", "job", "step", "executor", "store.commit"] {
+        assert!(text.contains(needle), "no {needle} span in the trace");
+    }
+    assert!(text.contains("authorization refused"), "refusals are events");
+    assert!(text.contains("step=namespace") || text.contains("step=\"namespace\""), "steps name themselves");
+    assert_eq!(occurrences(text.as_bytes(), &KNOWN_SECRETS), Vec::<&str>::new(), "a secret reached the trace");
+}
