@@ -239,6 +239,8 @@ async fn actions_are_authorized_and_drop_respects_allow_drop() {
     assert_eq!(e.kind(), ErrorKind::InvalidTransition, "a draft cannot pause");
     let e = r.engine.submit(r.t.owner, r.t.shop.id, JobAction::Redeploy, BTreeMap::new()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PolicyViolation, "redeploy needs deploy: {e}");
+    let e = r.engine.submit(r.t.owner, r.t.shop.id, JobAction::Deploy, BTreeMap::new()).await.unwrap_err();
+    assert!(e.to_string().contains("initialize it first"), "deploying a draft says what comes first: {e}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -37,6 +37,12 @@ pub fn target_state(action: JobAction) -> Option<LifecycleState> {
 /// `deploy`, backing up or restoring what was never initialized, and drops
 /// where the scope forbids them (for people and timers alike).
 pub fn check_can_start(action: JobAction, d: &Deployment, scope: &Scope) -> Result<()> {
+    if action == JobAction::Deploy && d.state == LifecycleState::Draft {
+        return Err(Error::policy(format!(
+            "deployment {} is a draft: initialize it first (JobAction::Initialize), then deploy",
+            d.slug
+        )));
+    }
     if let Some(to) = target_state(action) {
         d.state.transition(to)?;
     }
