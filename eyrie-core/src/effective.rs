@@ -27,7 +27,8 @@ pub fn hostname(project: &Project, scope: &Scope, slug: &Slug) -> Option<String>
 }
 
 /// Where an effective value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Source {
     /// Set on the deployment.
     Deployment,
@@ -54,7 +55,7 @@ impl fmt::Display for Source {
 }
 
 /// A value with its source.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Sourced<T> {
     /// The value.
     pub value: T,
@@ -115,7 +116,7 @@ impl BuiltinDefaults {
 }
 
 /// A deployment with every setting resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EffectiveDeployment {
     /// The deployment.
     pub deployment_id: DeploymentId,

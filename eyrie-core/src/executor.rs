@@ -35,8 +35,9 @@ pub enum ClusterCredentials {
 }
 
 /// Everything an executor needs to render and apply one deployment: names,
-/// labels' sources and every resolved setting. A plain value: no store access.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// labels' sources and every resolved setting. A plain value: no store
+/// access. A job keeps the one it started with ([`crate::Job::desired`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DesiredDeployment {
     /// The project.
     pub project_id: ProjectId,

@@ -415,3 +415,28 @@ async fn run_until_idle_reports_every_error_it_met_beside_the_jobs_that_finished
     assert!(!report.is_clean());
     assert!(report.to_string().contains("job task failed"), "{report}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_desired_state_a_job_applies_is_fixed_when_the_job_starts() {
+    let r = rig().await;
+    let d = r.t.sandbox.id;
+    run(&r, d, JobAction::Initialize).await;
+    r.fake.stall(Op::EnsureNamespace);
+    let job = r.engine.submit(r.t.developer, d, JobAction::Deploy, BTreeMap::new()).await.unwrap();
+    let engine = r.engine.clone();
+    let running = tokio::spawn(async move { engine.run_until_idle().await });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let patch = eyrie_core::service::DeploymentPatch {
+        settings: Some(eyrie_core::Settings { replicas: Some(5), ..eyrie_core::Settings::default() }),
+        ..Default::default()
+    };
+    r.t.eyrie.update_deployment(r.t.owner, d, patch).await.unwrap();
+    r.fake.release(Op::EnsureNamespace);
+    running.await.unwrap().unwrap();
+    assert_eq!(r.engine.get_job(r.t.owner, job.id).await.unwrap().state, JobState::Done);
+    let applied: Vec<u32> = r.fake.calls_of(Op::Apply).iter().map(|c| c.replicas).collect();
+    assert_eq!(applied, vec![2, 2], "the edit made during the job waits for the next job");
+    run(&r, d, JobAction::Redeploy).await;
+    let applied: Vec<u32> = r.fake.calls_of(Op::Apply).iter().map(|c| c.replicas).collect();
+    assert_eq!(applied, vec![2, 2, 5, 5], "and the next job applies it");
+}

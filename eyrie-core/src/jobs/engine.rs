@@ -243,6 +243,7 @@ impl Engine {
                 })
                 .collect(),
             lease: None,
+            desired: None,
             cancel_requested: false,
             error: None,
             parameters: parameters.clone(),
@@ -531,10 +532,16 @@ impl Engine {
         let da = self.eyrie.deployment_access(Principal::System, job.deployment_id).await?;
         let recheck = |e: Error| Error::policy(format!("checked again when the step ran: {e}"));
         check_can_start(job.action, &da.deployment.value, &da.scope.value).map_err(recheck)?;
-        let desired = self
-            .eyrie
-            .desired_of(&da.access.project.value, &da.group.value, &da.scope.value, &da.deployment.value)
-            .await?;
+        // The desired state is fixed at the first step that reaches a cluster
+        // (saved on the job with that step's start) and reused by the rest.
+        let desired = match &job.desired {
+            Some(fixed) => fixed.clone(),
+            None => {
+                self.eyrie
+                    .desired_of(&da.access.project.value, &da.group.value, &da.scope.value, &da.deployment.value)
+                    .await?
+            }
+        };
         if matches!(job.action, JobAction::Initialize | JobAction::Deploy | JobAction::Redeploy) {
             let mut records = Vec::new();
             for id in desired.effective.cluster_ids.value.iter() {
@@ -659,6 +666,9 @@ impl Engine {
             let mut next = job.clone();
             let token = job.lease.map_or(0, |l| l.token);
             next.lease = Some(self.lease(token, limit.unwrap_or_default()));
+            if next.desired.is_none() {
+                next.desired = Some(ctx.desired.clone());
+            }
             let s = &mut next.steps[i];
             s.state = StepState::Running;
             s.attempts += 1;

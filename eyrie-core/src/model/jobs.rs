@@ -210,6 +210,11 @@ pub struct Job {
     pub parameters: BTreeMap<String, String>,
     /// When it was created.
     pub created_at: Timestamp,
+    /// The desired state the job applies, fixed before its first step that
+    /// reaches a cluster: a settings edit while the job runs changes what
+    /// the *next* job applies, never the rest of this one.
+    #[serde(default)]
+    pub desired: Option<crate::executor::DesiredDeployment>,
 }
 
 impl Job {
