@@ -535,7 +535,7 @@ impl Engine {
         // The desired state is fixed at the first step that reaches a cluster
         // (saved on the job with that step's start) and reused by the rest.
         let desired = match &job.desired {
-            Some(fixed) => fixed.clone(),
+            Some(fixed) => (**fixed).clone(),
             None => {
                 self.eyrie
                     .desired_of(&da.access.project.value, &da.group.value, &da.scope.value, &da.deployment.value)
@@ -667,7 +667,7 @@ impl Engine {
             let token = job.lease.map_or(0, |l| l.token);
             next.lease = Some(self.lease(token, limit.unwrap_or_default()));
             if next.desired.is_none() {
-                next.desired = Some(ctx.desired.clone());
+                next.desired = Some(Box::new(ctx.desired.clone()));
             }
             let s = &mut next.steps[i];
             s.state = StepState::Running;

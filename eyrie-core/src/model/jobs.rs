@@ -214,7 +214,7 @@ pub struct Job {
     /// reaches a cluster: a settings edit while the job runs changes what
     /// the *next* job applies, never the rest of this one.
     #[serde(default)]
-    pub desired: Option<crate::executor::DesiredDeployment>,
+    pub desired: Option<Box<crate::executor::DesiredDeployment>>,
 }
 
 impl Job {
