@@ -71,7 +71,8 @@ pub trait SnapshotExt: Snapshot {
 impl<S: Snapshot + ?Sized> SnapshotExt for S {}
 
 /// A [`Snapshot`] over any owned consistent [`KvRead`]: reads run inline
-/// on the engine's read paths.
+/// on the engine's read paths, each spending one unit of tokio's
+/// cooperative budget (see [`super::KvStore`]).
 pub struct KvSnapshot<R> {
     view: Mutex<R>,
 }
@@ -96,18 +97,22 @@ impl<R: KvRead + Send> KvSnapshot<R> {
 #[async_trait]
 impl<R: KvRead + Send> Snapshot for KvSnapshot<R> {
     async fn get(&self, key: RecordKey) -> Result<Option<Stored>> {
+        tokio::task::consume_budget().await;
         self.read(|v| kv::get(v, key))
     }
 
     async fn get_unique(&self, unique: &UniqueKey) -> Result<Option<Stored>> {
+        tokio::task::consume_budget().await;
         self.read(|v| kv::get_unique(v, unique))
     }
 
     async fn list(&self, index: Index) -> Result<Vec<Stored>> {
+        tokio::task::consume_budget().await;
         self.read(|v| kv::list(v, index))
     }
 
     async fn count(&self, index: Index) -> Result<u64> {
+        tokio::task::consume_budget().await;
         self.read(|v| kv::count(v, index))
     }
 }
