@@ -20,9 +20,11 @@ use crate::error::{Error, Result};
 ///
 /// Every read of one snapshot sees the same committed state: the state when
 /// the snapshot was opened. A commit that returns after that is invisible
-/// to it. Keep a snapshot short: on a backend that declares
-/// [`super::Capabilities::snapshots_block_writes`], commits wait until it is
-/// dropped. Reads are the `Store` reads of the same name.
+/// to it. Keep a snapshot short, and drop it before committing: on a
+/// backend that declares [`super::Capabilities::snapshots_block_writes`]
+/// (sled), commits wait until it is dropped, so a task that commits (or
+/// reads the store directly behind a waiting commit) while holding its own
+/// snapshot waits for ever. Reads are the `Store` reads of the same name.
 #[async_trait]
 pub trait Snapshot: Send + Sync + fmt::Debug {
     /// The record under `key`, or `None`.
