@@ -23,8 +23,14 @@ use crate::config::RedbConfig;
 use crate::error::{DATABASE_FILE, from_redb, panic_message};
 use crate::tables::definition;
 
-/// The layout this build writes and reads.
-pub const LAYOUT_VERSION: u64 = 1;
+/// The layout this build writes and reads: 2 since list counters live in
+/// the index table and record envelopes may be of format 2 (a build that
+/// knows only layout 1 refuses such a file instead of misreading it).
+pub const LAYOUT_VERSION: u64 = 2;
+
+/// The previous layout, upgraded on open: the same tables, without list
+/// counters (the store counts its lists once when it opens).
+pub const PREVIOUS_LAYOUT_VERSION: u64 = 1;
 
 /// The metadata table.
 pub(crate) const META: TableDefinition<'static, &str, u64> = TableDefinition::new("eyrie_meta");
@@ -70,8 +76,10 @@ pub(crate) fn prepare(db: &Database, path: &Path) -> Result<()> {
     if names.iter().any(|n| n == META.name()) {
         let meta = txn.open_table(META).map_err(|e| from_redb(&context("opening the metadata"), e))?;
         let found = meta.get(LAYOUT_KEY).map_err(|e| from_redb(&context("reading the layout version"), e))?;
+        let mut upgrade = false;
         match found.map(|v| v.value()) {
             Some(LAYOUT_VERSION) => {}
+            Some(PREVIOUS_LAYOUT_VERSION) => upgrade = true,
             Some(other) => {
                 let reason = format!(
                     "on-disk layout version {other} is not supported (this build reads version {LAYOUT_VERSION})"
@@ -84,6 +92,14 @@ pub(crate) fn prepare(db: &Database, path: &Path) -> Result<()> {
             return Err(refused(path, &format!("table {} is missing", missing.name())));
         }
         drop(meta);
+        if upgrade {
+            let mut meta = txn.open_table(META).map_err(|e| from_redb(&context("opening the metadata"), e))?;
+            meta.insert(LAYOUT_KEY, LAYOUT_VERSION)
+                .map_err(|e| from_redb(&context("writing the layout version"), e))?;
+            drop(meta);
+            tracing::info!(path = %path.display(), "upgrading the store layout from {PREVIOUS_LAYOUT_VERSION} to {LAYOUT_VERSION}");
+            return txn.commit().map_err(|e| from_redb(&context("upgrading the layout"), e));
+        }
         return txn.abort().map_err(|e| from_redb(&context("checking the layout"), e));
     }
     if !names.is_empty() {

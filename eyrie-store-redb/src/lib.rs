@@ -55,10 +55,14 @@
 //!   bytes, so every backend holds the same records; a record whose envelope
 //!   cannot be decoded reads as `ErrorKind::Corrupt` naming it, and the rest
 //!   of the store stays readable.
-//! - `index`: one empty-valued key per list entry (`list prefix · record key`).
+//! - `index`: one empty-valued key per list entry (`list prefix · record key`),
+//!   and the list counters of [`eyrie_core::storage::counts`] (tag 0).
 //! - `unique`: unique value → the record key that holds it.
 //! - `eyrie_meta`: `"layout_version"` → [`LAYOUT_VERSION`], this crate's own
-//!   layout version. Opening a file with another version, or a redb file
+//!   layout version. A file of [`PREVIOUS_LAYOUT_VERSION`] (no counters) is
+//!   upgraded when opened: its lists are counted once, and its records keep
+//!   their envelopes until next written ([`eyrie_core::storage::codec::upgrade`]).
+//!   Opening a file with another version, or a redb file
 //!   without Eyrie's metadata, fails with a non-retryable `Backend` error
 //!   instead of guessing; so does a file that is not a redb database at all.
 //!   A file redb finds damaged fails with `Corrupt`.
@@ -103,12 +107,12 @@
 //! developer) creating deployments in scopes with limits, updating and
 //! moving them, and 8 readers calling `get_deployment`, `list_deployments`
 //! and `effective`, each run in a child process with a 10 s stall watchdog.
-//! 10 runs of 20 s: 27,800–36,000 service calls per run, 1,390–1,780
-//! calls/s (310–490 writes/s) with immediate durability on a shared 2-core
-//! machine, **no stall**, no unexpected error, `verify` clean and every
-//! scope within its limit after each run. The same load on sled: 5 runs,
-//! no stall, 1,340–1,650 calls/s (`eyrie-store-sled/SOAK.md` has both side
-//! by side).
+//! On the shared store layer, one run of 20 s: 144,730 service calls, 7,188
+//! calls/s (568 writes/s) with immediate durability on a shared 2-core
+//! machine, no stall, no unexpected error, `verify` clean and every scope
+//! within its limit (the earlier layer, 10 runs: 1,390–1,780 calls/s).
+//! `eyrie-store-sled/SOAK.md` has both backends side by side, and the
+//! reader-starvation stall the first run of the new layer found.
 //!
 //! # Why redb is the default
 //!
@@ -132,6 +136,6 @@ mod tables;
 pub use backend::RedbBackend;
 pub use config::RedbConfig;
 pub use eyrie_core::storage::Durability;
-pub use layout::LAYOUT_VERSION;
+pub use layout::{LAYOUT_VERSION, PREVIOUS_LAYOUT_VERSION};
 pub use store::RedbStore;
 pub use tables::ReadTables;

@@ -11,8 +11,18 @@ use eyrie_core::storage::codec::FORMAT_VERSION;
 use eyrie_core::storage::kv::{KvRead, Table};
 use eyrie_core::storage::{Backend, Entity, Index, Store, StoreExt, Transaction};
 use eyrie_core::{Deployment, DeploymentGroup, Project};
+use eyrie_store_redb::{LAYOUT_VERSION, PREVIOUS_LAYOUT_VERSION};
+use redb::{ReadableDatabase, TableDefinition};
 
 use common::{assert_consistent, db_path, open};
+
+/// The layout version in the file's metadata, read with redb directly.
+fn layout_version(path: &std::path::Path) -> u64 {
+    let meta: TableDefinition<'static, &str, u64> = TableDefinition::new("eyrie_meta");
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_read().unwrap();
+    txn.open_table(meta).unwrap().get("layout_version").unwrap().unwrap().value()
+}
 
 fn raw_version(store: &eyrie_store_redb::RedbStore, key: eyrie_core::storage::RecordKey) -> u8 {
     let mut snapshot = futures::executor::block_on(store.backend().snapshot()).unwrap();
@@ -24,6 +34,7 @@ async fn a_store_of_the_previous_format_is_upgraded_on_read_and_on_write() {
     let dir = tempfile::tempdir().unwrap();
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/v1.redb");
     std::fs::copy(fixture, db_path(dir.path())).unwrap();
+    assert_eq!(layout_version(&db_path(dir.path())), PREVIOUS_LAYOUT_VERSION, "the fixture is of the previous layout");
     let store = open(dir.path()).await;
 
     let project = store.fetch::<Project>(1).await.unwrap();
@@ -41,4 +52,6 @@ async fn a_store_of_the_previous_format_is_upgraded_on_read_and_on_write() {
     assert_eq!(store.fetch::<Project>(1).await.unwrap().value, renamed);
     assert_eq!(raw_version(&store, group.value.key()), 1, "untouched records keep theirs");
     assert_consistent(&store).await;
+    store.close().await.unwrap();
+    assert_eq!(layout_version(&db_path(dir.path())), LAYOUT_VERSION, "opening upgraded the layout");
 }

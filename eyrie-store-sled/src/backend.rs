@@ -34,6 +34,7 @@ pub struct SledBackend {
     gate: Arc<RwLock<Trees>>,
     failed: AtomicBool,
     failure: Mutex<Option<Error>>,
+    background_flush: bool,
     path: PathBuf,
 }
 
@@ -73,6 +74,7 @@ impl Backend for SledBackend {
             trees,
             failed: AtomicBool::new(false),
             failure: Mutex::new(None),
+            background_flush: config.background_flush_ms().is_some(),
             path: config.path,
         };
         Ok((backend, options))
@@ -113,5 +115,10 @@ impl Backend for SledBackend {
 
     fn failure(&self) -> Option<Error> {
         self.check().err()
+    }
+
+    /// With `Durability::Eventual`, sled's background flusher keeps the interval.
+    fn flushes_in_background(&self) -> bool {
+        self.background_flush
     }
 }

@@ -71,8 +71,37 @@ impl SledConfig {
         u64::try_from(self.cache_size.unwrap_or(Self::DEFAULT_CACHE_SIZE)).unwrap_or(u64::MAX)
     }
 
+    /// sled's background flush interval: the `Durability::Eventual`
+    /// interval (at least 1 ms), none with immediate durability (the writer
+    /// flushes every group commit).
+    pub(crate) fn background_flush_ms(&self) -> Option<u64> {
+        match self.durability {
+            Durability::Immediate => None,
+            Durability::Eventual { flush_interval } => {
+                Some(u64::try_from(flush_interval.as_millis()).unwrap_or(u64::MAX).max(1))
+            }
+        }
+    }
+
     /// The options of the shared store layer.
     pub(crate) fn store_options(&self) -> StoreOptions {
         StoreOptions::new().durability(self.durability).max_record_bytes(self.max_record_bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn sled_flushes_in_background_only_with_eventual_durability() {
+        let config = SledConfig::new("/tmp/x");
+        assert_eq!(config.background_flush_ms(), None);
+        let eventual = config.clone().durability(Durability::Eventual { flush_interval: Duration::from_millis(250) });
+        assert_eq!(eventual.background_flush_ms(), Some(250));
+        let zero = config.durability(Durability::Eventual { flush_interval: Duration::ZERO });
+        assert_eq!(zero.background_flush_ms(), Some(1), "a zero interval would make sled spin");
     }
 }

@@ -16,7 +16,7 @@ pub(crate) enum OpenError {
         message: String,
     },
     /// The store was written with an on-disk layout this version does not know.
-    #[error("sled store at {path} has layout version {found}; this version reads only {supported}")]
+    #[error("sled store at {path} has layout version {found}; this version reads only {supported} (and upgrades 1)")]
     UnknownLayout {
         /// The store's directory.
         path: String,

@@ -16,8 +16,14 @@ use eyrie_core::storage::kv::Table;
 use crate::config::SledConfig;
 use crate::error::OpenError;
 
-/// The layout this version reads and writes.
-pub const LAYOUT_VERSION: u32 = 1;
+/// The layout this version reads and writes: 2 since list counters live in
+/// the index tree and record envelopes may be of format 2 (a build that
+/// knows only layout 1 refuses such a store instead of misreading it).
+pub const LAYOUT_VERSION: u32 = 2;
+
+/// The previous layout, upgraded on open: the same trees, without list
+/// counters (the store counts its lists once when it opens).
+pub const PREVIOUS_LAYOUT_VERSION: u32 = 1;
 
 /// The tree holding store metadata.
 pub(crate) const META_TREE: &str = "meta";
@@ -59,9 +65,11 @@ pub(crate) fn open(config: &SledConfig) -> Result<Trees, OpenError> {
     let db = sled::Config::new()
         .path(&config.path)
         .cache_capacity(config.cache_bytes())
-        // Every sled write and flush happens on the store's writer thread,
-        // which flushes as the durability asks: no background flusher.
-        .flush_every_ms(None)
+        // Immediate: the writer flushes every group commit, no background
+        // flusher. Eventual: sled's own flusher at the interval, so a flush
+        // never holds up the writer (the configuration of sled's stall
+        // reports, as before; see the crate docs).
+        .flush_every_ms(config.background_flush_ms())
         .open()
         .map_err(sled_error)?;
     let open_tree = |table: Table| db.open_tree(table.name()).map_err(sled_error);
@@ -73,7 +81,12 @@ pub(crate) fn open(config: &SledConfig) -> Result<Trees, OpenError> {
     };
     let meta = db.open_tree(META_TREE).map_err(sled_error)?;
     match meta.get(LAYOUT_KEY).map_err(sled_error)? {
-        Some(bytes) => check_version(&path, &bytes)?,
+        Some(bytes) => {
+            if check_version(&path, &bytes)? == PREVIOUS_LAYOUT_VERSION {
+                meta.insert(LAYOUT_KEY, &LAYOUT_VERSION.to_be_bytes()).map_err(sled_error)?;
+                db.flush().map_err(sled_error)?;
+            }
+        }
         None => {
             let holds_data = Table::ALL.iter().any(|&t| !trees.tree(t).is_empty());
             if holds_data {
@@ -86,14 +99,15 @@ pub(crate) fn open(config: &SledConfig) -> Result<Trees, OpenError> {
     Ok(trees)
 }
 
-/// Accepts exactly [`LAYOUT_VERSION`], encoded as 4 big-endian bytes.
-fn check_version(path: &str, bytes: &[u8]) -> Result<(), OpenError> {
+/// Accepts [`LAYOUT_VERSION`] and [`PREVIOUS_LAYOUT_VERSION`], encoded as 4
+/// big-endian bytes; returns which.
+fn check_version(path: &str, bytes: &[u8]) -> Result<u32, OpenError> {
     let found: [u8; 4] = bytes.try_into().map_err(|_| OpenError::BadMetadata {
         path: path.to_owned(),
         reason: format!("layout version is {} bytes, not 4", bytes.len()),
     })?;
     match u32::from_be_bytes(found) {
-        LAYOUT_VERSION => Ok(()),
+        version @ (LAYOUT_VERSION | PREVIOUS_LAYOUT_VERSION) => Ok(version),
         found => Err(OpenError::UnknownLayout { path: path.to_owned(), found, supported: LAYOUT_VERSION }),
     }
 }
@@ -104,8 +118,9 @@ mod tests {
 
     #[test]
     fn only_the_current_layout_is_accepted() {
-        assert!(check_version("p", &LAYOUT_VERSION.to_be_bytes()).is_ok());
-        assert!(matches!(check_version("p", &2u32.to_be_bytes()), Err(OpenError::UnknownLayout { found: 2, .. })));
+        assert_eq!(check_version("p", &LAYOUT_VERSION.to_be_bytes()).unwrap(), LAYOUT_VERSION);
+        assert_eq!(check_version("p", &1u32.to_be_bytes()).unwrap(), PREVIOUS_LAYOUT_VERSION);
+        assert!(matches!(check_version("p", &3u32.to_be_bytes()), Err(OpenError::UnknownLayout { found: 3, .. })));
         assert!(matches!(check_version("p", &[0, 1]), Err(OpenError::BadMetadata { .. })));
         assert!(matches!(check_version("p", &[]), Err(OpenError::BadMetadata { .. })));
     }

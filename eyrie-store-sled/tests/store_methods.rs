@@ -300,7 +300,7 @@ fn unknown_or_missing_layout_is_refused() {
         drop(db);
         let e = SledStore::open(SledConfig::new(dir.path())).await.unwrap_err();
         assert_eq!((e.kind(), e.is_retryable()), (ErrorKind::Backend, false));
-        assert!(e.to_string().contains("layout version 7; this version reads only 1"), "{e}");
+        assert!(e.to_string().contains("layout version 7; this version reads only 2"), "{e}");
 
         let db = sled::open(dir.path()).unwrap();
         db.open_tree("meta").unwrap().remove(b"layout").unwrap();

@@ -19,7 +19,9 @@ mod layer;
 mod model;
 mod races;
 
-pub use layer::{counts_follow_the_lists, oversized_records_are_refused, snapshot_sees_one_state};
+pub use layer::{
+    counts_follow_the_lists, oversized_records_are_refused, reads_yield_to_commits, snapshot_sees_one_state,
+};
 pub use model::{Rng, model_based};
 pub use races::{
     race_cluster_uid, race_deployment_slug, race_group_slug, race_ownership_transfer, race_project_slug,
@@ -49,6 +51,7 @@ where
     snapshot_sees_one_state(make().await).await;
     counts_follow_the_lists(make().await).await;
     oversized_records_are_refused(make().await).await;
+    reads_yield_to_commits(make().await).await;
     model_based(make().await, 0x5eed_0001, 400).await;
 }
 

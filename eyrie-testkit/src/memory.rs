@@ -61,6 +61,14 @@ impl MemoryStore {
     fn current(&self) -> Result<Shared> {
         Ok(Shared(self.lock()?.clone()))
     }
+
+    /// The current tables for one read, after spending one unit of tokio's
+    /// cooperative budget: a task looping on reads still yields, as on
+    /// every store of the shared layer.
+    async fn read(&self) -> Result<Shared> {
+        tokio::task::consume_budget().await;
+        self.current()
+    }
 }
 
 /// The tables as of one commit, shared with the store until it next commits.
@@ -84,27 +92,27 @@ impl KvRead for Shared {
 #[async_trait]
 impl Store for MemoryStore {
     async fn get(&self, key: RecordKey) -> Result<Option<Stored>> {
-        kv::get(&mut self.current()?, key)
+        kv::get(&mut self.read().await?, key)
     }
 
     async fn get_unique(&self, unique: &UniqueKey) -> Result<Option<Stored>> {
-        kv::get_unique(&mut self.current()?, unique)
+        kv::get_unique(&mut self.read().await?, unique)
     }
 
     async fn list(&self, index: Index) -> Result<Vec<Stored>> {
-        kv::list(&mut self.current()?, index)
+        kv::list(&mut self.read().await?, index)
     }
 
     async fn list_between(&self, from: Index, to: Index) -> Result<Vec<Stored>> {
-        kv::list_between(&mut self.current()?, from, to)
+        kv::list_between(&mut self.read().await?, from, to)
     }
 
     async fn count(&self, index: Index) -> Result<u64> {
-        kv::count(&mut self.current()?, index)
+        kv::count(&mut self.read().await?, index)
     }
 
     async fn list_kind(&self, kind: EntityKind) -> Result<Vec<Stored>> {
-        kv::list_kind(&mut self.current()?, kind)
+        kv::list_kind(&mut self.read().await?, kind)
     }
 
     async fn commit(&self, tx: Transaction) -> Result<Receipt> {
@@ -128,6 +136,6 @@ impl Store for MemoryStore {
     }
 
     async fn snapshot(&self) -> Result<Box<dyn Snapshot>> {
-        Ok(Box::new(KvSnapshot::new(self.current()?)))
+        Ok(Box::new(KvSnapshot::new(self.read().await?)))
     }
 }

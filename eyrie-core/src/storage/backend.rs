@@ -27,7 +27,10 @@ pub struct Capabilities {
     pub multi_process: bool,
     /// An open snapshot holds commits back until it is dropped (its reads
     /// are consistent because nothing is written meanwhile) instead of
-    /// reading an older version while commits go on.
+    /// reading an older version while commits go on. On such a store a task
+    /// must drop its snapshot before it commits, and should not make other
+    /// reads of the store while holding it: the commit would wait for the
+    /// snapshot, and reads queued behind a waiting commit wait too.
     pub snapshots_block_writes: bool,
 }
 
@@ -152,5 +155,12 @@ pub trait Backend: Send + Sync + fmt::Debug + Sized + 'static {
     /// A failure that stopped the backend for good, if any.
     fn failure(&self) -> Option<Error> {
         None
+    }
+
+    /// Whether the engine itself flushes at the `Durability::Eventual`
+    /// interval (sled's background flusher). The shared writer then makes
+    /// no timed flushes of its own, only those asked for (`flush`, close).
+    fn flushes_in_background(&self) -> bool {
+        false
     }
 }

@@ -2,8 +2,11 @@
 //!
 //! - **Reads** run where they are called, on one backend snapshot each:
 //!   an embedded MVCC read takes microseconds and never waits on the
-//!   writer, so a thread hop would cost more than the read. Whole-store
-//!   scans (`dump`, `verify`) run on the blocking pool.
+//!   writer, so a thread hop would cost more than the read. Each read
+//!   spends one unit of tokio's cooperative budget, so a task that only
+//!   reads still yields to the others on its worker (the soak found a
+//!   reader loop starving writers without it). Whole-store scans (`dump`,
+//!   `verify`) run on the blocking pool.
 //! - **Commits** are checked against the record size bound, then queued to
 //!   the shared group-commit writer (see the `writer` module).
 //! - **Opening** runs the counters' migration ([`counts::ensure`]) once.
@@ -116,6 +119,11 @@ impl<B: Backend> KvStore<B> {
     }
 
     async fn read<T>(&self, read: impl FnOnce(&mut B::Snapshot) -> Result<T>) -> Result<T> {
+        // An inline read is always ready: without this, a task looping on
+        // reads would never yield and could starve the tasks waiting for
+        // their commits on the same worker. It yields once the task's
+        // cooperative budget is spent (every 128 operations).
+        tokio::task::consume_budget().await;
         let mut view = self.backend.snapshot().await?;
         read(&mut view)
     }
@@ -177,6 +185,7 @@ impl<B: Backend> Store for KvStore<B> {
     }
 
     async fn snapshot(&self) -> Result<Box<dyn Snapshot>> {
+        tokio::task::consume_budget().await;
         Ok(Box::new(KvSnapshot::new(self.backend.snapshot().await?)))
     }
 

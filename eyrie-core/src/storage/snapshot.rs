@@ -20,9 +20,11 @@ use crate::error::{Error, Result};
 ///
 /// Every read of one snapshot sees the same committed state: the state when
 /// the snapshot was opened. A commit that returns after that is invisible
-/// to it. Keep a snapshot short: on a backend that declares
-/// [`super::Capabilities::snapshots_block_writes`], commits wait until it is
-/// dropped. Reads are the `Store` reads of the same name.
+/// to it. Keep a snapshot short, and drop it before committing: on a
+/// backend that declares [`super::Capabilities::snapshots_block_writes`]
+/// (sled), commits wait until it is dropped, so a task that commits (or
+/// reads the store directly behind a waiting commit) while holding its own
+/// snapshot waits for ever. Reads are the `Store` reads of the same name.
 #[async_trait]
 pub trait Snapshot: Send + Sync + fmt::Debug {
     /// The record under `key`, or `None`.
@@ -71,7 +73,8 @@ pub trait SnapshotExt: Snapshot {
 impl<S: Snapshot + ?Sized> SnapshotExt for S {}
 
 /// A [`Snapshot`] over any owned consistent [`KvRead`]: reads run inline
-/// on the engine's read paths.
+/// on the engine's read paths, each spending one unit of tokio's
+/// cooperative budget (see [`super::KvStore`]).
 pub struct KvSnapshot<R> {
     view: Mutex<R>,
 }
@@ -96,18 +99,22 @@ impl<R: KvRead + Send> KvSnapshot<R> {
 #[async_trait]
 impl<R: KvRead + Send> Snapshot for KvSnapshot<R> {
     async fn get(&self, key: RecordKey) -> Result<Option<Stored>> {
+        tokio::task::consume_budget().await;
         self.read(|v| kv::get(v, key))
     }
 
     async fn get_unique(&self, unique: &UniqueKey) -> Result<Option<Stored>> {
+        tokio::task::consume_budget().await;
         self.read(|v| kv::get_unique(v, unique))
     }
 
     async fn list(&self, index: Index) -> Result<Vec<Stored>> {
+        tokio::task::consume_budget().await;
         self.read(|v| kv::list(v, index))
     }
 
     async fn count(&self, index: Index) -> Result<u64> {
+        tokio::task::consume_budget().await;
         self.read(|v| kv::count(v, index))
     }
 }

@@ -117,7 +117,10 @@ impl Writer {
         let thread_counters = counters.clone();
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
-            .spawn(move || run(backend, durability, &thread_counters, &jobs))
+            .spawn(move || {
+                let timed = !backend.flushes_in_background();
+                run(backend, Flusher::new(durability).timed(timed), &thread_counters, &jobs)
+            })
             .map_err(|e| Error::backend(format!("cannot start the store's writer thread: {e}"), false))?;
         Ok(Writer { queue: Some(queue), thread: Some(thread), counters })
     }
@@ -171,6 +174,8 @@ impl Drop for Writer {
 #[derive(Debug)]
 pub(crate) struct Flusher {
     flush_interval: Option<Duration>,
+    /// Whether this writer flushes at the interval (not the engine).
+    timed: bool,
     /// Commits since the last durable one (eventual mode only).
     pub(crate) dirty: bool,
     last_durable: Instant,
@@ -182,13 +187,19 @@ impl Flusher {
             Durability::Immediate => None,
             Durability::Eventual { flush_interval } => Some(flush_interval),
         };
-        Flusher { flush_interval, dirty: false, last_durable: Instant::now() }
+        Flusher { flush_interval, timed: true, dirty: false, last_durable: Instant::now() }
+    }
+
+    /// Leaves the interval's flushes to the engine when `timed` is false.
+    pub(crate) fn timed(mut self, timed: bool) -> Self {
+        self.timed = timed;
+        self
     }
 
     /// How long the thread may wait for work before it must flush.
     pub(crate) fn deadline(&self) -> Option<Duration> {
         match self.flush_interval {
-            Some(interval) if self.dirty => Some(interval.saturating_sub(self.last_durable.elapsed())),
+            Some(interval) if self.dirty && self.timed => Some(interval.saturating_sub(self.last_durable.elapsed())),
             _ => None,
         }
     }
@@ -196,7 +207,7 @@ impl Flusher {
     /// Whether the next commit must be durable.
     pub(crate) fn durable(&self, flush_requested: bool) -> bool {
         match self.flush_interval {
-            Some(interval) => flush_requested || self.last_durable.elapsed() >= interval,
+            Some(interval) => flush_requested || (self.timed && self.last_durable.elapsed() >= interval),
             None => true,
         }
     }
@@ -234,9 +245,8 @@ fn next_job(jobs: &Receiver<Job>, flusher: &Flusher) -> Result<Job, bool> {
     }
 }
 
-fn run<B: Backend>(owned: Arc<B>, durability: Durability, counters: &Counters, jobs: &Receiver<Job>) {
+fn run<B: Backend>(owned: Arc<B>, mut flusher: Flusher, counters: &Counters, jobs: &Receiver<Job>) {
     let backend = &*owned;
-    let mut flusher = Flusher::new(durability);
     let mut close = None;
     while close.is_none() {
         let first = match next_job(jobs, &flusher) {
@@ -417,5 +427,11 @@ mod tests {
         assert!(zero.durable(false), "an elapsed interval is durable");
         zero.committed(false);
         assert_eq!(zero.deadline(), Some(Duration::ZERO));
+
+        let mut engine = Flusher::new(Durability::Eventual { flush_interval: Duration::ZERO }).timed(false);
+        assert!(!engine.durable(false), "the engine flushes at the interval, not the writer");
+        assert!(engine.durable(true), "a flush request still is durable");
+        engine.committed(false);
+        assert_eq!(engine.deadline(), None);
     }
 }

@@ -2,6 +2,7 @@
 //! list counts and the record size bound.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use eyrie_core::storage::codec::DEFAULT_MAX_RECORD_BYTES;
 use eyrie_core::storage::{Index, SnapshotExt, Store, StoreExt, Transaction, UniqueKey};
@@ -112,4 +113,36 @@ pub async fn oversized_records_are_refused(store: Arc<dyn Store>) {
     assert!(store.find::<MonitorLog>(3).await.expect("find").is_none(), "nor did the rest of its transaction");
     assert_eq!(store.count(Index::MonitorLogs(MonitorId(1))).await.expect("count"), 1);
     super::assert_consistent(&*store, "after oversized writes").await;
+}
+
+/// A task that only reads still yields to other tasks on its thread: a
+/// commit started beside a loop of reads, both on one thread (a
+/// `LocalSet`), finishes while the loop runs. Reads that never yield would
+/// let it finish only after the loop.
+pub async fn reads_yield_to_commits(store: Arc<dyn Store>) {
+    tokio::task::LocalSet::new().run_until(reads_beside_a_commit(store)).await;
+}
+
+async fn reads_beside_a_commit(store: Arc<dyn Store>) {
+    store.commit(Transaction::new().create(builders::project(1, UserId(1)))).await.expect("setup");
+    let committed = Arc::new(AtomicBool::new(false));
+    let (writer_store, flag) = (store.clone(), committed.clone());
+    let writer = tokio::task::spawn_local(async move {
+        let mut second = builders::project(2, UserId(1));
+        second.slug = "second".parse().expect("slug");
+        writer_store.commit(Transaction::new().create(second)).await.expect("commit");
+        flag.store(true, Ordering::Release);
+    });
+    let reader = tokio::task::spawn_local(async move {
+        for done in 0..200_000u32 {
+            if committed.load(Ordering::Acquire) {
+                return Some(done);
+            }
+            store.find::<Project>(1).await.expect("read");
+        }
+        None
+    });
+    let reads = reader.await.expect("reader task");
+    writer.await.expect("writer task");
+    assert!(reads.is_some(), "200,000 reads ran before a commit beside them could finish: reads never yield");
 }
