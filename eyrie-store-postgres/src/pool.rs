@@ -22,8 +22,7 @@ pub(crate) fn build(config: &PostgresConfig) -> Result<Pool> {
     // `Fast` recycling: a connection whose socket closed is dropped and
     // replaced; one that broke silently fails its next statement with a
     // retryable `Backend` error and is then replaced.
-    let manager =
-        Manager::from_config(connection, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let manager = Manager::from_config(connection, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
         .max_size(config.pool_size)
         .runtime(Runtime::Tokio1)

@@ -100,6 +100,9 @@ mod tests {
     fn versions_up_to_ours_are_accepted_and_newer_ones_refused() {
         assert_eq!(check_version(0), Ok(()));
         assert_eq!(check_version(SCHEMA_VERSION), Ok(()));
-        assert_eq!(check_version(SCHEMA_VERSION + 1), Err(SchemaTooNew { found: SCHEMA_VERSION + 1, known: SCHEMA_VERSION }));
+        assert_eq!(
+            check_version(SCHEMA_VERSION + 1),
+            Err(SchemaTooNew { found: SCHEMA_VERSION + 1, known: SCHEMA_VERSION })
+        );
     }
 }

@@ -6,9 +6,9 @@
 //! prepared once per connection (deadpool's statement cache).
 
 use deadpool_postgres::GenericClient;
+use eyrie_core::storage::RecordKey;
 use eyrie_core::storage::codec;
 use eyrie_core::storage::kv::{Change, Pairs, Table};
-use eyrie_core::storage::RecordKey;
 use eyrie_core::{Error, Result};
 use futures::future::{BoxFuture, FutureExt, try_join_all};
 use tokio_postgres::types::ToSql;

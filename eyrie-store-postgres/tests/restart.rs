@@ -107,13 +107,8 @@ async fn calls_fail_retryably_while_the_server_is_down_then_succeed_without_reop
     let last_failure = *failed.last().expect("the writer saw the server go away");
     let after = acknowledged.iter().filter(|id| **id > last_failure).count();
     assert!(after > 0, "the writer's commits succeed again after the restart");
-    let present: std::collections::BTreeSet<u64> = store
-        .list_kind(EntityKind::Project)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|s| s.record.key().id)
-        .collect();
+    let present: std::collections::BTreeSet<u64> =
+        store.list_kind(EntityKind::Project).await.unwrap().into_iter().map(|s| s.record.key().id).collect();
     assert!(present.len() >= before_stop);
     let lost: Vec<_> = acknowledged.iter().filter(|id| !present.contains(id)).collect();
     assert!(lost.is_empty(), "acknowledged commits lost across the restart: {lost:?}");
