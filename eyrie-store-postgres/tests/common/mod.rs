@@ -8,6 +8,8 @@
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different part
 
+pub mod procs;
+
 use eyrie_core::storage::Store;
 use eyrie_store_postgres::{PostgresConfig, PostgresStore};
 
@@ -73,7 +75,7 @@ pub async fn drop_schemas(url: &str, schemas: &[String]) {
 }
 
 /// Fails the test if `store` is inconsistent.
-pub async fn assert_consistent(store: &impl Store) {
+pub async fn assert_consistent(store: &(impl Store + ?Sized)) {
     let problems = store.verify().await.expect("verify runs");
     assert!(problems.is_empty(), "verify found problems: {problems:#?}");
 }
