@@ -28,6 +28,8 @@ pub enum ErrorKind {
     Backend,
     /// A stored record could not be decoded; the rest of the store is unaffected.
     Corrupt,
+    /// The deployment already has an active job; actions do not queue.
+    Busy,
 }
 
 /// Everything that can go wrong in Eyrie.
@@ -80,6 +82,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The deployment already has an active job: actions do not queue.
+    #[error("deployment {deployment} already has an active job{}; actions do not queue: wait for it or cancel it", job.map(|j| format!(" ({j})")).unwrap_or_default())]
+    Busy {
+        /// The deployment asked for.
+        deployment: crate::ids::DeploymentId,
+        /// Its active job, when known.
+        job: Option<crate::ids::JobId>,
+    },
     /// A backend failed.
     #[error("backend failure: {message}")]
     Backend {
@@ -103,6 +113,7 @@ impl Error {
             Error::Invalid(_) => ErrorKind::Invalid,
             Error::Corrupt { .. } => ErrorKind::Corrupt,
             Error::Backend { .. } => ErrorKind::Backend,
+            Error::Busy { .. } => ErrorKind::Busy,
         }
     }
 

@@ -23,7 +23,7 @@ struct Rig {
 }
 
 fn engine_for(t: &Tenant, fake: &RecordingExecutor, id: u64) -> Engine {
-    let config = EngineConfig { engine_id: id, max_attempts: 4, ..EngineConfig::default() };
+    let config = EngineConfig { engine_id: Some(id), max_attempts: 4, ..EngineConfig::default() };
     Engine::new(t.eyrie.clone(), HandlerRegistry::with_executor(Arc::new(fake.clone())), config)
 }
 
@@ -200,7 +200,8 @@ async fn a_second_action_on_a_busy_deployment_is_refused_not_queued() {
     let d = r.t.sandbox.id;
     r.engine.submit(r.t.developer, d, JobAction::Initialize, BTreeMap::new()).await.unwrap();
     let e = r.engine.submit(r.t.developer, d, JobAction::Drop, BTreeMap::new()).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::PolicyViolation);
+    assert_eq!(e.kind(), ErrorKind::Busy);
+    assert!(matches!(e, Error::Busy { deployment, job: Some(_) } if deployment == d), "{e:?}");
     assert!(e.to_string().contains("already has an active job"), "{e}");
     let other = r.engine.submit(r.t.developer, r.t.preview.id, JobAction::Initialize, BTreeMap::new()).await;
     assert!(other.is_ok(), "other deployments are not held");
@@ -220,7 +221,7 @@ async fn concurrent_submits_on_one_deployment_create_exactly_one_job() {
     for h in handles {
         match h.await.unwrap() {
             Ok(_) => ok += 1,
-            Err(e) => assert_eq!(e.kind(), ErrorKind::PolicyViolation, "{e}"),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Busy, "{e}"),
         }
     }
     assert_eq!(ok, 1);

@@ -27,8 +27,11 @@ use crate::storage::{Index, Store, StoreExt, Transaction, UniqueKey, Versioned};
 /// How an engine runs jobs.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// This engine's id in leases; give each concurrently running engine its own.
-    pub engine_id: u64,
+    /// This engine's id, shown in the leases it takes. `None` (the default)
+    /// draws a fresh id from the service's [`IdSource`](crate::IdSource) when
+    /// the engine is built, so two engines never share one. Ownership of a
+    /// claim never rests on this id: every claim carries a fresh token.
+    pub engine_id: Option<u64>,
     /// Jobs run at once, at most.
     pub max_concurrent_jobs: usize,
     /// How long a claim on a running job lasts without renewal (seconds, by the injected clock).
@@ -44,7 +47,7 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
-            engine_id: 1,
+            engine_id: None,
             max_concurrent_jobs: 4,
             lease_seconds: 300,
             retry_base: Duration::from_secs(1),
@@ -57,6 +60,7 @@ impl Default for EngineConfig {
 /// Runs jobs. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Engine {
+    id: u64,
     eyrie: Eyrie,
     handlers: Arc<HandlerRegistry>,
     config: EngineConfig,
@@ -79,7 +83,13 @@ impl Engine {
     /// An engine over the service's store, with these handlers.
     pub fn new(eyrie: Eyrie, handlers: HandlerRegistry, config: EngineConfig) -> Self {
         let slots = Arc::new(Semaphore::new(config.max_concurrent_jobs.max(1)));
-        Engine { eyrie, handlers: Arc::new(handlers), config, slots }
+        let id = config.engine_id.unwrap_or_else(|| eyrie.next_id());
+        Engine { id, eyrie, handlers: Arc::new(handlers), config, slots }
+    }
+
+    /// This engine's identity, as written in the leases it takes.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The service.
@@ -111,7 +121,7 @@ impl Engine {
     ///
     /// One job per deployment at a time: while a job of the deployment is
     /// active (draft, scheduled or running), another action is **refused**
-    /// with `PolicyViolation` rather than queued, so nobody's request waits
+    /// with [`Error::Busy`] rather than queued, so nobody's request waits
     /// silently behind a job that may take long or fail. Cancel the active
     /// job, or wait for it, then ask again.
     pub async fn submit(
@@ -125,8 +135,11 @@ impl Engine {
             .retrying(|| async {
                 let (job, tx) = self.prepare(actor, deployment, action, &parameters).await?;
                 let event = self.eyrie.audit(actor, Some(job.project_id), &format!("job.{action}"), job.id);
-                self.eyrie.commit(tx, event).await.map_err(|e| busy(e, deployment))?;
-                Ok(job)
+                match self.eyrie.commit(tx, event).await {
+                    Ok(()) => Ok(job),
+                    Err(e @ Error::AlreadyExists { .. }) => Err(self.busy_or(e, deployment).await),
+                    Err(e) => Err(e),
+                }
             })
             .await
     }
@@ -151,7 +164,7 @@ impl Engine {
             crate::rules::check_clusters_active(&clusters)?;
         }
         if let Some(active) = self.store().get_unique(&UniqueKey::ActiveJob(deployment)).await? {
-            return Err(busy_error(deployment, Some(active.record.key().id)));
+            return Err(Error::Busy { deployment, job: Some(JobId(active.record.key().id)) });
         }
         let group_type = da.group.value.group_type;
         let (book_id, book_name, steps) = match self.latest_book(group_type, action).await? {
@@ -209,6 +222,16 @@ impl Engine {
             });
         }
         Ok((job, tx))
+    }
+
+    /// A create refused as `AlreadyExists` while a job was being added: when
+    /// the deployment now has an active job, the typed [`Error::Busy`]
+    /// (another submit won the race); otherwise the store's own error.
+    pub(crate) async fn busy_or(&self, e: Error, deployment: DeploymentId) -> Error {
+        match self.store().get_unique(&UniqueKey::ActiveJob(deployment)).await {
+            Ok(Some(active)) => Error::Busy { deployment, job: Some(JobId(active.record.key().id)) },
+            _ => e,
+        }
     }
 
     /// Reads a job (authorized as reading the deployment's jobs).
@@ -286,16 +309,24 @@ impl Engine {
             .await
     }
 
-    fn lease(&self, extra: Duration) -> Lease {
+    /// A lease on a job for `lease_seconds` plus `extra`, under `token`.
+    fn lease(&self, token: u64, extra: Duration) -> Lease {
         let seconds = self.config.lease_seconds.saturating_add(extra.as_secs());
-        Lease { engine: self.config.engine_id, until: self.eyrie.now().plus_seconds(seconds) }
+        Lease { engine: self.id, token, until: self.eyrie.now().plus_seconds(seconds) }
     }
 
+    /// Whether the claim stored on `job` is still ours: the same token.
+    fn still_ours(stored: &Job, ours: &Job) -> bool {
+        matches!((stored.lease, ours.lease), (Some(a), Some(b)) if a.token == b.token)
+    }
+
+    /// Whether anyone may claim `job` now. A live lease is never claimable,
+    /// not even by the engine that holds it: one run of a job at a time.
     fn claimable(&self, job: &Job, now: Timestamp) -> bool {
         match job.state {
             JobState::Scheduled => true,
             JobState::Running => {
-                let lease_ok = job.lease.is_none_or(|l| l.engine == self.config.engine_id || l.until <= now);
+                let lease_ok = job.lease.is_none_or(|l| l.until <= now);
                 let waiting = job.current_step().is_some_and(|i| job.steps[i].state == StepState::WaitingManual);
                 lease_ok && (!waiting || job.cancel_requested)
             }
@@ -334,18 +365,23 @@ impl Engine {
                 let engine = self.clone();
                 set.spawn(async move {
                     let _slot = engine.slots.clone().acquire_owned().await;
-                    engine.run_job(id).await
+                    match engine.claim(id).await? {
+                        Some(claimed) => engine.drive(claimed).await.map(Some),
+                        None => Ok(None),
+                    }
                 });
             }
             let mut progressed = false;
             while let Some(joined) = set.join_next().await {
                 match joined {
-                    Ok(Ok(job)) => {
+                    Ok(Ok(Some(job))) => {
                         progressed = true;
                         if !job.state.is_active() {
                             finished += 1;
                         }
                     }
+                    // Another engine claimed it first: nothing to do here.
+                    Ok(Ok(None)) => {}
                     Ok(Err(e)) => first_error = first_error.or(Some(e)),
                     Err(e) => {
                         first_error = first_error.or(Some(Error::backend(format!("job task failed: {e}"), false)))
@@ -362,20 +398,28 @@ impl Engine {
         }
     }
 
-    /// Claims a job for this engine (scheduled → running, or a lapsed lease).
-    async fn claim(&self, id: JobId) -> Result<Versioned<Job>> {
+    /// Claims a job for this engine (scheduled → running, or a lapsed
+    /// lease) under a fresh token; `None` when it is not claimable or
+    /// another engine claimed it first.
+    async fn claim(&self, id: JobId) -> Result<Option<Versioned<Job>>> {
         let read = self.store().fetch::<Job>(id.0).await?;
         let now = self.eyrie.now();
         if !self.claimable(&read.value, now) {
-            return Err(Error::Conflict(format!("job {id} is not claimable by engine {}", self.config.engine_id)));
+            return Ok(None);
         }
         let mut job = read.value.clone();
         if job.state == JobState::Scheduled {
             job.enter(JobState::Running, now)?;
         }
-        job.lease = Some(self.lease(Duration::ZERO));
-        let receipt = self.store().commit(Transaction::new().update(&read, job.clone())).await?;
-        Ok(Versioned { revision: receipt.written[0].1.unwrap_or(read.revision), value: job })
+        job.lease = Some(self.lease(self.eyrie.next_id(), Duration::ZERO));
+        match self.store().commit(Transaction::new().update(&read, job.clone())).await {
+            Ok(receipt) => {
+                let revision = receipt.written.first().and_then(|w| w.1).unwrap_or(read.revision);
+                Ok(Some(Versioned { revision, value: job }))
+            }
+            Err(Error::Conflict(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Persists `next` over `current`, merging a concurrent cancel request.
@@ -390,8 +434,7 @@ impl Engine {
                 }
                 Err(Error::Conflict(_)) => {
                     let stored = self.store().fetch::<Job>(next.id.0).await?;
-                    let ours = stored.value.lease.is_some_and(|l| l.engine == self.config.engine_id);
-                    if !ours || !stored.value.state.is_active() {
+                    if !Self::still_ours(&stored.value, &base.value) || !stored.value.state.is_active() {
                         return Err(Error::Conflict(format!("job {} was taken over by another engine", next.id)));
                     }
                     // Only the engine holding the lease changes steps and state;
@@ -460,8 +503,17 @@ impl Engine {
     /// Runs one job from its current step until it finishes, waits for a
     /// person, or is lost to another engine. Every step transition is
     /// persisted before the step runs.
+    /// Fails with `Conflict` when the job cannot be claimed now.
     pub async fn run_job(&self, id: JobId) -> Result<Job> {
-        let mut current = self.claim(id).await?;
+        match self.claim(id).await? {
+            Some(claimed) => self.drive(claimed).await,
+            None => Err(Error::Conflict(format!("job {id} is not claimable by engine {} now", self.id))),
+        }
+    }
+
+    /// Runs a claimed job; see [`Engine::run_job`].
+    async fn drive(&self, claimed: Versioned<Job>) -> Result<Job> {
+        let mut current = claimed;
         loop {
             let job = current.value.clone();
             if !job.state.is_active() {
@@ -476,12 +528,15 @@ impl Engine {
             let step = &job.steps[i];
             let handler = match &step.spec.kind {
                 StepKind::Manual => {
+                    // Waiting for a person holds no claim: once the step is
+                    // completed, any engine may take the job on.
+                    let mut next = job.clone();
                     if step.state != StepState::WaitingManual {
-                        let mut next = job.clone();
                         next.steps[i].state = StepState::WaitingManual;
                         next.steps[i].started_at = Some(self.eyrie.now());
-                        current = self.save(current, next).await?;
                     }
+                    next.lease = None;
+                    current = self.save(current, next).await?;
                     return Ok(current.value);
                 }
                 StepKind::Handler(name) => match self.handlers.get(name) {
@@ -519,7 +574,8 @@ impl Engine {
             };
             let limit = self.step_limit(&job, group_type, i).await?;
             let mut next = job.clone();
-            next.lease = Some(self.lease(limit.unwrap_or_default()));
+            let token = job.lease.map_or(0, |l| l.token);
+            next.lease = Some(self.lease(token, limit.unwrap_or_default()));
             let s = &mut next.steps[i];
             s.state = StepState::Running;
             s.attempts += 1;
@@ -642,9 +698,7 @@ impl Engine {
                 Ok(()) => return Ok(done),
                 Err(Error::Conflict(_)) => {
                     let stored = self.store().fetch::<Job>(job.id.0).await?;
-                    if stored.value.lease.is_none_or(|l| l.engine != self.config.engine_id)
-                        || !stored.value.state.is_active()
-                    {
+                    if !Self::still_ours(&stored.value, &base.value) || !stored.value.state.is_active() {
                         return Err(Error::Conflict(format!("job {} was taken over by another engine", job.id)));
                     }
                     base = stored;
@@ -654,19 +708,4 @@ impl Engine {
         }
         Err(Error::Conflict("the deployment kept changing while its job finished".into()))
     }
-}
-
-/// Maps the store's refusal of a second active job to a clear policy error.
-fn busy(e: Error, deployment: DeploymentId) -> Error {
-    match e {
-        Error::AlreadyExists { key, .. } if key.contains("active job") => busy_error(deployment, None),
-        other => other,
-    }
-}
-
-fn busy_error(deployment: DeploymentId, job: Option<u64>) -> Error {
-    let which = job.map(|j| format!(" ({})", JobId(j))).unwrap_or_default();
-    Error::policy(format!(
-        "deployment {deployment} already has an active job{which}; actions do not queue: wait for it or cancel it"
-    ))
 }

@@ -9,7 +9,7 @@
 //!
 //! Choices made where SPEC is silent (each has a test in `tests/jobs_*.rs`):
 //! - **One job per deployment**: a second action while one is active is
-//!   refused (`PolicyViolation`), not queued.
+//!   refused ([`Error::Busy`](crate::Error::Busy)), not queued.
 //! - **Crash recovery**: a running job holds a lease (engine id, expiry by
 //!   the injected clock), renewed at every step and stretched over a step's
 //!   time limit. A job whose lease lapsed is claimed by the next engine that

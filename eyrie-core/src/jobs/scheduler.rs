@@ -221,10 +221,13 @@ impl Engine {
             Ok((job, tx)) => {
                 let tx = tx.update(&read, schedule);
                 let event = self.eyrie().audit(Actor::System, Some(job.project_id), "job.backup", job.id);
-                self.eyrie().commit(tx, event).await?;
-                Ok(Some(job.id))
+                match self.eyrie().commit(tx, event).await {
+                    Ok(()) => Ok(Some(job.id)),
+                    Err(e @ Error::AlreadyExists { .. }) => Err(self.busy_or(e, read.value.deployment_id).await),
+                    Err(e) => Err(e),
+                }
             }
-            Err(Error::PolicyViolation(msg)) if msg.contains("active job") => Err(Error::PolicyViolation(msg)),
+            Err(e @ Error::Busy { .. }) => Err(e),
             Err(e) => {
                 self.store().commit(Transaction::new().update(&read, schedule)).await?;
                 Err(e)

@@ -165,8 +165,14 @@ pub struct JobStep {
 /// An engine's claim on a running job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lease {
-    /// The claiming engine.
+    /// The claiming engine (for people reading the job; ownership is the token).
     pub engine: u64,
+    /// Drawn afresh for every claim: an engine holds the lease only while the
+    /// stored token is the one it wrote. Two engines, or two runs in one
+    /// engine, can never both take a claim as theirs. Leases stored before
+    /// tokens existed read as 0, which nobody holds.
+    #[serde(default)]
+    pub token: u64,
     /// The claim lapses at this instant unless renewed; another engine may then resume the job.
     pub until: Timestamp,
 }
