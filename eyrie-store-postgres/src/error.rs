@@ -58,16 +58,26 @@ fn is_connection_failure(state: &SqlState) -> bool {
         || *state == SqlState::TOO_MANY_CONNECTIONS
 }
 
+/// The driver's text, with the server's message and SQLSTATE when there
+/// is one (the driver's own `Display` only says "db error").
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
+        None => error.to_string(),
+    }
+}
+
 /// Maps a driver failure that happened while doing `context`.
 pub(crate) fn from_pg(context: &str, error: &tokio_postgres::Error) -> Error {
+    let error_text = describe(error);
     match error.code() {
         Some(state) if is_serialization_failure(state) => {
             Error::Conflict(format!("{context}: lost a serialization race with another commit ({})", state.code()))
         }
-        Some(state) if is_connection_failure(state) => Error::backend(format!("{context}: {error}"), true),
-        Some(_) => Error::backend(format!("{context}: {error}"), false),
+        Some(state) if is_connection_failure(state) => Error::backend(format!("{context}: {error_text}"), true),
+        Some(_) => Error::backend(format!("{context}: {error_text}"), false),
         // No SQLSTATE: the connection broke (I/O, closed, protocol).
-        None => Error::backend(format!("{context}: connection to PostgreSQL lost: {error}"), true),
+        None => Error::backend(format!("{context}: connection to PostgreSQL lost: {error_text}"), true),
     }
 }
 

@@ -10,7 +10,7 @@ use eyrie_core::storage::RecordKey;
 use eyrie_core::storage::codec;
 use eyrie_core::storage::kv::{Change, Pairs, Table};
 use eyrie_core::{Error, Result};
-use futures::future::{BoxFuture, FutureExt, try_join_all};
+use futures::future::{BoxFuture, FutureExt, join_all};
 use tokio_postgres::types::ToSql;
 
 use crate::error::from_pg;
@@ -204,8 +204,26 @@ pub(crate) async fn write(c: &impl GenericClient, changes: Vec<Change>) -> Resul
     if !batch.unique.0.is_empty() {
         statements.push(async { run(c, UPSERT_UNIQUE.to_owned(), &[&batch.unique.0, &batch.unique.1]).await }.boxed());
     }
-    try_join_all(statements).await.map(drop)
+    // Pipelined: when one statement fails, the ones after it fail with
+    // "current transaction is aborted"; the first failure is the cause.
+    let results = join_all(statements).await;
+    first_cause(results.into_iter().filter_map(std::result::Result::err).collect())
 }
+
+/// The error to report for a pipelined batch: a lost race first (the
+/// commit may be re-run), else the first failure that is not a consequence
+/// of another.
+fn first_cause(failures: Vec<Error>) -> Result<()> {
+    let cause = failures
+        .iter()
+        .find(|e| e.kind() == eyrie_core::ErrorKind::Conflict)
+        .or_else(|| failures.iter().find(|e| !e.to_string().contains(IN_FAILED_TRANSACTION)))
+        .or(failures.first());
+    cause.map_or(Ok(()), |e| Err(e.clone()))
+}
+
+/// SQLSTATE of a statement sent after another failed in the same transaction.
+const IN_FAILED_TRANSACTION: &str = "25P02";
 
 #[cfg(test)]
 mod tests {
@@ -219,6 +237,17 @@ mod tests {
         assert_eq!(prefix_end(&[]), None);
         let (clause, values) = bounds("k", &Range::Prefix(vec![]));
         assert_eq!((clause.as_str(), values.len()), ("k >= $1", 1), "the empty prefix scans everything");
+    }
+
+    #[test]
+    fn a_pipelined_batch_reports_the_cause_not_its_consequences() {
+        let aborted = || Error::backend(format!("writing a commit: ERROR {IN_FAILED_TRANSACTION}: aborted"), false);
+        let unique = Error::backend("writing a commit: ERROR 23505: duplicate key", false);
+        let race = Error::Conflict("lost a serialization race".into());
+        assert_eq!(first_cause(vec![]), Ok(()));
+        assert_eq!(first_cause(vec![aborted(), race.clone(), aborted()]), Err(race));
+        assert_eq!(first_cause(vec![aborted(), unique.clone()]), Err(unique));
+        assert_eq!(first_cause(vec![aborted()]), Err(aborted()), "never Ok while something failed");
     }
 
     #[test]

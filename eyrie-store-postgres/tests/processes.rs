@@ -33,8 +33,8 @@ const DUE_FOR_PAUSE: usize = 3;
 const WAITING: usize = 8;
 const SETTLE: Duration = Duration::from_secs(60);
 
-fn engine_id(var: &str) -> u64 {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).expect("a number")
+fn number(var: &str) -> u64 {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 // ---------------------------------------------------------------- the child
@@ -45,25 +45,26 @@ fn engine_id(var: &str) -> u64 {
 #[ignore = "a child process of the several-processes tests"]
 async fn process_child() {
     let (Ok(schema), Ok(url)) = (std::env::var(procs::SCHEMA_VAR), std::env::var(common::URL_VAR)) else { return };
-    let engine_id = engine_id(procs::ENGINE_VAR);
-    let offset = engine_id_or_zero(procs::CLOCK_VAR);
+    let process = number(procs::PROCESS_VAR);
+    let offset = number(procs::CLOCK_VAR);
     let tick = std::env::var(procs::TICK_VAR).is_ok_and(|v| v == "1");
     let store = Arc::new(common::open(&url, &schema).await);
     // Ids of records this process creates never meet another's.
-    let (eyrie, clock) = service_with(store, engine_id * 1_000_000_000_000);
+    let (eyrie, clock) = service_with(store, process * 1_000_000_000_000);
     clock.set(T0.plus_seconds(offset));
     let engine = Engine::new(
         eyrie,
-        recording_handlers(&url, &schema, engine_id, std::env::var(procs::HANG_VAR).ok()).await,
-        EngineConfig { engine_id, max_concurrent_jobs: 2, ..EngineConfig::default() },
+        recording_handlers(&url, &schema, process, std::env::var(procs::HANG_VAR).ok()).await,
+        // No engine id given: each engine draws its own (the Engine identity fix).
+        EngineConfig { max_concurrent_jobs: 2, ..EngineConfig::default() },
     );
-    say("READY");
+    say(&format!("READY {}", engine.id()));
     tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new())).await.unwrap().unwrap();
 
     let started = Instant::now();
     let (mut idle_rounds, mut finished, mut launched) = (0, 0, 0);
     while idle_rounds < 6 {
-        assert!(started.elapsed() < SETTLE, "child {engine_id} did not settle within {SETTLE:?}");
+        assert!(started.elapsed() < SETTLE, "child {process} did not settle within {SETTLE:?}");
         let mut progressed = false;
         if tick {
             let report = engine.tick(clock.now()).await.unwrap();
@@ -77,16 +78,12 @@ async fn process_child() {
             }
             // Another process claimed or finished the job first.
             Err(e) if e.kind() == ErrorKind::Conflict => progressed = true,
-            Err(e) => panic!("child {engine_id}: {e}"),
+            Err(e) => panic!("child {process}: {e}"),
         }
         idle_rounds = if progressed { 0 } else { idle_rounds + 1 };
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     say(&format!("DONE {finished} {launched}"));
-}
-
-fn engine_id_or_zero(var: &str) -> u64 {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 async fn recording_handlers(url: &str, schema: &str, process: u64, hang: Option<String>) -> HandlerRegistry {
@@ -120,11 +117,8 @@ async fn setup(url: String, tag: &str) -> Setup {
     let store: Arc<dyn Store> = Arc::new(common::open(&url, &schema).await);
     common::connect(&url).await.batch_execute(&procs::create_step_runs(&schema)).await.unwrap();
     let t = typical_tenant(store.clone()).await.unwrap();
-    let engine = Engine::new(
-        t.eyrie.clone(),
-        recording_handlers(&url, &schema, 0, None).await,
-        EngineConfig { engine_id: 1000, ..EngineConfig::default() },
-    );
+    let engine =
+        Engine::new(t.eyrie.clone(), recording_handlers(&url, &schema, 0, None).await, EngineConfig::default());
     Setup { url, schema, store, t, engine }
 }
 
@@ -165,6 +159,17 @@ impl Setup {
     }
 }
 
+/// Prints the children's stderr if the test fails after they exited.
+struct ShowOnPanic(String);
+
+impl Drop for ShowOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- the children's stderr ---\n{}", self.0);
+        }
+    }
+}
+
 fn role(engine: u64, clock_offset_seconds: u64, tick: bool, hang: Option<&str>) -> Role {
     Role { engine, clock_offset_seconds, tick, hang: hang.map(str::to_owned) }
 }
@@ -201,17 +206,20 @@ async fn processes_share_jobs_and_ticks(processes: u64) {
     for child in &mut children {
         child.go();
     }
-    let (mut finished, mut launched) = (0, 0);
+    let (mut finished, mut launched, mut logs) = (0, 0, String::new());
     for child in children {
-        let (f, l) = child.done(SETTLE + Duration::from_secs(10));
+        let (f, l, log) = child.done(SETTLE + Duration::from_secs(10));
         finished += f;
         launched += l;
+        logs.push_str(&log);
     }
+    // A failed assertion below shows what the children said.
+    let _show_logs = ShowOnPanic(logs);
 
     let jobs = s.jobs().await;
     let runs = s.runs().await;
     for job in &jobs {
-        assert_eq!(job.state, JobState::Done, "job {} ({}): {:?}", job.id, job.action, job.error);
+        assert_eq!(job.state, JobState::Done, "job {} ({}) is not done: {job:#?}", job.id, job.action);
         for step in &job.steps {
             assert_eq!((step.state, step.attempts), (StepState::Done, 1), "job {} step {}", job.id, step.spec.name);
             let ran = runs.get(&(job.id.0, step.spec.name.clone())).map_or(0, Vec::len);
@@ -265,7 +273,7 @@ async fn a_process_killed_mid_step_has_its_job_resumed_by_exactly_one_other() {
 
     // Process 1 takes the deploy job and hangs in its "apply" step; it dies there.
     let mut dying = procs::spawn(&s.url, &s.schema, role(1, 0, false, Some("apply")));
-    dying.expect("READY", SETTLE);
+    let dying_engine: u64 = dying.expect("READY", SETTLE)[0].parse().unwrap();
     dying.go();
     let started = Instant::now();
     while !s.runs().await.contains_key(&(deploy.id.0, "apply".to_owned())) {
@@ -274,7 +282,7 @@ async fn a_process_killed_mid_step_has_its_job_resumed_by_exactly_one_other() {
     }
     dying.kill();
     let held = s.store.fetch::<Job>(deploy.id.0).await.unwrap().value;
-    assert_eq!(held.lease.map(|l| l.engine), Some(1), "the dead process still holds the lease");
+    assert_eq!(held.lease.map(|l| l.engine), Some(dying_engine), "the dead process still holds the lease");
     let apply = held.steps.iter().find(|st| st.spec.name == "apply").unwrap();
     assert_eq!(apply.state, StepState::Running, "it died mid-step");
 
@@ -288,7 +296,9 @@ async fn a_process_killed_mid_step_has_its_job_resumed_by_exactly_one_other() {
     for child in &mut takers {
         child.go();
     }
-    let finished: Vec<u64> = takers.into_iter().map(|c| c.done(SETTLE + Duration::from_secs(10)).0).collect();
+    let ended: Vec<_> = takers.into_iter().map(|c| c.done(SETTLE + Duration::from_secs(10))).collect();
+    let finished: Vec<u64> = ended.iter().map(|e| e.0).collect();
+    let _show_logs = ShowOnPanic(ended.into_iter().map(|e| e.2).collect());
     assert_eq!(finished.iter().sum::<u64>(), 1, "exactly one process finished the job: {finished:?}");
 
     let done = s.store.fetch::<Job>(deploy.id.0).await.unwrap().value;

@@ -4,7 +4,7 @@
 //! shared schema and records every handler run as a row of `step_runs`.
 //!
 //! Protocol on the child's stdout (lines `@ … $`, so a line cut by a kill is
-//! ignored): `READY` once its store is open, then it waits for a line on
+//! ignored): `READY <engine id>` once its store is open, then it waits for a line on
 //! stdin; `DONE <finished jobs> <launched by ticks>` once it settled.
 
 #![allow(dead_code, unreachable_pub)]
@@ -20,8 +20,8 @@ use eyrie_core::jobs::{StepContext, StepHandler, StepOutcome};
 
 /// The child's schema.
 pub const SCHEMA_VAR: &str = "EYRIE_PG_PROC_SCHEMA";
-/// The child's engine id (also its process number in `step_runs`).
-pub const ENGINE_VAR: &str = "EYRIE_PG_PROC_ENGINE";
+/// The child's process number (in `step_runs`, and where its ids start).
+pub const PROCESS_VAR: &str = "EYRIE_PG_PROC_NUMBER";
 /// Seconds after the testkit's `T0` at which the child's clock stands.
 pub const CLOCK_VAR: &str = "EYRIE_PG_PROC_CLOCK";
 /// `1`: the child runs scheduler ticks too.
@@ -78,6 +78,7 @@ pub fn say(line: &str) {
 /// What a child is asked to be.
 #[derive(Debug, Clone)]
 pub struct Role {
+    /// Its process number.
     pub engine: u64,
     pub clock_offset_seconds: u64,
     pub tick: bool,
@@ -97,6 +98,9 @@ impl Drop for Spawned {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- child {} stderr ---\n{}", self.role.engine, self.log());
+        }
         let _ = std::fs::remove_file(&self.log);
     }
 }
@@ -110,7 +114,7 @@ pub fn spawn(url: &str, schema: &str, role: Role) -> Spawned {
         .args(["process_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env(super::URL_VAR, url)
         .env(SCHEMA_VAR, schema)
-        .env(ENGINE_VAR, role.engine.to_string())
+        .env(PROCESS_VAR, role.engine.to_string())
         .env(CLOCK_VAR, role.clock_offset_seconds.to_string())
         .env(TICK_VAR, if role.tick { "1" } else { "0" })
         .stdin(Stdio::piped())
@@ -173,14 +177,14 @@ impl Spawned {
     }
 
     /// Waits for `DONE`, then for a successful exit; returns
-    /// (jobs finished, jobs launched by ticks).
-    pub fn done(mut self, within: Duration) -> (u64, u64) {
+    /// (jobs finished, jobs launched by ticks, what it wrote on stderr).
+    pub fn done(mut self, within: Duration) -> (u64, u64, String) {
         let fields = self.expect("DONE", within);
         let numbers: Vec<u64> = fields.iter().map(|f| f.parse().expect("a number")).collect();
         drop(self.stdin.take());
         let status = self.child.wait().expect("the child exits");
         assert!(status.success(), "child {} failed: {status}; its log:\n{}", self.role.engine, self.log());
-        (numbers[0], numbers[1])
+        (numbers[0], numbers[1], self.log())
     }
 
     /// SIGKILLs the child.
