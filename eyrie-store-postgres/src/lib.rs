@@ -102,6 +102,7 @@ mod error;
 mod glue;
 mod pool;
 pub mod schema;
+mod session;
 mod sql;
 mod store;
 

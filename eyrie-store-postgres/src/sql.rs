@@ -73,6 +73,16 @@ pub(crate) async fn get(c: &impl GenericClient, table: Table, key: &[u8]) -> Res
     row.map(|row| row.try_get::<_, Vec<u8>>(0)).transpose().map_err(failed)
 }
 
+/// The pairs under `keys` that exist (in no particular order).
+pub(crate) async fn get_many(c: &impl GenericClient, table: Table, keys: &[Vec<u8>]) -> Result<Pairs> {
+    let Columns { table: name, key, value } = columns(table);
+    let failed = |e| from_pg(&format!("reading {name}"), &e);
+    let sql = format!("SELECT {key}, {value} FROM {name} WHERE {key} = ANY($1::bytea[])");
+    let statement = c.prepare_cached(&sql).await.map_err(failed)?;
+    let rows = c.query(&statement, &[&keys]).await.map_err(failed)?;
+    rows.iter().map(|row| Ok((row.try_get(0).map_err(failed)?, row.try_get(1).map_err(failed)?))).collect()
+}
+
 /// Every pair in `range`, in key order.
 pub(crate) async fn scan(c: &impl GenericClient, table: Table, range: &Range) -> Result<Pairs> {
     let Columns { table: name, key, value } = columns(table);

@@ -21,6 +21,7 @@ use tokio_postgres::IsolationLevel;
 use crate::config::PostgresConfig;
 use crate::error::{from_pg, from_pool, is_retryable_race, task_failed};
 use crate::glue::SqlReader;
+use crate::session::{LockMode, Session, commit_lock_key};
 use crate::{pool, schema, sql};
 
 /// A [`Store`] in a PostgreSQL schema, shareable by several processes.
@@ -34,6 +35,8 @@ struct Inner {
     pool: Pool,
     schema: String,
     retries: u32,
+    /// The schema's commit lock ([`crate::session`]).
+    lock_key: i32,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -69,7 +72,12 @@ impl PostgresStore {
         drop(client);
         tracing::debug!(schema = %config.schema, pool_size = config.pool_size, "opened PostgreSQL store");
         Ok(PostgresStore {
-            inner: Arc::new(Inner { pool, schema: config.schema, retries: config.serialization_retries }),
+            inner: Arc::new(Inner {
+                pool,
+                lock_key: commit_lock_key(&config.schema),
+                schema: config.schema,
+                retries: config.serialization_retries,
+            }),
         })
     }
 
@@ -118,36 +126,36 @@ impl PostgresStore {
         .map_err(|e| task_failed("a PostgreSQL read", e))?
     }
 
-    /// One attempt at `tx` in a SERIALIZABLE transaction: the engine's
-    /// checks and reads go to the transaction, its writes are buffered in an
-    /// overlay and sent at the end in one pipelined batch.
-    fn commit_once(pool: &Pool, runtime: &Handle, tx: &Transaction) -> Attempt {
-        let mut client = match runtime.block_on(pool.get()) {
-            Ok(client) => client,
-            Err(e) => return Attempt::Done(Err(from_pool(e))),
+    /// One attempt at `tx`: the commit lock held in `mode`, then a
+    /// SERIALIZABLE transaction in which the engine's checks and reads go to
+    /// the database while its writes wait in an overlay, sent at the end in
+    /// one pipelined batch ([`crate::session`]).
+    fn commit_once(pool: &Pool, runtime: &Handle, key: i32, mode: LockMode, tx: &Transaction) -> Attempt {
+        let session = match Session::begin(pool, runtime, key, mode) {
+            Ok(session) => session,
+            Err(e) => return Attempt::Done(Err(e)),
         };
-        let start = client.build_transaction().isolation_level(IsolationLevel::Serializable);
-        let txn = match runtime.block_on(start.start()) {
-            Ok(txn) => txn,
-            Err(e) => return Attempt::Done(Err(from_pg("starting a commit", &e))),
-        };
-        let mut reader = SqlReader::new(&txn, runtime.clone());
-        let mut overlay = Overlay::new(&mut reader);
-        let applied = kv::apply(&mut overlay, tx);
-        let changes = overlay.into_changes();
-        let raced = reader.raced();
-        let receipt = match applied {
+        let outcome = (|| {
+            let client = session.client().map_err(|e| (e, false))?;
+            let mut reader = SqlReader::new(client, runtime.clone());
+            let mut overlay = Overlay::new(&mut reader);
+            let applied = kv::apply(&mut overlay, tx);
+            let changes = overlay.into_changes();
+            let receipt = applied.map_err(|e| (e, reader.raced()))?;
+            runtime.block_on(sql::write(client, changes)).map_err(|e| {
+                let raced = e.kind() == ErrorKind::Conflict;
+                (e, raced)
+            })?;
+            Ok(receipt)
+        })();
+        let receipt = match outcome {
             Ok(receipt) => receipt,
-            Err(e) => {
-                let _ = runtime.block_on(txn.rollback());
+            Err((e, raced)) => {
+                session.rollback();
                 return if raced { Attempt::Raced(e) } else { Attempt::Done(Err(e)) };
             }
         };
-        if let Err(e) = runtime.block_on(sql::write(&txn, changes)) {
-            let _ = runtime.block_on(txn.rollback());
-            return if e.kind() == ErrorKind::Conflict { Attempt::Raced(e) } else { Attempt::Done(Err(e)) };
-        }
-        match runtime.block_on(txn.commit()) {
+        match session.commit() {
             Ok(()) => Attempt::Done(Ok(receipt)),
             Err(e) if is_retryable_race(&e) => Attempt::Raced(from_pg("committing", &e)),
             Err(e) => Attempt::Done(Err(from_pg("committing", &e))),
@@ -169,7 +177,8 @@ fn backoff(attempt: u32) -> Duration {
 /// - **Commits** run in one `SERIALIZABLE` transaction: the checks and the
 ///   writes see one state, and commits from every process sharing the
 ///   schema are serializable. One that loses a serialization race (SQLSTATE
-///   `40001`/`40P01`) is re-run from the start up to
+///   `40001`/`40P01`) is re-run from the start, alone under the schema's
+///   exclusive commit lock (see [`crate::session`]), up to
 ///   [`PostgresConfig::serialization_retries`] times, then returned as a
 ///   retryable `Conflict`.
 /// - **Reads** of one statement (`get`, `count`) run alone; the others run
@@ -212,10 +221,15 @@ impl Store for PostgresStore {
         let tx = Arc::new(tx);
         let mut attempt = 0;
         loop {
-            let (pool, runtime, tx) = (self.inner.pool.clone(), Handle::current(), tx.clone());
-            let outcome = tokio::task::spawn_blocking(move || PostgresStore::commit_once(&pool, &runtime, &tx))
-                .await
-                .map_err(|e| task_failed("a PostgreSQL commit", e))?;
+            // A first attempt runs beside other commits; a re-run after a
+            // lost race runs alone (see `session`).
+            let mode = if attempt == 0 { LockMode::Shared } else { LockMode::Exclusive };
+            let (pool, runtime, tx, key) =
+                (self.inner.pool.clone(), Handle::current(), tx.clone(), self.inner.lock_key);
+            let outcome =
+                tokio::task::spawn_blocking(move || PostgresStore::commit_once(&pool, &runtime, key, mode, &tx))
+                    .await
+                    .map_err(|e| task_failed("a PostgreSQL commit", e))?;
             match outcome {
                 Attempt::Done(result) => return result,
                 Attempt::Raced(e) if attempt >= self.inner.retries => return Err(e),

@@ -130,3 +130,33 @@ async fn stores_in_different_schemas_do_not_see_each_other() {
     assert_eq!(two.dump().await.unwrap().len(), 1);
     common::drop_schemas(&url, &[a, b]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_accepted_refused_and_raced_leave_no_commit_lock_behind() {
+    let Some(url) = common::server_url("commits_leave_no_commit_lock_behind") else { return };
+    let schema = common::fresh_schema("locks");
+    let store = common::open(&url, &schema).await;
+    store.commit(Transaction::new().create(project(1, "one"))).await.unwrap();
+    let refused = store.commit(Transaction::new().create(project(2, "one"))).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::AlreadyExists);
+    // Racing creates of one slug: losers of serialization races re-run alone.
+    let racers: Vec<_> = (10..26)
+        .map(|id| {
+            let store = store.clone();
+            tokio::spawn(async move { store.commit(Transaction::new().create(project(id, "contested"))).await })
+        })
+        .collect();
+    let mut won = 0;
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(e) => assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}"),
+        }
+    }
+    assert_eq!(won, 1, "one slug, one winner");
+    let client = common::connect(&url).await;
+    let row = client.query_one("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i64>(0), 0, "no connection kept the commit lock");
+    common::assert_consistent(&store).await;
+    common::drop_schemas(&url, &[schema]).await;
+}
