@@ -2,6 +2,9 @@
 //! `get`, `create`, `list` of a group of 50, and durable commits from 1 and
 //! 16 writers, each store preloaded with 1,000 deployments (groups of 50).
 //!
+//! `PostgresStore` runs twice, in two schemas: with its default concurrent
+//! commits and with `serial_commits(true)`.
+//!
 //! Every commit is durable before it returns, in every group: `RedbStore`
 //! with `Durability::Immediate`, SQLite in WAL mode with `synchronous=FULL`
 //! (one connection behind a mutex), PostgreSQL with the server's defaults
@@ -178,7 +181,10 @@ impl Backend for Sqlite {
 
     fn delete(&self, record: &Record) {
         let conn = self.0.lock().unwrap();
-        conn.prepare_cached("DELETE FROM deployments WHERE id = ?1").unwrap().execute([record.key().id as i64]).unwrap();
+        conn.prepare_cached("DELETE FROM deployments WHERE id = ?1")
+            .unwrap()
+            .execute([record.key().id as i64])
+            .unwrap();
     }
 }
 
@@ -196,6 +202,8 @@ impl Backends {
         let dir = tempfile::tempdir().unwrap();
         let schema = format!("eyrie_bench_{}", std::process::id());
         let config = PostgresConfig::new(&url).unwrap().schema(&schema).unwrap();
+        let serial =
+            PostgresConfig::new(&url).unwrap().schema(&format!("{schema}_serial")).unwrap().serial_commits(true);
         let redb = RedbConfig::new(dir.path().join("store.redb")).durability(Durability::Immediate);
         let all: Vec<Box<dyn Backend>> = vec![
             Box::new(StoreBackend {
@@ -203,7 +211,16 @@ impl Backends {
                 store: rt.block_on(PostgresStore::open(config)).unwrap(),
                 rt: rt.clone(),
             }),
-            Box::new(StoreBackend { name: "RedbStore", store: RedbStore::open_blocking(redb).unwrap(), rt: rt.clone() }),
+            Box::new(StoreBackend {
+                name: "PostgresStore serial",
+                store: rt.block_on(PostgresStore::open(serial)).unwrap(),
+                rt: rt.clone(),
+            }),
+            Box::new(StoreBackend {
+                name: "RedbStore",
+                store: RedbStore::open_blocking(redb).unwrap(),
+                rt: rt.clone(),
+            }),
             Box::new(Sqlite::open(&dir.path().join("sqlite.db"))),
         ];
         let records: Vec<Record> = (0..SIZE).map(preloaded).collect();
@@ -224,7 +241,10 @@ impl Drop for Backends {
         self.rt.block_on(async move {
             let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
             tokio::spawn(connection);
-            client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await.unwrap();
+            let drop = format!(
+                "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; DROP SCHEMA IF EXISTS \"{schema}_serial\" CASCADE"
+            );
+            client.batch_execute(&drop).await.unwrap();
         });
     }
 }

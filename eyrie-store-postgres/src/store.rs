@@ -37,6 +37,8 @@ struct Inner {
     retries: u32,
     /// The schema's commit lock ([`crate::session`]).
     lock_key: i32,
+    /// How first attempts take it.
+    first_attempt: LockMode,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -77,6 +79,7 @@ impl PostgresStore {
                 lock_key: commit_lock_key(&config.schema),
                 schema: config.schema,
                 retries: config.serialization_retries,
+                first_attempt: if config.serial_commits { LockMode::Exclusive } else { LockMode::Shared },
             }),
         })
     }
@@ -223,7 +226,7 @@ impl Store for PostgresStore {
         loop {
             // A first attempt runs beside other commits; a re-run after a
             // lost race runs alone (see `session`).
-            let mode = if attempt == 0 { LockMode::Shared } else { LockMode::Exclusive };
+            let mode = if attempt == 0 { self.inner.first_attempt } else { LockMode::Exclusive };
             let (pool, runtime, tx, key) =
                 (self.inner.pool.clone(), Handle::current(), tx.clone(), self.inner.lock_key);
             let outcome =
