@@ -2,7 +2,8 @@
 //! each with its own `Eyrie`, `Engine` and scheduler over one PostgreSQL
 //! schema. Every job's steps run exactly once, every due scheduler action
 //! is launched once, and a process killed mid-step has its job taken over by
-//! exactly one other and resumed, never run twice at once.
+//! exactly one other and resumed (or failed, when its step cannot be
+//! resumed), never run twice at once.
 //!
 //! Each child records every handler run as a row of `step_runs` in the same
 //! database before the handler returns; the parent counts the rows. The
@@ -17,10 +18,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::procs::{self, Recorder, Role, say};
-use eyrie_core::jobs::{HandlerRegistry, builtin};
+use eyrie_core::jobs::{HandlerRegistry, builtin, default_steps};
 use eyrie_core::storage::{Store, StoreExt};
 use eyrie_core::{
-    Clock, DeploymentId, Engine, EngineConfig, ErrorKind, Job, JobAction, JobState, LifecycleState, StepState,
+    Actor, Clock, DeploymentId, Engine, EngineConfig, ErrorKind, GroupType, Job, JobAction, JobState, LifecycleState,
+    StepState,
 };
 use eyrie_testkit::builders::T0;
 use eyrie_testkit::fixtures::{Tenant, new_deployment, service_with, typical_tenant};
@@ -258,20 +260,14 @@ async fn three_processes_run_every_step_once_and_launch_every_due_action_once() 
     processes_share_jobs_and_ticks(3).await;
 }
 
-/// A process is killed while its handler runs; once its lease lapsed, two
-/// others look at the job at once: exactly one resumes it from the step it
-/// was in, and nothing runs twice besides that step's resumed attempt.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_process_killed_mid_step_has_its_job_resumed_by_exactly_one_other() {
-    let Some(url) = common::server_url("a_process_killed_mid_step_has_its_job_resumed") else { return };
-    let s = setup(url, "kill").await;
+/// Process 1 takes the deploy job of `sandbox` and hangs in its "apply"
+/// step; it is SIGKILLed there. Returns the job as it left it.
+async fn kill_process_1_in_apply(s: &Setup) -> Job {
     let d = s.t.sandbox.id;
     s.submit(d, JobAction::Initialize).await;
     s.engine.run_until_idle().await.unwrap();
     s.submit(d, JobAction::Deploy).await;
     let deploy = s.jobs().await.into_iter().find(|j| j.action == JobAction::Deploy).unwrap();
-
-    // Process 1 takes the deploy job and hangs in its "apply" step; it dies there.
     let mut dying = procs::spawn(&s.url, &s.schema, role(1, 0, false, Some("apply")));
     let dying_engine: u64 = dying.expect("READY", SETTLE)[0].parse().unwrap();
     dying.go();
@@ -285,8 +281,12 @@ async fn a_process_killed_mid_step_has_its_job_resumed_by_exactly_one_other() {
     assert_eq!(held.lease.map(|l| l.engine), Some(dying_engine), "the dead process still holds the lease");
     let apply = held.steps.iter().find(|st| st.spec.name == "apply").unwrap();
     assert_eq!(apply.state, StepState::Running, "it died mid-step");
+    held
+}
 
-    // Processes 2 and 3, with clocks past the lease, both look at once.
+/// Processes 2 and 3, with clocks an hour on (past the lease), look at once.
+/// Returns how many jobs each finished, and their stderr for a failure.
+fn two_takers(s: &Setup) -> (Vec<u64>, ShowOnPanic) {
     let an_hour = 3600;
     let mut takers: Vec<_> =
         [2, 3].into_iter().map(|n| procs::spawn(&s.url, &s.schema, role(n, an_hour, false, None))).collect();
@@ -298,7 +298,18 @@ async fn a_process_killed_mid_step_has_its_job_resumed_by_exactly_one_other() {
     }
     let ended: Vec<_> = takers.into_iter().map(|c| c.done(SETTLE + Duration::from_secs(10))).collect();
     let finished: Vec<u64> = ended.iter().map(|e| e.0).collect();
-    let _show_logs = ShowOnPanic(ended.into_iter().map(|e| e.2).collect());
+    (finished, ShowOnPanic(ended.into_iter().map(|e| e.2).collect()))
+}
+
+/// A process is killed while its handler runs; once its lease lapsed, two
+/// others look at the job at once: exactly one resumes it from the step it
+/// was in, and nothing runs twice besides that step's resumed attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_mid_step_has_its_job_resumed_by_exactly_one_other() {
+    let Some(url) = common::server_url("a_process_killed_mid_step_has_its_job_resumed") else { return };
+    let s = setup(url, "kill").await;
+    let deploy = kill_process_1_in_apply(&s).await;
+    let (finished, _show_logs) = two_takers(&s);
     assert_eq!(finished.iter().sum::<u64>(), 1, "exactly one process finished the job: {finished:?}");
 
     let done = s.store.fetch::<Job>(deploy.id.0).await.unwrap().value;
@@ -317,7 +328,32 @@ async fn a_process_killed_mid_step_has_its_job_resumed_by_exactly_one_other() {
             assert_eq!(ran, &vec![(resumer, 1)], "{} ran once, by the resumer", step.spec.name);
         }
     }
-    assert_eq!(s.state(d).await, LifecycleState::Deploy);
+    assert_eq!(s.state(s.t.sandbox.id).await, LifecycleState::Deploy);
     eprintln!("kill: process 1 died in apply; process {resumer} resumed the job; every other step ran once");
+    s.finish().await;
+}
+
+/// As above, but the step says it cannot be resumed: exactly one other
+/// process fails the job, and nothing of it runs again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_mid_step_that_cannot_resume_has_its_job_failed_by_exactly_one_other() {
+    let Some(url) = common::server_url("a_process_killed_mid_step_that_cannot_resume") else { return };
+    let s = setup(url, "killfail").await;
+    let mut steps = default_steps(GroupType::Odoo, JobAction::Deploy);
+    for step in steps.iter_mut().filter(|st| st.name == "apply") {
+        step.parameters.insert("resumable".into(), "false".into());
+    }
+    s.engine.publish_book(Actor::System, GroupType::Odoo, JobAction::Deploy, "deploy", steps).await.unwrap();
+    let deploy = kill_process_1_in_apply(&s).await;
+    let (finished, _show_logs) = two_takers(&s);
+    assert_eq!(finished.iter().sum::<u64>(), 1, "exactly one process ended the job: {finished:?}");
+
+    let failed = s.store.fetch::<Job>(deploy.id.0).await.unwrap().value;
+    assert_eq!(failed.state, JobState::Error);
+    assert!(failed.error.as_deref().is_some_and(|e| e.contains("cannot be resumed")), "{:?}", failed.error);
+    let runs = s.runs().await;
+    assert_eq!(runs[&(deploy.id.0, "apply".to_owned())], vec![(1, 1)], "apply never ran again");
+    assert!(!runs.contains_key(&(deploy.id.0, "wait-ready".to_owned())), "nothing after it ran");
+    assert_eq!(s.state(s.t.sandbox.id).await, LifecycleState::Initialize, "a failed deploy leaves the state");
     s.finish().await;
 }

@@ -135,7 +135,10 @@ async fn stores_in_different_schemas_do_not_see_each_other() {
 async fn commits_accepted_refused_and_raced_leave_no_commit_lock_behind() {
     let Some(url) = common::server_url("commits_leave_no_commit_lock_behind") else { return };
     let schema = common::fresh_schema("locks");
-    let store = common::open(&url, &schema).await;
+    // Its own application name, to find this store's connections among the other tests'.
+    let name = format!("eyrie_locks_{}", &schema[schema.len() - 8..]);
+    let named = format!("{url}{}application_name={name}", if url.contains('?') { '&' } else { '?' });
+    let store = common::open(&named, &schema).await;
     store.commit(Transaction::new().create(project(1, "one"))).await.unwrap();
     let refused = store.commit(Transaction::new().create(project(2, "one"))).await.unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::AlreadyExists);
@@ -155,8 +158,18 @@ async fn commits_accepted_refused_and_raced_leave_no_commit_lock_behind() {
     }
     assert_eq!(won, 1, "one slug, one winner");
     let client = common::connect(&url).await;
-    let row = client.query_one("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'", &[]).await.unwrap();
-    assert_eq!(row.get::<_, i64>(0), 0, "no connection kept the commit lock");
+    let sessions =
+        client.query_one("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", &[&name]).await.unwrap();
+    assert!(sessions.get::<_, i64>(0) > 0, "the store's pooled connections are still open");
+    let held = client
+        .query_one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+             AND pid IN (SELECT pid FROM pg_stat_activity WHERE application_name = $1)",
+            &[&name],
+        )
+        .await
+        .unwrap();
+    assert_eq!(held.get::<_, i64>(0), 0, "no pooled connection kept the commit lock");
     common::assert_consistent(&store).await;
     common::drop_schemas(&url, &[schema]).await;
 }
