@@ -18,13 +18,21 @@
 //! writes the new envelope; it does not decode the old record or diff its indexes, which the engine
 //! does. Per-operation groups run without an fsync per commit: `RedbStore` in
 //! `Durability::Eventual { 500 ms }`, raw redb with `redb::Durability::None` and one durable commit
-//! every 500 ms, `SledStore` with `Durability::Periodic(500 ms)`, raw sled with its 500 ms
+//! every 500 ms, `SledStore` with `Durability::Eventual { 500 ms }`, raw sled with its 500 ms
 //! background flush, SQLite in WAL mode with `synchronous=NORMAL`.
 //!
 //! Durable groups (`durable_commit_1w`, `durable_commit_16w`): creates, each durable before it
-//! returns (`Durability::Immediate`, `Durability::FlushEveryCommit`, raw redb
+//! returns (`Durability::Immediate`, `Durability::Immediate`, raw redb
 //! `redb::Durability::Immediate`, raw sled `flush()` after each transaction, SQLite
 //! `synchronous=FULL`), from 1 and from 16 threads; criterion reports commits/s as elements/s.
+//!
+//! Scope groups (`create_in_scope`): a create with the `CountBelow` check the service puts on a
+//! scope's live deployments, into an empty scope and into one of 10,000, on `RedbStore`,
+//! `SledStore` and `MemoryStore` (the check reads a maintained counter, so both should cost the
+//! same). Service group (`service_get_deployment`): `Eyrie::get_deployment` of the testkit's
+//! typical tenant as its owner, on `MemoryStore`, `RedbStore` and `SledStore`.
+//!
+//! `STORE_BENCH_SIZES=1000` limits the per-operation groups to the sizes listed (comma-separated).
 //!
 //! sled can stall for good (sled issue 1412); a watchdog aborts the run with a message naming the
 //! benchmark when no operation completes for two minutes.
@@ -42,11 +50,15 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use eyrie_core::storage::{Entity, Index, Record, RecordKey, Revision, Store, Stored, Transaction, Write, codec};
+use eyrie_core::storage::{
+    Check, Durability, Entity, Index, Record, RecordKey, Revision, Store, Stored, Transaction, Write, codec,
+};
 use eyrie_core::{Deployment, GroupId, GroupType, UserId};
 use eyrie_store_redb::{RedbConfig, RedbStore};
 use eyrie_store_sled::{SledConfig, SledStore};
+use eyrie_testkit::MemoryStore;
 use eyrie_testkit::builders;
+use eyrie_testkit::fixtures::typical_tenant;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use rusqlite::Connection;
 use sled::Transactional;
@@ -394,7 +406,7 @@ impl RawSled {
     fn open(path: &Path, durable: bool) -> Self {
         let db = sled::Config::new()
             .path(path)
-            .cache_capacity(SledConfig::DEFAULT_CACHE_CAPACITY_BYTES)
+            .cache_capacity(SledConfig::DEFAULT_CACHE_SIZE as u64)
             .flush_every_ms(if durable { None } else { Some(FLUSH_INTERVAL.as_millis() as u64) })
             .open()
             .unwrap();
@@ -641,10 +653,10 @@ impl Backends {
         } else {
             redb_config.durability(eyrie_store_redb::Durability::Eventual { flush_interval: FLUSH_INTERVAL })
         };
-        let sled_config = SledConfig::new(path.join("store.sled")).with_durability(if durable {
-            eyrie_store_sled::Durability::FlushEveryCommit
+        let sled_config = SledConfig::new(path.join("store.sled")).durability(if durable {
+            eyrie_store_sled::Durability::Immediate
         } else {
-            eyrie_store_sled::Durability::Periodic(FLUSH_INTERVAL)
+            eyrie_store_sled::Durability::Eventual { flush_interval: FLUSH_INTERVAL }
         });
         let all: Vec<Box<dyn Backend>> = vec![
             Box::new(StoreBackend {
@@ -655,7 +667,7 @@ impl Backends {
             Box::new(RawRedb::open(&path.join("raw.redb"), durable)),
             Box::new(StoreBackend {
                 name: "SledStore",
-                store: SledStore::open_blocking(&sled_config).unwrap(),
+                store: SledStore::open_blocking(sled_config).unwrap(),
                 rt: rt.clone(),
             }),
             Box::new(RawSled::open(&path.join("raw.sled"), durable)),
@@ -783,10 +795,18 @@ fn bench_update(c: &mut Criterion, backends: &Backends, size: u64) {
     group.finish();
 }
 
+/// The sizes to run: [`SIZES`], or those of `STORE_BENCH_SIZES`.
+fn sizes() -> Vec<u64> {
+    match std::env::var("STORE_BENCH_SIZES") {
+        Ok(list) => list.split(',').map(|s| s.trim().parse().expect("STORE_BENCH_SIZES: numbers")).collect(),
+        Err(_) => SIZES.to_vec(),
+    }
+}
+
 fn per_operation(c: &mut Criterion) {
     start_watchdog();
     let rt = Arc::new(tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap());
-    for size in SIZES {
+    for size in sizes() {
         let backends = Backends::open(size, false, &rt);
         bench_get(c, &backends, size);
         bench_create(c, &backends, size);
@@ -842,5 +862,113 @@ fn durable_commits(c: &mut Criterion) {
     phase("closing the durable stores".into());
 }
 
-criterion_group!(benches, per_operation, durable_commits);
+/// Live deployments in the full scope of `create_in_scope`.
+const FULL_SCOPE: u64 = 10_000;
+/// The group (and scope) ids of `create_in_scope`.
+const FULL_GROUP: u64 = 1 << 41;
+const EMPTY_GROUP: u64 = FULL_GROUP + 1;
+
+/// A create into the scope of `group` with the service's `CountBelow` check on its live deployments.
+fn scope_create(n: u64, group: u64) -> Transaction {
+    let d = deployment(CREATED_BASE + (1 << 30) + n, group, &format!("s-{n}"));
+    let check = Check::CountBelow {
+        index: Index::ScopeLiveDeployments(d.scope_id),
+        limit: 1_000_000,
+        message: "scope full".into(),
+    };
+    Transaction::new().check(check).create(d)
+}
+
+fn create_in_scope(c: &mut Criterion) {
+    start_watchdog();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let stores: Vec<(&str, Arc<dyn Store>)> = vec![
+        (
+            "RedbStore",
+            Arc::new(
+                RedbStore::open_blocking(
+                    RedbConfig::new(dir.path().join("scope.redb"))
+                        .durability(Durability::Eventual { flush_interval: FLUSH_INTERVAL }),
+                )
+                .unwrap(),
+            ),
+        ),
+        (
+            "SledStore",
+            Arc::new(
+                SledStore::open_blocking(
+                    SledConfig::new(dir.path().join("scope.sled"))
+                        .durability(Durability::Eventual { flush_interval: FLUSH_INTERVAL }),
+                )
+                .unwrap(),
+            ),
+        ),
+        ("MemoryStore", Arc::new(MemoryStore::new())),
+    ];
+    let mut group = c.benchmark_group("create_in_scope");
+    configure(&mut group);
+    for (name, store) in &stores {
+        phase(format!("loading a scope of {FULL_SCOPE} into {name}"));
+        for chunk in (0..FULL_SCOPE).collect::<Vec<_>>().chunks(LOAD_BATCH) {
+            let writes = chunk
+                .iter()
+                .map(|&i| Write::Create(deployment(FULL_GROUP * 2 + i, FULL_GROUP, &format!("f-{i}")).into_record()));
+            rt.block_on(store.commit(Transaction { checks: Vec::new(), writes: writes.collect() })).unwrap();
+        }
+        let full = Index::ScopeLiveDeployments(deployment(1, FULL_GROUP, "x").scope_id);
+        assert_eq!(rt.block_on(store.count(full)).unwrap(), FULL_SCOPE);
+        for (label, scope_group) in [("empty", EMPTY_GROUP), ("10000", FULL_GROUP)] {
+            phase(format!("create_in_scope/{name}/{label}"));
+            let mut n = 0;
+            group.bench_function(format!("{name}/{label}"), |b| {
+                b.iter_custom(|iters| {
+                    let mut timed = Duration::ZERO;
+                    for _ in 0..iters {
+                        let tx = scope_create(n, scope_group);
+                        n += 1;
+                        let key = tx.writes[0].key();
+                        let start = Instant::now();
+                        rt.block_on(store.commit(tx)).unwrap();
+                        timed += start.elapsed();
+                        // Untimed: the scope keeps its size.
+                        let delete =
+                            Transaction { checks: Vec::new(), writes: vec![Write::Delete(key, Revision::FIRST)] };
+                        rt.block_on(store.commit(delete)).unwrap();
+                        progress();
+                    }
+                    timed
+                })
+            });
+        }
+    }
+    group.finish();
+    phase("closing the scope stores".into());
+}
+
+fn service_get_deployment(c: &mut Criterion) {
+    start_watchdog();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let stores: Vec<(&str, Arc<dyn Store>)> = vec![
+        ("MemoryStore", Arc::new(MemoryStore::new())),
+        ("RedbStore", Arc::new(RedbStore::open_blocking(RedbConfig::new(dir.path().join("svc.redb"))).unwrap())),
+        ("SledStore", Arc::new(SledStore::open_blocking(SledConfig::new(dir.path().join("svc.sled"))).unwrap())),
+    ];
+    let mut group = c.benchmark_group("service_get_deployment");
+    configure(&mut group);
+    for (name, store) in stores {
+        phase(format!("service_get_deployment/{name}"));
+        let tenant = rt.block_on(typical_tenant(store)).unwrap();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(rt.block_on(tenant.eyrie.get_deployment(tenant.owner, tenant.shop.id)).unwrap());
+                progress();
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, per_operation, create_in_scope, service_get_deployment, durable_commits);
 criterion_main!(benches);

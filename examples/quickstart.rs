@@ -135,11 +135,11 @@ async fn open_store(a: &Args) -> Result<Arc<dyn Store>> {
 
 async fn user(eyrie: &Eyrie, name: &str, email: &str, platform_admin: bool) -> Result<Actor> {
     let email: eyrie_core::Email = email.parse()?;
-    let u = match eyrie.find_user_by_email(&email).await? {
+    let u = match eyrie.find_user_by_email(Actor::System, &email).await? {
         Some(u) => u,
         None => eyrie.register_user(Actor::System, NewUser { name: name.parse()?, email, platform_admin }).await?,
     };
-    Ok(Actor::User { id: u.id, platform_admin: u.platform_admin })
+    eyrie.actor(u.id).await
 }
 
 fn scope(code: &str, config: ScopeConfig) -> Result<NewScope> {

@@ -57,7 +57,7 @@ pub enum Error {
     Conflict(String),
     /// The actor is not allowed to perform the action.
     #[error("permission denied: {0}")]
-    PermissionDenied(String),
+    PermissionDenied(crate::permission::Denied),
     /// A platform rule forbids the request.
     #[error("refused by policy: {0}")]
     PolicyViolation(String),

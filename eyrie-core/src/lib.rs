@@ -12,10 +12,10 @@
 //! injected. Storage and execution live in their own crates.
 //!
 //! ```
-//! use eyrie_core::{Action, Actor, Grants, ProjectFacts, ProjectId, Resource, Role, Rule, UserId, explain};
+//! use eyrie_core::{Action, Grants, Principal, ProjectFacts, ProjectId, Resource, Role, Rule, UserId, explain};
 //!
 //! let project = ProjectFacts { id: ProjectId(1), owner: UserId(1), portal_blocked: false };
-//! let dev = Actor::user(UserId(2));
+//! let dev = Principal::user(UserId(2));
 //! let on_project = Resource::Project {
 //!     project,
 //!     grants: Grants { project: Some(Role::Developer), ..Grants::default() },
@@ -53,6 +53,8 @@
 //!   usable character gets `x-` plus a stable hash.
 //! - **Ids**: 64-bit numbers from the injected [`IdSource`]; namespace names are
 //!   `eyrie-` plus the namespace uid in hex, never the project slug.
+//!
+#![doc = include_str!("../docs/rules.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -60,6 +62,7 @@ pub mod clock;
 pub mod effective;
 pub mod error;
 pub mod executor;
+pub mod hostnames;
 pub mod ids;
 pub mod jobs;
 pub mod lifecycle;
@@ -79,7 +82,8 @@ pub use jobs::{Engine, EngineConfig};
 pub use lifecycle::{ClusterState, InvitationState, JobState, LifecycleState};
 pub use model::*;
 pub use permission::{
-    Action, Actor, Decision, GrantLevel, Grants, ProjectFacts, Resource, Role, Rule, authorize, explain,
+    Action, Actor, Decision, Denied, GrantLevel, Grants, Principal, ProjectFacts, Resource, Role, Rule, authorize,
+    explain,
 };
 pub use secret::{SealedSecret, SecretString};
 pub use service::Eyrie;

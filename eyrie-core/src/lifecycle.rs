@@ -181,10 +181,15 @@ pub enum InvitationState {
     Accepted,
     /// Rejected.
     Rejected,
+    /// Withdrawn by someone who may invite, or replaced because its inviter
+    /// lost the right to invite.
+    Revoked,
+    /// Not answered in time; replaced by a new invitation to the same address.
+    Expired,
 }
 
 state_machine!(InvitationState, "invitation", [
-    Pending => "pending", Accepted => "accepted", Rejected => "rejected",
+    Pending => "pending", Accepted => "accepted", Rejected => "rejected", Revoked => "revoked", Expired => "expired",
 ]);
 
 impl InvitationState {

@@ -15,6 +15,7 @@
 //!   pause timer still does.
 //! - A deployment that never entered `deploy` has no timers.
 
+use crate::permission::Principal;
 use std::collections::BTreeSet;
 
 use crate::clock::Timestamp;
@@ -22,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::ids::ClusterId;
 use crate::lifecycle::{ClusterState, LifecycleState};
 use crate::model::{Cluster, Deployment, DeploymentGroup, Scope};
-use crate::permission::{Action, Actor, Resource, authorize};
+use crate::permission::{Action, Resource, authorize};
 
 /// Checks that a scope's own cluster list is a subset of its group's.
 pub fn check_scope_clusters(group: &DeploymentGroup, scope_cluster_ids: &BTreeSet<ClusterId>) -> Result<()> {
@@ -120,7 +121,7 @@ pub struct ScopeMove<'a> {
 /// Gates a move to another scope: same group only; the actor passes the
 /// `role_to_admin` of both scopes; the target has room; the deployment's
 /// clusters are allowed there. Returns the clusters it would run on.
-pub fn check_scope_move(actor: Actor, m: &ScopeMove<'_>) -> Result<BTreeSet<ClusterId>> {
+pub fn check_scope_move(actor: Principal, m: &ScopeMove<'_>) -> Result<BTreeSet<ClusterId>> {
     if m.to.group_id != m.deployment.group_id || m.from.group_id != m.deployment.group_id {
         return Err(Error::policy("a deployment can only move to a scope of its own group"));
     }

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use eyrie_core::{
-    Action, Actor, DeploymentId, ErrorKind, Grants, GroupId, ProjectFacts, ProjectId, Resource, Role, UserId,
+    Action, DeploymentId, ErrorKind, Grants, GroupId, Principal, ProjectFacts, ProjectId, Resource, Role, UserId,
     authorize, explain,
 };
 
@@ -22,7 +22,7 @@ fn role(text: &str) -> Option<Role> {
 struct Row<'a> {
     line: usize,
     text: &'a str,
-    actor: Actor,
+    actor: Principal,
     action: Action,
     resource: Resource,
     allowed: bool,
@@ -33,11 +33,11 @@ fn parse(line: usize, text: &str) -> Row<'_> {
     let cols: Vec<&str> = text.split_whitespace().collect();
     assert_eq!(cols.len(), 10, "line {line}: expected 10 columns: {text}");
     let actor = match cols[0] {
-        "owner" => Actor::user(OWNER),
-        "member" => Actor::user(UserId(2)),
-        "stranger" => Actor::user(UserId(3)),
-        "padmin" => Actor::User { id: UserId(4), platform_admin: true },
-        "system" => Actor::System,
+        "owner" => Principal::user(OWNER),
+        "member" => Principal::user(UserId(2)),
+        "stranger" => Principal::user(UserId(3)),
+        "padmin" => Principal::User { id: UserId(4), platform_admin: true },
+        "system" => Principal::System,
         other => panic!("line {line}: unknown actor {other}"),
     };
     let grants = Grants { project: role(cols[1]), group: role(cols[2]), deployment: role(cols[3]) };

@@ -8,8 +8,8 @@ use eyrie_core::permission::Requirement;
 use eyrie_core::rules::{deployment_clusters, effective_clusters};
 use eyrie_core::validate::is_dns_label;
 use eyrie_core::{
-    Action, Actor, ClusterId, ClusterState, GroupType, InvitationState, LifecycleState, Resource, Role, Slug, UserId,
-    explain,
+    Action, ClusterId, ClusterState, GroupType, InvitationState, LifecycleState, Principal, Resource, Role, Slug,
+    UserId, explain,
 };
 use eyrie_testkit::{builders, strategies as st};
 use proptest::prelude::*;
@@ -64,7 +64,7 @@ proptest! {
         let owner = resource.project().map(|p| p.owner);
         let stranger = UserId(99);
         prop_assume!(owner != Some(stranger));
-        let decision = explain(Actor::User { id: stranger, platform_admin }, action, &resource);
+        let decision = explain(Principal::User { id: stranger, platform_admin }, action, &resource);
         prop_assert!(!decision.allowed, "{decision}");
     }
 
@@ -76,7 +76,7 @@ proptest! {
     ) {
         prop_assume!(action.requirement() != Requirement::PlatformAdmin);
         let owner = resource.project().map(|p| p.owner).unwrap_or(UserId(1));
-        let decision = explain(Actor::User { id: owner, platform_admin }, action, &resource);
+        let decision = explain(Principal::User { id: owner, platform_admin }, action, &resource);
         prop_assert!(decision.allowed, "{decision}");
     }
 
@@ -84,7 +84,7 @@ proptest! {
     fn raising_one_grant_never_removes_a_permission(
         resource in st::tenant_resource(),
         action in st::action(),
-        actor in st::user_actor(),
+        actor in st::user_principal(),
         level in 0u8..3,
         raise_to in st::role(),
     ) {
@@ -175,13 +175,13 @@ proptest! {
 
 #[test]
 fn platform_admins_manage_clusters_but_not_tenants() {
-    let admin = Actor::User { id: UserId(9), platform_admin: true };
+    let admin = Principal::User { id: UserId(9), platform_admin: true };
     let project = builders::project(1, UserId(1));
     let resource = Resource::Project { project: builders::facts(&project), grants: Default::default() };
     assert!(explain(admin, Action::ManageClusters, &resource).allowed);
     assert!(explain(admin, Action::ManageClusters, &Resource::Global).allowed);
     assert!(!explain(admin, Action::ReadProject, &resource).allowed);
-    assert!(!explain(Actor::user(UserId(2)), Action::ManageClusters, &Resource::Global).allowed);
+    assert!(!explain(Principal::user(UserId(2)), Action::ManageClusters, &Resource::Global).allowed);
     let member = Resource::Project {
         project: builders::facts(&project),
         grants: eyrie_core::Grants { project: Some(Role::User), ..Default::default() },

@@ -119,9 +119,9 @@ async fn group_needs_at_least_one_existing_cluster() {
 async fn group_creator_gets_it_added_to_their_favourites() {
     let t = tenant().await;
     let eyrie_core::Actor::User { id, .. } = t.owner else { unreachable!() };
-    assert!(t.eyrie.get_user(id).await.unwrap().favourite_groups.contains(&t.group.id));
+    assert!(t.eyrie.get_user(t.owner, id).await.unwrap().favourite_groups.contains(&t.group.id));
     let eyrie_core::Actor::User { id: admin, .. } = t.admin else { unreachable!() };
-    assert!(!t.eyrie.get_user(admin).await.unwrap().favourite_groups.contains(&t.group.id));
+    assert!(!t.eyrie.get_user(t.admin, admin).await.unwrap().favourite_groups.contains(&t.group.id));
 }
 
 #[tokio::test]

@@ -26,10 +26,10 @@ fn id(actor: Actor) -> UserId {
 async fn an_invitation_is_pending_until_accepted_or_rejected_and_an_unknown_email_creates_a_user() {
     let (t, store) = tenant().await;
     let email: eyrie_core::Email = "newcomer@elsewhere.example".parse().unwrap();
-    assert!(t.eyrie.find_user_by_email(&email).await.unwrap().is_none());
+    assert!(t.eyrie.find_user_by_email(t.root, &email).await.unwrap().is_none());
     let inv = t.eyrie.invite(t.admin, t.project.id, email.clone(), Role::Developer).await.unwrap();
     assert_eq!(inv.state, InvitationState::Pending);
-    let newcomer = t.eyrie.find_user_by_email(&email).await.unwrap().expect("a user record was created");
+    let newcomer = t.eyrie.find_user_by_email(t.root, &email).await.unwrap().expect("a user record was created");
     assert_eq!(newcomer.id, inv.user_id);
     let twice = t.eyrie.invite(t.admin, t.project.id, email.clone(), Role::User).await.unwrap_err();
     assert_eq!(twice.kind(), ErrorKind::AlreadyExists, "one pending invitation per address");
@@ -52,7 +52,8 @@ async fn only_the_invitee_answers_and_only_admins_invite() {
         ErrorKind::PermissionDenied
     );
     let inv = t.eyrie.invite(t.admin, t.project.id, email, Role::User).await.unwrap();
-    assert_eq!(t.eyrie.answer_invitation(t.admin, inv.id, true).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
+    let e = t.eyrie.answer_invitation(t.admin, inv.id, true).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "someone else's invitation is answered as missing: {e}");
     let member = t.eyrie.invite(t.admin, t.project.id, "dev@acme.example".parse().unwrap(), Role::User).await;
     assert_eq!(member.unwrap_err().kind(), ErrorKind::AlreadyExists, "already a member");
 }
@@ -97,7 +98,10 @@ async fn the_owner_cannot_be_overridden_or_demoted() {
     let (t, _) = tenant().await;
     let e =
         t.eyrie.set_override(t.admin, t.project.id, id(t.owner), OverrideTarget::Group(t.group.id), Role::User).await;
-    assert_eq!(e.unwrap_err().kind(), ErrorKind::PolicyViolation);
+    assert_eq!(e.unwrap_err().kind(), ErrorKind::PermissionDenied, "demoting an admin is the owner's alone");
+    let e =
+        t.eyrie.set_override(t.owner, t.project.id, id(t.owner), OverrideTarget::Group(t.group.id), Role::User).await;
+    assert_eq!(e.unwrap_err().kind(), ErrorKind::PolicyViolation, "and not even the owner overrides the owner");
     let e = t.eyrie.change_role(t.owner, t.project.id, id(t.owner), Role::User).await;
     assert_eq!(e.unwrap_err().kind(), ErrorKind::PolicyViolation);
     assert_eq!(
@@ -217,6 +221,6 @@ async fn role_to_admin_gates_deployment_admin_actions() {
 #[tokio::test]
 async fn platform_administrators_have_no_implicit_access_to_tenants() {
     let (t, _) = tenant().await;
-    assert_eq!(t.eyrie.get_project(t.root, t.project.id).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
-    assert_eq!(t.eyrie.list_groups(t.root, t.project.id).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
+    assert_eq!(t.eyrie.get_project(t.root, t.project.id).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(t.eyrie.list_groups(t.root, t.project.id).await.unwrap_err().kind(), ErrorKind::NotFound);
 }

@@ -129,7 +129,7 @@ async fn moving_a_deployment_stays_within_its_group() {
     let foreign =
         t.eyrie.create_scope(t.admin, other.id, new_scope("dev", ScopeConfig::default()).unwrap()).await.unwrap();
     let e = t.eyrie.move_deployment(t.admin, t.sandbox.id, foreign.id).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::PolicyViolation);
+    assert_eq!(e.kind(), ErrorKind::NotFound, "scopes are looked up within the deployment's group: {e}");
 }
 
 #[tokio::test]

@@ -39,13 +39,16 @@ pub struct PostgresConfig {
     /// Whether every commit runs alone (the commit lock taken exclusively
     /// on the first attempt).
     pub(crate) serial_commits: bool,
+    /// The longest record envelope a commit may write.
+    pub(crate) max_record_bytes: usize,
 }
 
 impl PostgresConfig {
     /// Settings for the database at `url` (`postgres://user:password@host:port/db`
     /// or the `host=… user=…` form), with the defaults: schema
-    /// [`DEFAULT_SCHEMA`], 16 connections, a 10 s connection time-out and 16
-    /// re-runs of a commit that lost a serialization race.
+    /// [`DEFAULT_SCHEMA`], 16 connections, a 10 s connection time-out, 16
+    /// re-runs of a commit that lost a serialization race, concurrent
+    /// commits and records up to 1 MiB.
     ///
     /// Fails with a non-retryable `Backend` error when `url` cannot be parsed;
     /// the message never repeats the URL (it may hold a password).
@@ -59,6 +62,7 @@ impl PostgresConfig {
             connect_timeout: Duration::from_secs(10),
             serialization_retries: 16,
             serial_commits: false,
+            max_record_bytes: eyrie_core::storage::codec::DEFAULT_MAX_RECORD_BYTES,
         })
     }
 
@@ -110,6 +114,13 @@ impl PostgresConfig {
         self
     }
 
+    /// Refuses commits writing a record whose envelope is longer than
+    /// `bytes` (default 1 MiB) with `Invalid`, as every store does.
+    pub fn max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = bytes;
+        self
+    }
+
     /// The schema holding the tables.
     pub fn schema_name(&self) -> &str {
         &self.schema
@@ -129,6 +140,7 @@ impl fmt::Debug for PostgresConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("serialization_retries", &self.serialization_retries)
             .field("serial_commits", &self.serial_commits)
+            .field("max_record_bytes", &self.max_record_bytes)
             .finish()
     }
 }

@@ -48,7 +48,7 @@
 //! and the record as `jsonb` beside it for operators:
 //!
 //! ```sql
-//! SELECT id, revision, body -> 'Deployment' ->> 'slug' AS slug
+//! SELECT id, revision, body ->> 'slug' AS slug
 //! FROM eyrie.records WHERE kind = 'deployment';
 //! ```
 //!
@@ -103,6 +103,7 @@ mod glue;
 mod pool;
 pub mod schema;
 mod session;
+mod snapshot;
 mod sql;
 mod store;
 

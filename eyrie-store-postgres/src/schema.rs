@@ -6,7 +6,7 @@
 //! | table | columns | holds |
 //! | --- | --- | --- |
 //! | `records` | `key bytea` (primary key), `kind text`, `id numeric(20)`, `revision bigint`, `format smallint`, `body jsonb`, `envelope bytea` | one row per record |
-//! | `index_entries` | `entry bytea` (primary key) | one row per list entry |
+//! | `index_entries` | `entry bytea` (primary key), `value bytea` | one row per list entry (empty value), and one per list counter (key tag 0, the count as 8 bytes big-endian; see [`eyrie_core::storage::counts`]) |
 //! | `unique_values` | `value bytea` (primary key), `owner bytea` | unique value → owning record key |
 //! | `schema_version` | `version integer` | one row: the schema version |
 //!
@@ -14,8 +14,9 @@
 //! [`eyrie_core::storage::codec`] and the only column the store reads;
 //! `kind`, `id`, `revision`, `format` and `body` (the record's JSON) are
 //! written beside it in the same statement so operators can query records
-//! with SQL (`body -> 'Deployment' ->> 'slug'`). Editing them by hand changes
-//! nothing the store sees.
+//! with SQL (`body ->> 'slug'`; an envelope of format 1, written before
+//! format 2 and not rewritten since, holds `{"Deployment": {...}}` instead).
+//! Editing them by hand changes nothing the store sees.
 
 use deadpool_postgres::GenericClient;
 use eyrie_core::Result;
@@ -38,7 +39,7 @@ CREATE TABLE records (
     envelope bytea NOT NULL
 );
 CREATE INDEX records_kind_id ON records (kind, id);
-CREATE TABLE index_entries (entry bytea PRIMARY KEY);
+CREATE TABLE index_entries (entry bytea PRIMARY KEY, value bytea NOT NULL);
 CREATE TABLE unique_values (value bytea PRIMARY KEY, owner bytea NOT NULL);
 "#];
 

@@ -19,14 +19,14 @@ use crate::error::from_pg;
 struct Columns {
     table: &'static str,
     key: &'static str,
-    /// The value as an expression (`index_entries` has none: always empty).
+    /// The value column.
     value: &'static str,
 }
 
 fn columns(table: Table) -> Columns {
     match table {
         Table::Records => Columns { table: "records", key: "key", value: "envelope" },
-        Table::Index => Columns { table: "index_entries", key: "entry", value: "''::bytea" },
+        Table::Index => Columns { table: "index_entries", key: "entry", value: "value" },
         Table::Unique => Columns { table: "unique_values", key: "value", value: "owner" },
     }
 }
@@ -122,7 +122,7 @@ impl RecordRow {
         let record = RecordKey::from_bytes(&key)?;
         let revision = codec::revision_of(record, &envelope)?;
         let corrupt = |reason: &str| Error::Corrupt { record: record.to_string(), reason: reason.to_owned() };
-        let body = envelope.get(9..).ok_or_else(|| corrupt("truncated envelope"))?;
+        let body = envelope.get(codec::HEADER_LEN..).ok_or_else(|| corrupt("truncated envelope"))?;
         let body = std::str::from_utf8(body).map_err(|_| corrupt("the record's JSON is not UTF-8"))?.to_owned();
         Ok(RecordRow {
             kind: record.kind.name().to_owned(),
@@ -141,7 +141,7 @@ impl RecordRow {
 struct Batch {
     records: Vec<RecordRow>,
     deletes: [Vec<Vec<u8>>; 3],
-    index: Vec<Vec<u8>>,
+    index: (Vec<Vec<u8>>, Vec<Vec<u8>>),
     unique: (Vec<Vec<u8>>, Vec<Vec<u8>>),
 }
 
@@ -151,9 +151,9 @@ fn batch(changes: Vec<Change>) -> Result<Batch> {
         match (table, value) {
             (_, None) => batch.deletes[table as usize].push(key),
             (Table::Records, Some(envelope)) => batch.records.push(RecordRow::new(key, envelope)?),
-            (Table::Index, Some(value)) if value.is_empty() => batch.index.push(key),
-            (Table::Index, Some(_)) => {
-                return Err(Error::backend("an index entry with a value cannot be stored in PostgreSQL", false));
+            (Table::Index, Some(value)) => {
+                batch.index.0.push(key);
+                batch.index.1.push(value);
             }
             (Table::Unique, Some(owner)) => {
                 batch.unique.0.push(key);
@@ -170,7 +170,8 @@ const UPSERT_RECORDS: &str = "INSERT INTO records (key, kind, id, revision, form
         AS t(key, kind, id, revision, format, body, envelope)
     ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, id = excluded.id, revision = excluded.revision,
         format = excluded.format, body = excluded.body, envelope = excluded.envelope";
-const INSERT_INDEX: &str = "INSERT INTO index_entries (entry) SELECT unnest($1::bytea[]) ON CONFLICT DO NOTHING";
+const UPSERT_INDEX: &str = "INSERT INTO index_entries (entry, value) SELECT * FROM unnest($1::bytea[], $2::bytea[])
+    ON CONFLICT (entry) DO UPDATE SET value = excluded.value";
 const UPSERT_UNIQUE: &str = "INSERT INTO unique_values (value, owner) SELECT * FROM unnest($1::bytea[], $2::bytea[])
     ON CONFLICT (value) DO UPDATE SET owner = excluded.owner";
 
@@ -208,8 +209,8 @@ pub(crate) async fn write(c: &impl GenericClient, changes: Vec<Change>) -> Resul
         let params: [&(dyn ToSql + Sync); 7] = [&keys, &kinds, &ids, &revisions, &formats, &bodies, &envelopes];
         statements.push(async move { run(c, UPSERT_RECORDS.to_owned(), &params).await }.boxed());
     }
-    if !batch.index.is_empty() {
-        statements.push(async { run(c, INSERT_INDEX.to_owned(), &[&batch.index]).await }.boxed());
+    if !batch.index.0.is_empty() {
+        statements.push(async { run(c, UPSERT_INDEX.to_owned(), &[&batch.index.0, &batch.index.1]).await }.boxed());
     }
     if !batch.unique.0.is_empty() {
         statements.push(async { run(c, UPSERT_UNIQUE.to_owned(), &[&batch.unique.0, &batch.unique.1]).await }.boxed());
@@ -261,7 +262,7 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_groups_changes_by_statement_and_refuses_odd_values() {
+    fn a_batch_groups_changes_by_statement_and_refuses_bad_envelopes() {
         let changes: Vec<Change> = vec![
             (Table::Index, b"i1".to_vec(), Some(Vec::new())),
             (Table::Index, b"i2".to_vec(), None),
@@ -269,10 +270,10 @@ mod tests {
             (Table::Records, vec![1, 0, 0, 0, 0, 0, 0, 0, 9], None),
         ];
         let b = batch(changes).unwrap();
-        assert_eq!((b.index.len(), b.unique.0.len(), b.records.len()), (1, 1, 0));
+        assert_eq!((b.index.0.len(), b.unique.0.len(), b.records.len()), (1, 1, 0));
         assert_eq!(b.deletes.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1, 0]);
-        let odd = batch(vec![(Table::Index, b"i".to_vec(), Some(b"x".to_vec()))]);
-        assert!(odd.is_err(), "index entries carry no value");
+        let counter = batch(vec![(Table::Index, vec![0, 1], Some(7u64.to_be_bytes().to_vec()))]).unwrap();
+        assert_eq!(counter.index.1, vec![7u64.to_be_bytes().to_vec()], "a list counter keeps its value");
         let bad = batch(vec![(Table::Records, vec![1, 0, 0, 0, 0, 0, 0, 0, 9], Some(vec![1, 0]))]);
         assert_eq!(bad.err().map(|e| e.kind()), Some(eyrie_core::ErrorKind::Corrupt), "a truncated envelope");
     }

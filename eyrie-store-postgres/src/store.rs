@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Client, Pool, Transaction as SqlTransaction};
-use eyrie_core::storage::kv::{self, KvRead, Overlay, Table};
-use eyrie_core::storage::{EntityKind, Index, Receipt, RecordKey, Store, Stored, Transaction, UniqueKey};
+use eyrie_core::storage::kv::{self, Overlay};
+use eyrie_core::storage::{
+    Capabilities, EntityKind, Index, Receipt, RecordKey, Snapshot, Store, Stored, Transaction, UniqueKey,
+};
 use eyrie_core::{ErrorKind, Result};
 use tokio::runtime::Handle;
 use tokio_postgres::IsolationLevel;
@@ -22,6 +24,7 @@ use crate::config::PostgresConfig;
 use crate::error::{from_pg, from_pool, is_retryable_race, task_failed};
 use crate::glue::SqlReader;
 use crate::session::{LockMode, Session, commit_lock_key};
+use crate::snapshot::PgSnapshot;
 use crate::{pool, schema, sql};
 
 /// A [`Store`] in a PostgreSQL schema, shareable by several processes.
@@ -39,6 +42,8 @@ struct Inner {
     lock_key: i32,
     /// How first attempts take it.
     first_attempt: LockMode,
+    /// The longest record envelope a commit may write.
+    max_record_bytes: usize,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -80,6 +85,7 @@ impl PostgresStore {
                 schema: config.schema,
                 retries: config.serialization_retries,
                 first_attempt: if config.serial_commits { LockMode::Exclusive } else { LockMode::Shared },
+                max_record_bytes: config.max_record_bytes,
             }),
         })
     }
@@ -185,7 +191,11 @@ fn backoff(attempt: u32) -> Duration {
 ///   [`PostgresConfig::serialization_retries`] times, then returned as a
 ///   retryable `Conflict`.
 /// - **Reads** of one statement (`get`, `count`) run alone; the others run
-///   in one `REPEATABLE READ READ ONLY` transaction (one snapshot).
+///   in one `REPEATABLE READ READ ONLY` transaction (one snapshot), and so
+///   does a [`Store::snapshot`], held open until it is dropped. Commits go
+///   on meanwhile.
+/// - **Records** longer than [`PostgresConfig::max_record_bytes`] are
+///   refused with `Invalid` before anything is sent.
 /// - **Lost connections** give retryable `Backend` errors; the pool replaces
 ///   the connection and a later call succeeds without reopening the store.
 ///   A commit whose connection broke while committing may or may not have
@@ -213,7 +223,7 @@ impl Store for PostgresStore {
     }
 
     async fn count(&self, index: Index) -> Result<u64> {
-        self.read_one(move |r| r.count_prefix(Table::Index, &index.prefix())).await
+        self.read_one(move |r| kv::count(r, index)).await
     }
 
     async fn list_kind(&self, kind: EntityKind) -> Result<Vec<Stored>> {
@@ -221,6 +231,7 @@ impl Store for PostgresStore {
     }
 
     async fn commit(&self, tx: Transaction) -> Result<Receipt> {
+        kv::check_record_sizes(&tx, self.inner.max_record_bytes)?;
         let tx = Arc::new(tx);
         let mut attempt = 0;
         loop {
@@ -251,6 +262,18 @@ impl Store for PostgresStore {
 
     async fn verify(&self) -> Result<Vec<String>> {
         self.read_snapshot(|r| kv::verify(r)).await
+    }
+
+    async fn snapshot(&self) -> Result<Box<dyn Snapshot>> {
+        Ok(Box::new(PgSnapshot::open(&self.inner.pool).await?))
+    }
+
+    /// Durable, persistent, shared by several processes; snapshots never
+    /// hold commits back.
+    fn capabilities(&self) -> Capabilities {
+        let mut capabilities = Capabilities::EMBEDDED;
+        capabilities.multi_process = true;
+        capabilities
     }
 }
 

@@ -1,27 +1,11 @@
-//! [`RedbConfig`]: where the database lives and how hard each commit tries
-//! to reach the disk ([`Durability`]).
+//! [`RedbConfig`]: where the database lives, how hard each commit tries to
+//! reach the disk ([`Durability`]), the page cache and the record size
+//! bound. The names are those of every embedded backend's config.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-/// When a successful commit is on disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// Every commit is on disk (fsynced) before it returns `Ok`: it survives
-    /// a process kill and a power cut. Concurrent commits share one fsync
-    /// (group commit), so throughput grows with the number of writers.
-    #[default]
-    Immediate,
-    /// Commits return once they are visible to readers; they reach the disk
-    /// together, at most `flush_interval` later, at [`crate::RedbStore::flush`]
-    /// and when the store is dropped. A process kill may lose the commits of
-    /// the last `flush_interval`, but never part of a commit: what survives
-    /// is a prefix of the commit order, with every index consistent.
-    Eventual {
-        /// The longest a commit stays in memory only.
-        flush_interval: Duration,
-    },
-}
+use eyrie_core::storage::codec::DEFAULT_MAX_RECORD_BYTES;
+use eyrie_core::storage::{Durability, StoreOptions};
 
 /// How to open a [`crate::RedbStore`].
 ///
@@ -31,7 +15,8 @@ pub enum Durability {
 ///
 /// let config = RedbConfig::new("/var/lib/eyrie/store.redb")
 ///     .durability(Durability::Eventual { flush_interval: Duration::from_millis(50) })
-///     .cache_size(64 << 20);
+///     .cache_size(64 << 20)
+///     .max_record_bytes(256 << 10);
 /// assert_eq!(config.cache_size, Some(64 << 20));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +30,8 @@ pub struct RedbConfig {
     /// redb's page cache in bytes; `None` keeps redb's default (1 GiB, used
     /// only as pages are read).
     pub cache_size: Option<usize>,
+    /// The longest encoded record a commit may write (1 MiB by default).
+    pub max_record_bytes: usize,
     /// Verify the checksum of every page when opening, not only after a
     /// crash. A file damaged behind redb's back is then refused at open
     /// instead of failing (or, in debug builds of redb, panicking) on the
@@ -54,12 +41,14 @@ pub struct RedbConfig {
 }
 
 impl RedbConfig {
-    /// Immediate durability, redb's default cache, integrity check on open.
+    /// Immediate durability, redb's default cache, 1 MiB records, integrity
+    /// check on open.
     pub fn new(path: impl AsRef<Path>) -> Self {
         RedbConfig {
             path: path.as_ref().to_path_buf(),
             durability: Durability::Immediate,
             cache_size: None,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             check_integrity_on_open: true,
         }
     }
@@ -76,9 +65,20 @@ impl RedbConfig {
         self
     }
 
+    /// Sets the record size bound in bytes.
+    pub fn max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = bytes;
+        self
+    }
+
     /// Turns the full integrity check on open on or off.
     pub fn check_integrity_on_open(mut self, enabled: bool) -> Self {
         self.check_integrity_on_open = enabled;
         self
+    }
+
+    /// The options of the shared store layer.
+    pub(crate) fn store_options(&self) -> StoreOptions {
+        StoreOptions::new().durability(self.durability).max_record_bytes(self.max_record_bytes)
     }
 }

@@ -35,12 +35,6 @@ pub(crate) fn from_redb(context: &str, error: impl Into<redb::Error>) -> Error {
     }
 }
 
-/// The writer thread gave no answer: it has stopped, or redb panicked
-/// during the batch (which then was not committed).
-pub(crate) fn writer_gone() -> Error {
-    Error::backend("the redb writer gave no answer: it stopped, or redb failed on a damaged file", false)
-}
-
 /// The text of a caught panic.
 pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {

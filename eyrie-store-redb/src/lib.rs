@@ -1,11 +1,14 @@
 //! Durable persistence for Eyrie on [redb](https://www.redb.org) 4: the
 //! embedded default [`Store`](eyrie_core::storage::Store).
 //!
-//! [`RedbStore`] keeps Eyrie's records, the lists (indexes) and unique values
-//! derived from them in one redb file, and fulfils the `Store` contract with
-//! the shared engine of [`eyrie_core::storage::kv`]: every commit is one
-//! atomic redb write transaction that evaluates its checks and writes its
-//! records, index entries and unique values together.
+//! [`RedbStore`] keeps Eyrie's records, the lists (indexes), their counters
+//! and unique values derived from them in one redb file. It is the shared
+//! store layer of eyrie-core ([`KvStore`](eyrie_core::storage::KvStore))
+//! over [`RedbBackend`], a small adapter that supplies what a key-value
+//! engine must: a consistent read snapshot (a redb read transaction, its
+//! tables opened once) and an atomic write of a batch (a redb write
+//! transaction). Every commit evaluates its checks and writes its records,
+//! index entries, counters and unique values in one redb transaction.
 //!
 //! # Example
 //!
@@ -69,28 +72,29 @@
 //!
 //! [`Durability::Immediate`] (the default): a commit returns `Ok` only once
 //! it is fsynced, so it survives a process kill or a power cut. Concurrent
-//! commits are **group-committed**: a single writer thread applies every
-//! queued transaction in one redb write transaction — each on its own
-//! overlay, so a refused one is dropped alone and gets its own error, and
-//! each sees the ones before it — and commits them with one fsync. With
-//! many writers the fsync cost is shared instead of paid per commit (see
-//! [Group commit](#group-commit)).
+//! commits are **group-committed** by the shared writer of eyrie-core: one
+//! thread applies every queued transaction in one redb write transaction —
+//! each on its own overlay, so a refused one is dropped alone and gets its
+//! own error, and each sees the ones before it — and commits them with one
+//! fsync.
 //!
 //! [`Durability::Eventual`]: commits return once visible to readers and
-//! reach the disk together within `flush_interval`, on
-//! [`RedbStore::flush`], and when the store is dropped. A kill can lose the
-//! last interval's commits, never part of one: what survives is a prefix of
-//! the commit order, indexes included.
+//! reach the disk together within `flush_interval`, on `flush`, on `close`
+//! and when the store is dropped. A kill can lose the last interval's
+//! commits, never part of one: what survives is a prefix of the commit
+//! order, indexes included. Both modes, and the config names (`durability`,
+//! `cache_size`, `max_record_bytes`), are the same on every embedded backend.
 //!
-//! # Group commit
+//! # Reads and commits
 //!
-//! Blocking work never runs on the async runtime's workers: reads run in
-//! `spawn_blocking`, each in its own redb read transaction; commits are
-//! queued to the dedicated writer thread and awaited on a one-shot channel.
-//! The writer drains up to 512 queued transactions per redb transaction. If
-//! redb itself fails (an I/O error, a damaged page) the whole redb
-//! transaction is aborted and every caller of that batch gets the error —
-//! none of them was applied, so each may retry.
+//! Reads run where they are called, each on its own redb read transaction
+//! (microseconds, never waiting on the writer: no thread hop). Commits are
+//! queued to the writer thread and awaited on a one-shot channel; the writer
+//! drains up to 512 queued transactions per redb transaction. If redb itself
+//! fails (an I/O error, a damaged page) the whole redb transaction is
+//! aborted and every caller of that batch gets the error — none of them was
+//! applied, so each may retry. A record whose encoding exceeds
+//! `max_record_bytes` is refused with `Invalid` before it is queued.
 //!
 //! # Soak
 //!
@@ -118,13 +122,16 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod backend;
 mod config;
 mod error;
 pub mod layout;
 mod store;
 mod tables;
-mod writer;
 
-pub use config::{Durability, RedbConfig};
+pub use backend::RedbBackend;
+pub use config::RedbConfig;
+pub use eyrie_core::storage::Durability;
 pub use layout::LAYOUT_VERSION;
 pub use store::RedbStore;
+pub use tables::ReadTables;

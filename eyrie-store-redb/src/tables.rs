@@ -70,47 +70,56 @@ fn count_from(t: &impl ReadableTable<Bytes, Bytes>, table: Table, prefix: &[u8])
     Ok(count)
 }
 
-/// The three tables of one read snapshot.
-pub(crate) struct ReadTables {
-    records: ReadOnlyTable<Bytes, Bytes>,
-    index: ReadOnlyTable<Bytes, Bytes>,
-    unique: ReadOnlyTable<Bytes, Bytes>,
+/// The three tables of one read snapshot: [`crate::RedbBackend`]'s
+/// snapshot, read by the shared engine. Each table is opened the first time
+/// the snapshot reads it and kept for every later read, so a `get` opens
+/// one table and a snapshot serving many reads opens each once.
+pub struct ReadTables {
+    txn: ReadTransaction,
+    tables: [Option<ReadOnlyTable<Bytes, Bytes>>; 3],
 }
 
 impl ReadTables {
-    /// Opens the three tables in `txn`'s snapshot. They exist in every store
+    /// A view of `txn`'s snapshot. The tables exist in every store
     /// [`crate::layout::prepare`] accepted.
-    pub(crate) fn open(txn: &ReadTransaction) -> Result<Self> {
-        let open = |table: Table| {
-            txn.open_table(definition(table)).map_err(|e| from_redb(&format!("opening table {}", table.name()), e))
-        };
-        Ok(ReadTables { records: open(Table::Records)?, index: open(Table::Index)?, unique: open(Table::Unique)? })
+    pub(crate) fn new(txn: ReadTransaction) -> Self {
+        ReadTables { txn, tables: [None, None, None] }
     }
 
-    fn table(&self, table: Table) -> &ReadOnlyTable<Bytes, Bytes> {
-        match table {
-            Table::Records => &self.records,
-            Table::Index => &self.index,
-            Table::Unique => &self.unique,
+    fn table(&mut self, table: Table) -> Result<&ReadOnlyTable<Bytes, Bytes>> {
+        let slot = &mut self.tables[table as usize];
+        if slot.is_none() {
+            let opened = self
+                .txn
+                .open_table(definition(table))
+                .map_err(|e| from_redb(&format!("opening table {}", table.name()), e))?;
+            *slot = Some(opened);
         }
+        slot.as_ref().ok_or_else(|| Error::backend("a redb table did not open", false))
+    }
+}
+
+impl std::fmt::Debug for ReadTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadTables").finish_non_exhaustive()
     }
 }
 
 impl KvRead for ReadTables {
     fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        get_from(self.table(table), table, key)
+        get_from(self.table(table)?, table, key)
     }
 
     fn scan_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<Pairs> {
-        scan_from(self.table(table), table, prefix)
+        scan_from(self.table(table)?, table, prefix)
     }
 
     fn scan_range(&mut self, table: Table, start: &[u8], end: &[u8]) -> Result<Pairs> {
-        range_from(self.table(table), table, start, end)
+        range_from(self.table(table)?, table, start, end)
     }
 
     fn count_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<u64> {
-        count_from(self.table(table), table, prefix)
+        count_from(self.table(table)?, table, prefix)
     }
 }
 

@@ -236,18 +236,21 @@ async fn a_short_flush_interval_flushes_on_its_own() {
 }
 
 #[tokio::test]
-async fn clones_share_one_database_and_a_second_open_is_refused() {
+async fn a_second_open_is_refused_and_close_releases_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
-    let clone = store.clone();
-    clone.commit(Transaction::new().create(project(1, "acme"))).await.unwrap();
+    store.commit(Transaction::new().create(project(1, "acme"))).await.unwrap();
     assert!(store.find::<Project>(1).await.unwrap().is_some());
-    assert_eq!(store.path(), db_path(dir.path()));
-    assert!(format!("{store:?}").contains("RedbStore"));
+    assert_eq!(store.backend().path(), db_path(dir.path()));
+    assert!(format!("{store:?}").contains("RedbBackend"));
 
     let second = RedbStore::open(RedbConfig::new(db_path(dir.path()))).await.unwrap_err();
     assert_eq!(second.kind(), ErrorKind::Backend);
     assert!(!second.is_retryable());
     assert!(second.to_string().contains("already open"), "{second}");
     assert_consistent(&store).await;
+
+    store.close().await.unwrap();
+    let reopened = open(dir.path()).await;
+    assert!(reopened.find::<Project>(1).await.unwrap().is_some(), "close released the file at once");
 }

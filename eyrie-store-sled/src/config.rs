@@ -1,80 +1,78 @@
-//! How a [`crate::SledStore`] is opened: where, how much cache, and when
-//! commits reach the disk.
+//! How a [`crate::SledStore`] is opened: where, how much cache, when
+//! commits reach the disk, and how large a record may be. The names are
+//! those of every embedded backend's config.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-/// When committed transactions are flushed to disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
-    /// The writer flushes after every group of commits, before any of them
-    /// returns `Ok`: a commit that returned `Ok` survives a process kill.
-    /// Commits queued while a flush runs share the next one (group commit).
-    FlushEveryCommit,
-    /// sled's own background thread flushes at this interval (at least 1 ms).
-    /// A commit that returned `Ok` may be lost if the process dies within
-    /// about one interval; what survives is still whole transactions, never
-    /// part of one. [`crate::SledStore::flush`] forces a flush.
-    Periodic(Duration),
-}
+use eyrie_core::storage::codec::DEFAULT_MAX_RECORD_BYTES;
+use eyrie_core::storage::{Durability, StoreOptions};
 
 /// Where and how to open a store.
+///
+/// ```
+/// use std::time::Duration;
+/// use eyrie_store_sled::{Durability, SledConfig};
+///
+/// let config = SledConfig::new("/var/lib/eyrie/sled")
+///     .durability(Durability::Eventual { flush_interval: Duration::from_millis(50) })
+///     .cache_size(16 << 20)
+///     .max_record_bytes(256 << 10);
+/// assert_eq!(config.cache_size, Some(16 << 20));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SledConfig {
     /// The sled directory (created if missing).
     pub path: PathBuf,
-    /// sled's page cache size in bytes.
-    pub cache_capacity_bytes: u64,
-    /// When commits are flushed.
+    /// When commits reach the disk; [`Durability::Immediate`] by default.
     pub durability: Durability,
+    /// sled's page cache in bytes; `None` for
+    /// [`SledConfig::DEFAULT_CACHE_SIZE`].
+    pub cache_size: Option<usize>,
+    /// The longest encoded record a commit may write (1 MiB by default).
+    pub max_record_bytes: usize,
 }
 
 impl SledConfig {
-    /// The default page cache: 64 MiB.
-    pub const DEFAULT_CACHE_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
+    /// The page cache when none is set: 64 MiB.
+    pub const DEFAULT_CACHE_SIZE: usize = 64 * 1024 * 1024;
 
-    /// A durable store at `path`: flush on every commit, 64 MiB of cache.
+    /// A durable store at `path`: immediate durability, 64 MiB of cache,
+    /// 1 MiB records.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         SledConfig {
             path: path.into(),
-            cache_capacity_bytes: Self::DEFAULT_CACHE_CAPACITY_BYTES,
-            durability: Durability::FlushEveryCommit,
+            durability: Durability::Immediate,
+            cache_size: None,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
     }
 
-    /// The same configuration with `durability`.
-    pub fn with_durability(mut self, durability: Durability) -> Self {
+    /// Sets the durability.
+    pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
         self
     }
 
-    /// The same configuration with a page cache of `bytes`.
-    pub fn with_cache_capacity(mut self, bytes: u64) -> Self {
-        self.cache_capacity_bytes = bytes;
+    /// Sets sled's page cache size in bytes.
+    pub fn cache_size(mut self, bytes: usize) -> Self {
+        self.cache_size = Some(bytes);
         self
     }
 
-    /// sled's background flush interval in milliseconds: none when every
-    /// commit is flushed by the writer, at least 1 ms otherwise.
-    pub(crate) fn sled_flush_every_ms(&self) -> Option<u64> {
-        match self.durability {
-            Durability::FlushEveryCommit => None,
-            Durability::Periodic(every) => Some(u64::try_from(every.as_millis()).unwrap_or(u64::MAX).max(1)),
-        }
+    /// Sets the record size bound in bytes.
+    pub fn max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = bytes;
+        self
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// The page cache to give sled.
+    pub(crate) fn cache_bytes(&self) -> u64 {
+        u64::try_from(self.cache_size.unwrap_or(Self::DEFAULT_CACHE_SIZE)).unwrap_or(u64::MAX)
+    }
 
-    #[test]
-    fn flush_interval_follows_durability() {
-        let config = SledConfig::new("/tmp/x");
-        assert_eq!(config.sled_flush_every_ms(), None);
-        let periodic = config.clone().with_durability(Durability::Periodic(Duration::from_millis(250)));
-        assert_eq!(periodic.sled_flush_every_ms(), Some(250));
-        let zero = config.with_durability(Durability::Periodic(Duration::ZERO));
-        assert_eq!(zero.sled_flush_every_ms(), Some(1), "a zero interval would make sled spin");
+    /// The options of the shared store layer.
+    pub(crate) fn store_options(&self) -> StoreOptions {
+        StoreOptions::new().durability(self.durability).max_record_bytes(self.max_record_bytes)
     }
 }

@@ -3,10 +3,10 @@
 
 use eyrie_core::Error;
 
-/// Why a store could not be opened.
+/// Why a store could not be opened; `open` reports it as a non-retryable
+/// [`Error::Backend`] carrying this text.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum OpenError {
+pub(crate) enum OpenError {
     /// sled itself failed (I/O, a lock held by another process, damage).
     #[error("cannot open sled store at {path}: {message}")]
     Sled {

@@ -58,8 +58,10 @@ pub(crate) fn open(config: &SledConfig) -> Result<Trees, OpenError> {
     let sled_error = |e: sled::Error| OpenError::Sled { path: path.clone(), message: e.to_string() };
     let db = sled::Config::new()
         .path(&config.path)
-        .cache_capacity(config.cache_capacity_bytes)
-        .flush_every_ms(config.sled_flush_every_ms())
+        .cache_capacity(config.cache_bytes())
+        // Every sled write and flush happens on the store's writer thread,
+        // which flushes as the durability asks: no background flusher.
+        .flush_every_ms(None)
         .open()
         .map_err(sled_error)?;
     let open_tree = |table: Table| db.open_tree(table.name()).map_err(sled_error);

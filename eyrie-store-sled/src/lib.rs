@@ -1,12 +1,15 @@
 //! # eyrie-store-sled
 //!
-//! Durable persistence for Eyrie on [sled] 0.34: [`SledStore`] implements
-//! [`eyrie_core::storage::Store`] over three sled trees, for embedders who
-//! want an embedded, pure-Rust store. It keeps the shared record format and
-//! runs the shared transaction engine ([`eyrie_core::storage::kv`]), so it
-//! behaves exactly like the in-memory reference store and passes the same
-//! conformance suite; only durability is its own. Read the stall hazard
-//! below before choosing it.
+//! Durable persistence for Eyrie on [sled] 0.34: [`SledStore`] is the shared
+//! store layer of eyrie-core ([`KvStore`](eyrie_core::storage::KvStore))
+//! over [`SledBackend`], a small adapter that gives it three sled trees, a
+//! consistent read view and an atomic multi-tree write. Records, indexes,
+//! counters, transactions, group commit and the `Store` itself are the
+//! shared ones, so it behaves exactly like the in-memory reference store and
+//! passes the same conformance suite; the config names (`durability`,
+//! `cache_size`, `max_record_bytes`), durability modes and `open`/`close`
+//! are those of `eyrie-store-redb`. Read the stall hazard below before
+//! choosing it.
 //!
 //! ```
 //! use eyrie_core::storage::{StoreExt, Store, Transaction};
@@ -22,7 +25,7 @@
 //! store.commit(Transaction::new().create(project.clone())).await?;
 //! assert_eq!(store.fetch::<Project>(1).await?.value, project);
 //! assert!(store.verify().await?.is_empty());
-//! store.close().await?; // flushes and releases the directory lock
+//! store.close().await?; // flushes; dropping the store releases the directory lock
 //! # Ok::<_, Box<dyn std::error::Error>>(())
 //! # })
 //! # }
@@ -42,38 +45,39 @@
 //! The first three are named by [`eyrie_core::storage::kv::Table::name`] and
 //! use the keys and envelope of [`eyrie_core::storage`] unchanged. Opening a
 //! store with another layout version fails with
-//! [`OpenError::UnknownLayout`]; a store holding data but no version, with
-//! [`OpenError::BadMetadata`]. A record whose bytes are damaged reads as
+//! a non-retryable `Backend` error naming both versions; a store holding
+//! data but no version, with one saying the metadata is bad. A record whose bytes are damaged reads as
 //! [`eyrie_core::Error::Corrupt`] naming it; the rest of the store stays
 //! readable and writable.
 //!
 //! ## Write path
 //!
-//! One writer thread owns every write. It takes all queued commits (up to
-//! 256), runs each through the shared engine on its own overlay layered over
-//! the earlier ones of the batch (a refused one is dropped alone, with its
-//! own error), writes the batch's changes to the three trees in **one** sled
-//! transaction, flushes once if configured to, and only then answers the
-//! batch's callers. Indexes and unique values therefore change in the same
-//! sled transaction as their records, and no write can come between the
-//! engine's checks and the apply. Reads run on tokio's blocking pool under a
+//! The shared writer thread owns every write. It takes all queued commits
+//! (up to 512), runs each through the shared engine on its own overlay
+//! layered over the earlier ones of the batch (a refused one is dropped
+//! alone, with its own error), and the backend writes the batch's changes
+//! to the three trees in **one** sled transaction, flushes once if the
+//! durability asks, and only then are the batch's callers answered.
+//! Indexes, counters and unique values therefore change in the same sled
+//! transaction as their records. Reads run where they are called under a
 //! shared gate that the writer holds exclusively only while it writes the
-//! sled transaction (not while flushing), so each read call sees one
-//! consistent state. A read may see a commit whose flush is still running;
-//! if that flush fails, the store refuses all further work
-//! ([`WriterStatus::failed`]) until it is reopened.
+//! sled transaction (not while flushing), so each read call, and each
+//! snapshot, sees one consistent state; a commit waits while a snapshot is
+//! open (`Capabilities::snapshots_block_writes`). A read may see a commit
+//! whose flush is still running; if that flush fails, the store refuses all
+//! further work (`writer_status().failed`) until it is reopened.
 //!
 //! ## Durability
 //!
-//! - [`Durability::FlushEveryCommit`] (the default): a commit returns `Ok`
-//!   only after its batch was flushed; it survives a process kill. The crash
+//! - [`Durability::Immediate`] (the default): a commit returns `Ok` only
+//!   after its batch was flushed; it survives a process kill. The crash
 //!   test kills a writing child process with SIGKILL 50 times and finds every
 //!   reported commit at its exact revision, the one in flight whole or
 //!   absent, and indexes consistent.
-//! - [`Durability::Periodic`]: sled's background thread flushes at that
-//!   interval; a kill loses at most about one interval of commits, always
-//!   whole transactions. [`SledStore::flush`] forces a flush, and
-//!   [`SledStore::close`] flushes before releasing the store.
+//! - [`Durability::Eventual`]: the writer flushes at that interval (sled's
+//!   own background flusher is off); a kill loses at most about one
+//!   interval of commits, always whole transactions. `flush` forces a
+//!   flush, and `close` flushes before stopping the writer.
 //!
 //! ## The stall hazard
 //!
@@ -117,14 +121,14 @@
 //!
 //! What the adapter does about it: sled only ever sees one writing thread
 //! and one transaction at a time (no transaction conflicts or retries inside
-//! sled), and far fewer transactions (one per group commit); with
-//! flush-every-commit sled's background flusher is off, so every sled write
-//! and flush happens on that one thread; flushes never run inside a
-//! transaction or on an async worker, and `flush_async` is never used; reads
-//! never block a runtime worker. What it cannot do is unstick sled: if the writer stalls,
-//! commits wait forever and reads wait behind the stalled transaction.
-//! [`SledStore::writer_status`] reports how long the current group commit
-//! has been running, without waiting on it, so a health check can notice a
+//! sled), and far fewer transactions (one per group commit); sled's
+//! background flusher is off, so every sled write and flush happens on that
+//! one thread; flushes never run inside a transaction or on an async worker,
+//! and `flush_async` is never used. Reads wait for the gate asynchronously
+//! and then read sled inline (cached reads take microseconds). What it
+//! cannot do is unstick sled: if the writer stalls, commits wait forever and
+//! reads wait behind the stalled transaction. `SledStore::writer_status`
+//! reports how long the current group commit has been running, without waiting on it, so a health check can notice a
 //! stall and restart the process. Where a stall is unacceptable, choose
 //! another backend (the workspace also has a redb one).
 //!
@@ -132,15 +136,16 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod backend;
 mod config;
 mod error;
 mod layout;
 mod store;
 mod tables;
-mod writer;
 
-pub use config::{Durability, SledConfig};
-pub use error::OpenError;
+pub use backend::SledBackend;
+pub use config::SledConfig;
+pub use eyrie_core::storage::{Durability, WriterStatus};
 pub use layout::LAYOUT_VERSION;
 pub use store::SledStore;
-pub use writer::WriterStatus;
+pub use tables::SledSnapshot;

@@ -19,7 +19,7 @@ fn sled_store_passes_the_conformance_suite() {
             let dirs = dirs.clone();
             async move {
                 let dir = tempfile::tempdir().unwrap();
-                let config = SledConfig::new(dir.path()).with_cache_capacity(8 << 20);
+                let config = SledConfig::new(dir.path()).cache_size(8 << 20);
                 let store = SledStore::open(config).await.unwrap();
                 dirs.lock().unwrap().push(dir);
                 Arc::new(store) as Arc<dyn Store>

@@ -20,7 +20,7 @@ use eyrie_testkit::fixtures::{KNOWN_PLAIN, KNOWN_SECRETS, occurrences, read_all_
 fn raw_bytes_after_writing_secrets(durability: Durability, name: &str) -> Vec<u8> {
     watchdog(60, name, move || async move {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SledStore::open(SledConfig::new(dir.path()).with_durability(durability)).await.unwrap());
+        let store = Arc::new(SledStore::open(SledConfig::new(dir.path()).durability(durability)).await.unwrap());
         let tenant = write_known_secrets(store.clone() as Arc<dyn Store>).await.unwrap();
         drop(tenant);
         store.flush().await.unwrap();
@@ -40,11 +40,14 @@ fn assert_no_plaintext_secret(bytes: &[u8]) {
 
 #[test]
 fn no_plaintext_secret_is_in_the_raw_files() {
-    assert_no_plaintext_secret(&raw_bytes_after_writing_secrets(Durability::FlushEveryCommit, "secrets"));
+    assert_no_plaintext_secret(&raw_bytes_after_writing_secrets(Durability::Immediate, "secrets"));
 }
 
 #[test]
 fn no_plaintext_secret_is_in_the_raw_files_with_periodic_flushing() {
-    let bytes = raw_bytes_after_writing_secrets(Durability::Periodic(Duration::from_millis(200)), "secrets_periodic");
+    let bytes = raw_bytes_after_writing_secrets(
+        Durability::Eventual { flush_interval: Duration::from_millis(200) },
+        "secrets_periodic",
+    );
     assert_no_plaintext_secret(&bytes);
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use common::{assert_consistent, fixture, open, room_in, watchdog};
 use eyrie_core::storage::{Entity, EntityKind, Index, RecordKey, Revision, Store, StoreExt, Transaction, UniqueKey};
 use eyrie_core::{Deployment, DeploymentGroup, ErrorKind, LifecycleState, Project, Slug};
-use eyrie_store_sled::{Durability, OpenError, SledConfig, SledStore};
+use eyrie_store_sled::{Durability, SledConfig, SledStore};
 use eyrie_testkit::builders;
 
 #[test]
@@ -155,9 +155,11 @@ impl ProjectKey for common::Fixture {
 #[test]
 fn reopen_keeps_everything_in_both_durability_modes() {
     watchdog(60, "reopen", || async {
-        for durability in [Durability::FlushEveryCommit, Durability::Periodic(std::time::Duration::from_secs(3600))] {
+        for durability in
+            [Durability::Immediate, Durability::Eventual { flush_interval: std::time::Duration::from_secs(3600) }]
+        {
             let dir = tempfile::tempdir().unwrap();
-            let config = SledConfig::new(dir.path()).with_durability(durability).with_cache_capacity(8 << 20);
+            let config = SledConfig::new(dir.path()).durability(durability).cache_size(8 << 20);
             let store = SledStore::open(config.clone()).await.unwrap();
             let f = fixture();
             store.commit(f.create()).await.unwrap();
@@ -207,7 +209,7 @@ fn reopen_after_a_plain_drop_keeps_everything() {
         let store = loop {
             match SledStore::open(SledConfig::new(dir.path())).await {
                 Ok(store) => break store,
-                Err(OpenError::Sled { .. }) if attempts < 500 => {
+                Err(e) if e.kind() == ErrorKind::Backend && attempts < 500 => {
                     attempts += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 }
@@ -297,15 +299,16 @@ fn unknown_or_missing_layout_is_refused() {
         db.flush().unwrap();
         drop(db);
         let e = SledStore::open(SledConfig::new(dir.path())).await.unwrap_err();
-        assert!(matches!(e, OpenError::UnknownLayout { found: 7, supported: 1, .. }), "{e}");
-        assert_eq!(eyrie_core::Error::from(e).kind(), ErrorKind::Backend);
+        assert_eq!((e.kind(), e.is_retryable()), (ErrorKind::Backend, false));
+        assert!(e.to_string().contains("layout version 7; this version reads only 1"), "{e}");
 
         let db = sled::open(dir.path()).unwrap();
         db.open_tree("meta").unwrap().remove(b"layout").unwrap();
         db.flush().unwrap();
         drop(db);
         let e = SledStore::open(SledConfig::new(dir.path())).await.unwrap_err();
-        assert!(matches!(e, OpenError::BadMetadata { .. }), "{e}");
+        assert_eq!(e.kind(), ErrorKind::Backend);
+        assert!(e.to_string().contains("bad layout metadata"), "{e}");
     });
 }
 
@@ -315,7 +318,8 @@ fn a_second_open_of_an_open_store_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(dir.path()).await;
         let e = SledStore::open(SledConfig::new(dir.path())).await.unwrap_err();
-        assert!(matches!(e, OpenError::Sled { .. }), "{e}");
+        assert_eq!(e.kind(), ErrorKind::Backend);
+        assert!(e.to_string().contains("cannot open sled store"), "{e}");
         store.close().await.unwrap();
         open(dir.path()).await.close().await.unwrap();
     });
@@ -324,11 +328,11 @@ fn a_second_open_of_an_open_store_is_refused() {
 #[test]
 fn works_without_a_tokio_runtime_and_flushes_on_demand() {
     let dir = tempfile::tempdir().unwrap();
-    let config =
-        SledConfig::new(dir.path()).with_durability(Durability::Periodic(std::time::Duration::from_secs(3600)));
+    let config = SledConfig::new(dir.path())
+        .durability(Durability::Eventual { flush_interval: std::time::Duration::from_secs(3600) });
     let (done, outcome) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let store = SledStore::open_blocking(&config).unwrap();
+        let store = SledStore::open_blocking(config).unwrap();
         futures::executor::block_on(async {
             store.commit(fixture().create()).await.unwrap();
             store.flush().await.unwrap();

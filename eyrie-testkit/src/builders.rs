@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use eyrie_core::{
-    Actor, Cluster, ClusterConnection, ClusterId, ClusterState, Deployment, DeploymentGroup, DeploymentId, Grants,
-    GroupId, GroupType, LifecycleState, Name, NamespaceUid, Project, ProjectFacts, ProjectId, Resource, Scope,
+    Cluster, ClusterConnection, ClusterId, ClusterState, Deployment, DeploymentGroup, DeploymentId, Grants, GroupId,
+    GroupType, LifecycleState, Name, NamespaceUid, Principal, Project, ProjectFacts, ProjectId, Resource, Scope,
     ScopeConfig, ScopeId, Settings, Slug, Timestamp, UserId,
 };
 
@@ -107,7 +107,7 @@ pub fn deployment_resource(project: &Project, scope: &Scope, deployment: &Deploy
     }
 }
 
-/// A user actor who is not a platform administrator.
-pub fn user(id: u64) -> Actor {
-    Actor::user(UserId(id))
+/// A user principal who is not a platform administrator.
+pub fn user(id: u64) -> Principal {
+    Principal::user(UserId(id))
 }

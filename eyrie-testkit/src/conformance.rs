@@ -15,16 +15,19 @@ use eyrie_core::{Actor, ClusterState, Deployment, ErrorKind, GroupType, Lifecycl
 
 use crate::fixtures::{new_deployment, typical_tenant};
 
+mod layer;
 mod model;
 mod races;
 
+pub use layer::{counts_follow_the_lists, oversized_records_are_refused, snapshot_sees_one_state};
 pub use model::{Rng, model_based};
 pub use races::{
     race_cluster_uid, race_deployment_slug, race_group_slug, race_ownership_transfer, race_project_slug,
     race_scope_code, race_scope_limit, race_stale_updates,
 };
 
-/// Runs every check, each on a fresh store from `make`.
+/// Runs every check, each on a fresh store from `make`; a check that needs
+/// a capability ([`Store::capabilities`]) adapts to what the store declares.
 pub async fn run_all<F, Fut>(make: F)
 where
     F: Fn() -> Fut,
@@ -43,6 +46,9 @@ where
     race_ownership_transfer(make().await).await;
     cascade_and_refusal(make().await).await;
     refused_operations_change_nothing(make().await).await;
+    snapshot_sees_one_state(make().await).await;
+    counts_follow_the_lists(make().await).await;
+    oversized_records_are_refused(make().await).await;
     model_based(make().await, 0x5eed_0001, 400).await;
 }
 

@@ -157,7 +157,7 @@ pub fn new_scope(code: &str, config: ScopeConfig) -> Result<NewScope> {
 }
 
 fn actor(u: &User) -> Actor {
-    Actor::User { id: u.id, platform_admin: u.platform_admin }
+    Actor::User { id: u.id }
 }
 
 /// Builds [`Tenant`] through the service on `store`.

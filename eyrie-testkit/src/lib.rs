@@ -9,7 +9,9 @@
 //!   can be told to fail or stall;
 //! - [`fixtures`]: a manual clock, sequential ids, a test key ring, and a
 //!   typical tenant built through the service;
-//! - [`builders`] for single records and [`strategies`] for proptest.
+//! - [`builders`] for single records and [`strategies`] for proptest;
+//! - [`InterposingStore`], which changes the world between a call's
+//!   authorization and its commit.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -18,8 +20,10 @@ pub mod builders;
 pub mod conformance;
 mod executor;
 pub mod fixtures;
+mod interpose;
 mod memory;
 pub mod strategies;
 
 pub use executor::{Call, Op, RecordingExecutor};
+pub use interpose::{Change, InterposingStore};
 pub use memory::MemoryStore;

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use eyrie_core::{
-    Action, Actor, ClusterState, DeploymentId, Grants, GroupId, InvitationState, LifecycleState, ProjectFacts,
+    Action, ClusterState, DeploymentId, Grants, GroupId, InvitationState, LifecycleState, Principal, ProjectFacts,
     ProjectId, Resource, Role, UserId,
 };
 use proptest::prelude::*;
@@ -33,9 +33,9 @@ pub fn grants() -> impl Strategy<Value = Grants> {
     })
 }
 
-/// A user actor with id 1–5 (1 tends to be an owner), platform admin or not.
-pub fn user_actor() -> impl Strategy<Value = Actor> {
-    (1u64..=5, any::<bool>()).prop_map(|(id, platform_admin)| Actor::User { id: UserId(id), platform_admin })
+/// A user principal with id 1–5 (1 tends to be an owner), platform admin or not.
+pub fn user_principal() -> impl Strategy<Value = Principal> {
+    (1u64..=5, any::<bool>()).prop_map(|(id, platform_admin)| Principal::User { id: UserId(id), platform_admin })
 }
 
 /// Project facts with owner 1–5 and either blocking state.

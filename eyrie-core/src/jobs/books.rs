@@ -101,6 +101,7 @@ impl Engine {
         name: &str,
         mut steps: Vec<StepSpec>,
     ) -> Result<Book> {
+        let actor = self.eyrie().identify(actor).await?;
         authorize(actor, Action::ManageGlobalResources, &Resource::Global)?;
         check_steps(self, &steps)?;
         steps.sort_by_key(|s| s.sequence);

@@ -3,6 +3,7 @@
 //! capped exponential back-off, times steps out, and resumes jobs whose
 //! engine died.
 
+use crate::permission::Principal;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,8 +22,13 @@ use crate::model::{
 };
 use crate::permission::Actor;
 use crate::rules::deployment_clusters;
-use crate::service::{Eyrie, allow};
+use crate::service::{Eyrie, allow, as_seen};
 use crate::storage::{Index, Store, StoreExt, Transaction, UniqueKey, Versioned};
+
+/// Entries of a job's parameters, at most.
+pub const MAX_JOB_PARAMETERS: usize = 16;
+/// Bytes of a job's parameters (keys and values), at most.
+pub const MAX_JOB_PARAMETER_BYTES: usize = 8 * 1024;
 
 /// How an engine runs jobs.
 #[derive(Debug, Clone)]
@@ -65,6 +71,10 @@ pub struct Engine {
     handlers: Arc<HandlerRegistry>,
     config: EngineConfig,
     slots: Arc<Semaphore>,
+}
+
+fn job_key(id: JobId) -> crate::storage::RecordKey {
+    crate::storage::RecordKey::new(crate::storage::EntityKind::Job, id.0)
 }
 
 /// How a job ended.
@@ -131,6 +141,8 @@ impl Engine {
         action: JobAction,
         parameters: BTreeMap<String, String>,
     ) -> Result<Job> {
+        let actor = self.eyrie.identify(actor).await?;
+        crate::model::check_params("parameters", &parameters, MAX_JOB_PARAMETERS, MAX_JOB_PARAMETER_BYTES)?;
         self.eyrie
             .retrying(|| async {
                 let (job, tx) = self.prepare(actor, deployment, action, &parameters).await?;
@@ -147,7 +159,7 @@ impl Engine {
     /// Builds the job and the transaction that creates it (shared with the scheduler).
     pub(crate) async fn prepare(
         &self,
-        actor: Actor,
+        actor: Principal,
         deployment: DeploymentId,
         action: JobAction,
         parameters: &BTreeMap<String, String>,
@@ -236,14 +248,16 @@ impl Engine {
 
     /// Reads a job (authorized as reading the deployment's jobs).
     pub async fn get_job(&self, actor: Actor, id: JobId) -> Result<Job> {
+        let actor = self.eyrie.identify(actor).await?;
         let job = self.store().fetch::<Job>(id.0).await?.value;
-        let da = self.eyrie.deployment_access(actor, job.deployment_id).await?;
+        let da = self.eyrie.deployment_access(actor, job.deployment_id).await.map_err(as_seen(job_key(id)))?;
         allow(actor, crate::permission::Action::ReadJobs, &da.resource())?;
         Ok(job)
     }
 
     /// The jobs of a deployment, oldest first.
     pub async fn list_jobs(&self, actor: Actor, deployment: DeploymentId) -> Result<Vec<Job>> {
+        let actor = self.eyrie.identify(actor).await?;
         let da = self.eyrie.deployment_access(actor, deployment).await?;
         allow(actor, crate::permission::Action::ReadJobs, &da.resource())?;
         let mut jobs: Vec<Job> = self
@@ -257,19 +271,21 @@ impl Engine {
         Ok(jobs)
     }
 
-    /// Reads a job for a change by `actor`, who needs the permission of the job's action.
-    async fn job_for_change(&self, actor: Actor, id: JobId) -> Result<Versioned<Job>> {
+    /// Reads a job for a change by `actor`, who needs the permission of the
+    /// job's action; the transaction pins what that decision rested on.
+    async fn job_for_change(&self, actor: Principal, id: JobId) -> Result<(Versioned<Job>, Transaction)> {
         let read = self.store().fetch::<Job>(id.0).await?;
-        let da = self.eyrie.deployment_access(actor, read.value.deployment_id).await?;
+        let da = self.eyrie.deployment_access(actor, read.value.deployment_id).await.map_err(as_seen(job_key(id)))?;
         allow(actor, action_permission(read.value.action), &da.resource())?;
-        Ok(read)
+        Ok((read, da.access.pinned()))
     }
 
     /// Cancels a job: at once when it has not started, between steps when it runs.
     pub async fn cancel(&self, actor: Actor, id: JobId) -> Result<Job> {
+        let actor = self.eyrie.identify(actor).await?;
         self.eyrie
             .retrying(|| async {
-                let read = self.job_for_change(actor, id).await?;
+                let (read, pinned) = self.job_for_change(actor, id).await?;
                 let mut job = read.value.clone();
                 match job.state {
                     JobState::Draft | JobState::Scheduled => job.enter(JobState::Cancel, self.eyrie.now())?,
@@ -283,7 +299,7 @@ impl Engine {
                     }
                 }
                 let event = self.eyrie.audit(actor, Some(job.project_id), "job.cancel", id);
-                self.eyrie.commit(Transaction::new().update(&read, job.clone()), event).await?;
+                self.eyrie.commit(pinned.update(&read, job.clone()), event).await?;
                 Ok(job)
             })
             .await
@@ -291,9 +307,10 @@ impl Engine {
 
     /// Marks the manual step a job waits on as done; the job goes on at the next run.
     pub async fn complete_manual_step(&self, actor: Actor, id: JobId) -> Result<Job> {
+        let actor = self.eyrie.identify(actor).await?;
         self.eyrie
             .retrying(|| async {
-                let read = self.job_for_change(actor, id).await?;
+                let (read, pinned) = self.job_for_change(actor, id).await?;
                 let mut job = read.value.clone();
                 let waiting = job.current_step().filter(|&i| job.steps[i].state == StepState::WaitingManual);
                 let Some(i) = waiting else {
@@ -303,7 +320,7 @@ impl Engine {
                 job.steps[i].state = StepState::Done;
                 job.steps[i].finished_at = Some(now);
                 let event = self.eyrie.audit(actor, Some(job.project_id), "job.manual_step_done", id);
-                self.eyrie.commit(Transaction::new().update(&read, job.clone()), event).await?;
+                self.eyrie.commit(pinned.update(&read, job.clone()), event).await?;
                 Ok(job)
             })
             .await
@@ -461,15 +478,30 @@ impl Engine {
         Ok(estimate.map(|e| Duration::from_secs(e.saturating_mul(u64::from(spec.estimated_duration_over_stop)))))
     }
 
+    /// What a step needs, read afresh. The rules checked when the job was
+    /// submitted are checked again here, before every step that may reach a
+    /// cluster (SPEC §9): the deployment's state still allows the action,
+    /// the scope still allows a drop, and every cluster is still `active`
+    /// for initialize, deploy and redeploy. A broken rule fails the step for
+    /// good with a message naming it, and nothing reaches a cluster.
     async fn context(&self, job: &Job, i: usize) -> Result<(StepContext, crate::model::GroupType)> {
-        let da = self.eyrie.deployment_access(Actor::System, job.deployment_id).await?;
+        let da = self.eyrie.deployment_access(Principal::System, job.deployment_id).await?;
+        let recheck = |e: Error| Error::policy(format!("checked again when the step ran: {e}"));
+        check_can_start(job.action, &da.deployment.value, &da.scope.value).map_err(recheck)?;
         let desired = self
             .eyrie
             .desired_of(&da.access.project.value, &da.group.value, &da.scope.value, &da.deployment.value)
             .await?;
+        if matches!(job.action, JobAction::Initialize | JobAction::Deploy | JobAction::Redeploy) {
+            let mut records = Vec::new();
+            for id in desired.effective.cluster_ids.value.iter() {
+                records.push(self.store().fetch::<crate::model::Cluster>(id.0).await?.value);
+            }
+            crate::rules::check_clusters_active(&records).map_err(recheck)?;
+        }
         let mut clusters = Vec::new();
         for id in desired.effective.cluster_ids.value.iter() {
-            clusters.push(self.eyrie.open_cluster(Actor::System, *id).await?);
+            clusters.push(self.eyrie.open_cluster_as(Principal::System, *id).await?);
         }
         let ctx =
             StepContext { job: job.clone(), step: job.steps[i].clone(), desired, clusters, now: self.eyrie.now() };
@@ -653,7 +685,7 @@ impl Engine {
         for _ in 0..crate::service::MAX_ATTEMPTS {
             let job = &base.value;
             let now = self.eyrie.now();
-            let da = self.eyrie.deployment_access(Actor::System, job.deployment_id).await?;
+            let da = self.eyrie.deployment_access(Principal::System, job.deployment_id).await?;
             let scope: &Scope = &da.scope.value;
             let mut deployment = da.deployment.value.clone();
             let mut tx = Transaction::new();
@@ -670,7 +702,7 @@ impl Engine {
             apply_outcome(job.action, &ending, &mut deployment, scope, now, digest)?;
             let changes = crate::service::version_changes(Some(&da.deployment.value), &deployment);
             if !changes.is_empty() {
-                tx = tx.create(self.eyrie.version_record(Actor::System, &deployment, changes).await?);
+                tx = tx.create(self.eyrie.version_record(Principal::System, &deployment, changes).await?);
             }
             let mut done = job.clone();
             let (state, error) = match &ending {
@@ -693,7 +725,7 @@ impl Engine {
                 tx = tx.update(&da.deployment, deployment);
             }
             let event =
-                self.eyrie.audit(Actor::System, Some(job.project_id), &format!("job.{}", state.as_str()), job.id);
+                self.eyrie.audit(Principal::System, Some(job.project_id), &format!("job.{}", state.as_str()), job.id);
             match self.eyrie.commit(tx, event).await {
                 Ok(()) => return Ok(done),
                 Err(Error::Conflict(_)) => {

@@ -8,6 +8,7 @@
 //! time: a launched job holds its deployment, a launched backup moves its
 //! schedule on, pruned logs are gone and a handled image is cleared.
 
+use crate::permission::Principal;
 use std::collections::BTreeMap;
 
 use super::Engine;
@@ -217,10 +218,10 @@ impl Engine {
             ScheduleKind::CronFull(_) => "cron",
         };
         let params = BTreeMap::from([("schedule".to_owned(), kind.to_owned())]);
-        match self.prepare(Actor::System, schedule.deployment_id, JobAction::Backup, &params).await {
+        match self.prepare(Principal::System, schedule.deployment_id, JobAction::Backup, &params).await {
             Ok((job, tx)) => {
                 let tx = tx.update(&read, schedule);
-                let event = self.eyrie().audit(Actor::System, Some(job.project_id), "job.backup", job.id);
+                let event = self.eyrie().audit(Principal::System, Some(job.project_id), "job.backup", job.id);
                 match self.eyrie().commit(tx, event).await {
                     Ok(()) => Ok(Some(job.id)),
                     Err(e @ Error::AlreadyExists { .. }) => Err(self.busy_or(e, read.value.deployment_id).await),

@@ -14,6 +14,10 @@ pub enum ClusterConnection {
     Kubeconfig(SealedSecret),
     /// Through the service account of the pod Eyrie runs in.
     InCluster,
+    /// Not shown to this reader: [`crate::Eyrie::list_clusters`] gives
+    /// connection material, even sealed, only to platform administrators.
+    /// Never stored.
+    Withheld,
 }
 
 /// A Kubernetes cluster. Managed by platform administrators only.

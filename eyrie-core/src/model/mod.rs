@@ -31,4 +31,4 @@ pub use operations::{
 pub use people::{Invitation, Membership, OverrideTarget, RoleOverride, User};
 pub use project::{Namespace, Project};
 pub use scope::{Scope, ScopeConfig};
-pub use settings::{MAX_REPLICAS, Settings};
+pub use settings::{MAX_PARAM_VALUE_BYTES, MAX_PARAMS, MAX_PARAMS_BYTES, MAX_REPLICAS, Settings, check_params};

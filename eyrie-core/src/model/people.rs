@@ -85,6 +85,17 @@ pub struct Invitation {
     pub state: InvitationState,
     /// When it was sent.
     pub created_at: Timestamp,
-    /// When it was answered.
+    /// When it was answered, revoked or found expired.
     pub decided_at: Option<Timestamp>,
+    /// It can no longer be accepted from this instant on. Invitations stored
+    /// before expiry existed read as `None` and never expire.
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Invitation {
+    /// Whether it can no longer be accepted at `now`.
+    pub fn expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|at| now >= at)
+    }
 }

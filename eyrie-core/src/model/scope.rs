@@ -103,6 +103,27 @@ impl Default for ScopeConfig {
 }
 
 impl Scope {
+    /// Its editable configuration, as [`Scope::new`] takes it.
+    pub fn config(&self) -> ScopeConfig {
+        ScopeConfig {
+            priority: self.priority,
+            sequence: self.sequence,
+            deployment_limit: self.deployment_limit,
+            deployment_cluster_ids: self.deployment_cluster_ids.clone(),
+            root_subdomain: self.root_subdomain.clone(),
+            allow_drop: self.allow_drop,
+            monitor: self.monitor,
+            gather_logs: self.gather_logs,
+            role_to_admin: self.role_to_admin,
+            deployment_pause_after_seconds: self.deployment_pause_after_seconds,
+            deployment_drop_after_seconds: self.deployment_drop_after_seconds,
+            restore_from_scope: self.restore_from_scope,
+            backup_dest_datasource: self.backup_dest_datasource,
+            monitor_log_delete_after_seconds: self.monitor_log_delete_after_seconds,
+            settings: self.settings.clone(),
+        }
+    }
+
     /// A scope record: its identity and place in `group`, with configuration `c`.
     pub fn new(
         id: ScopeId,

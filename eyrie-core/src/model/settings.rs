@@ -40,31 +40,59 @@ pub struct Settings {
 pub const MAX_REPLICAS: u32 = 1000;
 
 impl Settings {
-    /// Checks what the newtypes cannot: replica bounds and parameter keys
-    /// (1–63 characters of `a-z0-9_.-`) and values (at most 4096 characters).
+    /// Checks what the newtypes cannot: replica bounds and `params` (see
+    /// [`check_params`] with [`MAX_PARAMS`] entries and [`MAX_PARAMS_BYTES`]).
     pub fn validate(&self) -> Result<(), ValidationError> {
         if let Some(r) = self.replicas
             && r > MAX_REPLICAS
         {
             return Err(ValidationError::field("replicas", r, format!("must be at most {MAX_REPLICAS}")));
         }
-        for (key, value) in &self.params {
-            let key_ok = !key.is_empty()
-                && key.len() <= 63
-                && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
-            if !key_ok {
-                return Err(ValidationError::field(
-                    "params",
-                    key,
-                    "keys must be 1-63 characters of a-z, 0-9, '_', '.', '-'",
-                ));
-            }
-            if value.len() > 4096 {
-                return Err(ValidationError::field("params", key, "values must be at most 4096 characters"));
-            }
-        }
-        Ok(())
+        check_params("params", &self.params, MAX_PARAMS, MAX_PARAMS_BYTES)
     }
+}
+
+/// Entries of a [`Settings::params`] map, at most.
+pub const MAX_PARAMS: usize = 64;
+/// Bytes of a [`Settings::params`] map (keys and values), at most.
+pub const MAX_PARAMS_BYTES: usize = 32 * 1024;
+/// The longest parameter value, in bytes.
+pub const MAX_PARAM_VALUE_BYTES: usize = 4096;
+
+/// Checks a map a tenant fills (settings `params`, job parameters): at most
+/// `max_entries` entries and `max_bytes` bytes of keys and values; keys of
+/// 1–63 characters of `a-z0-9_.-`; values of at most
+/// [`MAX_PARAM_VALUE_BYTES`] bytes without control characters other than
+/// newline and tab.
+pub fn check_params(
+    field: &'static str,
+    params: &BTreeMap<String, String>,
+    max_entries: usize,
+    max_bytes: usize,
+) -> Result<(), ValidationError> {
+    if params.len() > max_entries {
+        return Err(ValidationError::field(field, params.len(), format!("must have at most {max_entries} entries")));
+    }
+    let bytes: usize = params.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if bytes > max_bytes {
+        return Err(ValidationError::field(field, bytes, format!("must hold at most {max_bytes} bytes")));
+    }
+    for (key, value) in params {
+        let key_ok = !key.is_empty()
+            && key.len() <= 63
+            && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
+        if !key_ok {
+            return Err(ValidationError::field(field, key, "keys must be 1-63 characters of a-z, 0-9, '_', '.', '-'"));
+        }
+        if value.len() > MAX_PARAM_VALUE_BYTES {
+            let why = format!("values must be at most {MAX_PARAM_VALUE_BYTES} bytes");
+            return Err(ValidationError::field(field, key, why));
+        }
+        if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            return Err(ValidationError::field(field, key, "values must not contain control characters"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

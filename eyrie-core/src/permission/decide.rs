@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{Action, Actor, GrantLevel, Requirement, Resource, Role};
+use super::{Action, GrantLevel, Principal, Requirement, Resource, Role};
 use crate::error::{Error, Result};
 
 /// The rule or grant that decided.
@@ -90,11 +90,11 @@ impl fmt::Display for Decision {
 
 /// Decides whether `actor` may do `action` on `resource`, and why. Pure: the
 /// same arguments always give the same decision.
-pub fn explain(actor: Actor, action: Action, resource: &Resource) -> Decision {
+pub fn explain(actor: Principal, action: Action, resource: &Resource) -> Decision {
     let decide = |allowed, rule| Decision { action, allowed, rule };
     let (user, platform_admin) = match actor {
-        Actor::System => return decide(true, Rule::System),
-        Actor::User { id, platform_admin } => (id, platform_admin),
+        Principal::System => return decide(true, Rule::System),
+        Principal::User { id, platform_admin } => (id, platform_admin),
     };
     let requirement = action.requirement();
     if requirement == Requirement::Anyone {
@@ -108,6 +108,15 @@ pub fn explain(actor: Actor, action: Action, resource: &Resource) -> Decision {
     if project.owner == user {
         return decide(true, Rule::Owner);
     }
+    let has_membership = match resource {
+        Resource::Project { grants, .. } | Resource::Group { grants, .. } | Resource::Deployment { grants, .. } => {
+            grants.project.is_some()
+        }
+        Resource::Global => false,
+    };
+    if !has_membership {
+        return decide(false, Rule::NoMembership);
+    }
     if project.portal_blocked {
         return decide(false, Rule::PortalBlocked);
     }
@@ -118,24 +127,50 @@ pub fn explain(actor: Actor, action: Action, resource: &Resource) -> Decision {
         // RoleToAdmin away from a deployment; Anyone and PlatformAdmin returned above.
         _ => Role::Admin,
     };
-    let has_membership = match resource {
-        Resource::Project { grants, .. } | Resource::Group { grants, .. } | Resource::Deployment { grants, .. } => {
-            grants.project.is_some()
-        }
-        Resource::Global => false,
-    };
     match resource.deciding_grant() {
-        Some((level, role)) if has_membership => decide(
+        Some((level, role)) => decide(
             role >= required,
             Rule::Grant { level, role, required, role_to_admin: requirement == Requirement::RoleToAdmin },
         ),
-        _ => decide(false, Rule::NoMembership),
+        None => decide(false, Rule::NoMembership),
     }
 }
 
 /// [`explain`], as a `Result`: `Ok` with the decision when allowed,
-/// [`Error::PermissionDenied`] carrying the explanation when not.
-pub fn authorize(actor: Actor, action: Action, resource: &Resource) -> Result<Decision> {
+/// [`Error::PermissionDenied`] carrying the decision when not. A refusal
+/// allocates nothing: the message is built only when it is displayed.
+pub fn authorize(actor: Principal, action: Action, resource: &Resource) -> Result<Decision> {
     let decision = explain(actor, action, resource);
-    if decision.allowed { Ok(decision) } else { Err(Error::PermissionDenied(decision.to_string())) }
+    if decision.allowed { Ok(decision) } else { Err(Error::PermissionDenied(Denied::Decision(decision))) }
+}
+
+/// Why a request was refused: a permission decision, or another rule of
+/// the service stated in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// [`explain`] refused it.
+    Decision(Decision),
+    /// Another rule, e.g. only the invitee may answer an invitation.
+    Rule(std::borrow::Cow<'static, str>),
+}
+
+impl fmt::Display for Denied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Denied::Decision(d) => d.fmt(f),
+            Denied::Rule(why) => f.write_str(why),
+        }
+    }
+}
+
+impl From<&'static str> for Denied {
+    fn from(why: &'static str) -> Self {
+        Denied::Rule(why.into())
+    }
+}
+
+impl From<String> for Denied {
+    fn from(why: String) -> Self {
+        Denied::Rule(why.into())
+    }
 }

@@ -1,9 +1,11 @@
 //! Who may do what: [`Role`], [`Action`], [`Actor`], the resource snapshot
 //! ([`Resource`]) and one pure function, [`explain`], with [`authorize`] on top.
+//! The caller names an [`Actor`]; the service resolves it to a [`Principal`]
+//! from the store before anything is decided.
 //!
 //! # The rules, in the order they are applied
 //!
-//! 1. The [`Actor::System`] (scheduler, job engine) is allowed everything.
+//! 1. The [`Principal::System`] (scheduler, job engine) is allowed everything.
 //! 2. Actions anyone may take ([`Action::CreateProject`], [`Action::ReadGlobal`])
 //!    are allowed to every user.
 //! 3. Cluster management, and every action on a global resource (a resource
@@ -12,11 +14,14 @@
 //!    inside a tenant's project: like anyone else, they need a membership there.
 //! 4. The project owner is allowed everything in the project, whatever the
 //!    overrides say and even while portal access is blocked.
-//! 5. While the project's portal is blocked, everyone else is refused.
-//! 6. Owner-only actions (delete a group or the project, remove an admin,
+//! 5. Without a membership in the project the actor is refused, whatever
+//!    overrides exist: overrides refine a member's role, they do not make a
+//!    member. This comes before the portal rule, so that a stranger learns
+//!    nothing about the project (the service answers them as if it did not
+//!    exist).
+//! 6. While the project's portal is blocked, every member but the owner is refused.
+//! 7. Owner-only actions (delete a group or the project, remove an admin,
 //!    transfer ownership, block or unblock the portal) are refused to everyone else.
-//! 7. Without a membership in the project the actor is refused, whatever
-//!    overrides exist: overrides refine a member's role, they do not make a member.
 //! 8. Otherwise the most specific grant that covers the resource decides —
 //!    the deployment override, else the group override, else the project
 //!    membership — up or down. It must reach the action's minimum role; for
@@ -30,7 +35,7 @@ mod action;
 mod decide;
 
 pub use action::{Action, Requirement};
-pub use decide::{Decision, Rule, authorize, explain};
+pub use decide::{Decision, Denied, Rule, authorize, explain};
 
 use std::fmt;
 
@@ -68,31 +73,77 @@ impl fmt::Display for Role {
     }
 }
 
-/// Who asks. Built by the embedding program from its own authentication.
+/// Who asks, as the embedding program names them: a user id from its own
+/// authentication, or the system itself.
+///
+/// An `Actor` carries no privilege. Every service call looks the user up in
+/// the store (see [`crate::Eyrie::actor`]) and decides from the stored record:
+/// whether they are a platform administrator is never the caller's word, and
+/// an id that was never registered is refused everything.
+/// [`Actor::System`] is the embedding program's own authority (bootstrapping
+/// users, the scheduler, the job engine); never hand it to a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Actor {
-    /// A person.
+    /// A person, by id.
     User {
         /// Their id.
         id: UserId,
-        /// Whether they are a platform administrator.
-        platform_admin: bool,
     },
-    /// Eyrie itself (scheduler, job engine).
+    /// Eyrie itself, or the embedding program acting as the platform.
     System,
 }
 
 impl Actor {
-    /// A user who is not a platform administrator.
+    /// The user with this id.
     pub fn user(id: UserId) -> Actor {
-        Actor::User { id, platform_admin: false }
+        Actor::User { id }
     }
 
     /// How records name this actor.
     pub fn reference(self) -> crate::model::ActorRef {
         match self {
-            Actor::User { id, .. } => crate::model::ActorRef::User(id),
+            Actor::User { id } => crate::model::ActorRef::User(id),
             Actor::System => crate::model::ActorRef::System,
+        }
+    }
+}
+
+/// Who asks, as the store knows them: the input of [`explain`] and
+/// [`authorize`]. The service builds it from the stored user record; its
+/// public calls take an [`Actor`], never a `Principal`, so no caller can
+/// claim a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Principal {
+    /// A registered person.
+    User {
+        /// Their id.
+        id: UserId,
+        /// Whether the stored record makes them a platform administrator.
+        platform_admin: bool,
+    },
+    /// Eyrie itself.
+    System,
+}
+
+impl Principal {
+    /// A user who is not a platform administrator.
+    pub fn user(id: UserId) -> Principal {
+        Principal::User { id, platform_admin: false }
+    }
+
+    /// How records name this principal.
+    pub fn reference(self) -> crate::model::ActorRef {
+        match self {
+            Principal::User { id, .. } => crate::model::ActorRef::User(id),
+            Principal::System => crate::model::ActorRef::System,
+        }
+    }
+
+    /// The user's id, unless this is the system.
+    pub fn user_id(self) -> Option<UserId> {
+        match self {
+            Principal::User { id, .. } => Some(id),
+            Principal::System => None,
         }
     }
 }

@@ -6,8 +6,22 @@ use super::Eyrie;
 use crate::error::{Error, Result};
 use crate::ids::{DeploymentId, GroupId, ProjectId};
 use crate::model::{Deployment, DeploymentGroup, Membership, OverrideTarget, Project, RoleOverride, Scope};
+use crate::permission::Principal;
 use crate::permission::{Actor, Grants, ProjectFacts, Resource, Role};
-use crate::storage::{Check, Entity, StoreExt, Transaction, UniqueKey, Versioned};
+use crate::storage::{Check, Entity, EntityKind, RecordKey, StoreExt, Transaction, UniqueKey, Versioned};
+
+/// The answer someone gets about a record they may not know of: exactly
+/// the `NotFound` a missing record gives, so that an id that exists and one
+/// that does not are answered alike.
+pub(crate) fn unseen(key: RecordKey) -> Error {
+    Error::NotFound { entity: key.kind.name(), id: format!("{:016x}", key.id) }
+}
+
+/// For calls that name one record and reach its project through another:
+/// a `NotFound` on the way becomes the answer about the named record.
+pub(crate) fn as_seen(key: RecordKey) -> impl FnOnce(Error) -> Error {
+    move |e| if matches!(e, Error::NotFound { .. }) { unseen(key) } else { e }
+}
 
 /// A project, the actor's grants in it, and the checks that pin them.
 #[derive(Debug, Clone)]
@@ -94,6 +108,7 @@ impl Eyrie {
         action: crate::Action,
         id: DeploymentId,
     ) -> Result<crate::Decision> {
+        let actor = self.identify(actor).await?;
         let da = self.deployment_access(actor, id).await?;
         Ok(crate::permission::explain(actor, action, &da.resource()))
     }
@@ -105,6 +120,7 @@ impl Eyrie {
         action: crate::Action,
         id: ProjectId,
     ) -> Result<crate::Decision> {
+        let actor = self.identify(actor).await?;
         let access = self.project_access(actor, id, None, None).await?;
         Ok(crate::permission::explain(actor, action, &access.resource()))
     }
@@ -120,19 +136,29 @@ impl Eyrie {
     /// Reads the project and the actor's grants (project, and group/deployment overrides when given).
     pub(crate) async fn project_access(
         &self,
-        actor: Actor,
+        actor: Principal,
         project_id: ProjectId,
         group: Option<GroupId>,
         deployment: Option<DeploymentId>,
     ) -> Result<ProjectAccess> {
-        let project = self.store.fetch::<Project>(project_id.0).await?;
+        let named = match (deployment, group) {
+            (Some(d), _) => RecordKey::new(EntityKind::Deployment, d.0),
+            (None, Some(g)) => RecordKey::new(EntityKind::Group, g.0),
+            (None, None) => RecordKey::new(EntityKind::Project, project_id.0),
+        };
+        let project = self.store.find::<Project>(project_id.0).await?.ok_or_else(|| unseen(named))?;
         let mut pins = vec![Check::Revision(project.value.key(), project.revision)];
         let mut grants = Grants::default();
-        if let Actor::User { id, .. } = actor {
+        if let Principal::User { id, .. } = actor {
             let membership = self.store.find_unique::<Membership>(&UniqueKey::Membership(project_id, id)).await?;
-            if let Some(m) = &membership {
-                grants.project = Some(m.value.role);
-                pins.push(Check::Revision(m.value.key(), m.revision));
+            match &membership {
+                Some(m) => {
+                    grants.project = Some(m.value.role);
+                    pins.push(Check::Revision(m.value.key(), m.revision));
+                }
+                // A stranger learns nothing, not even that the record exists.
+                None if project.value.owner != id => return Err(unseen(named)),
+                None => {}
             }
             let targets =
                 group.map(OverrideTarget::Group).into_iter().chain(deployment.map(OverrideTarget::Deployment));
@@ -150,7 +176,7 @@ impl Eyrie {
     }
 
     /// Reads a group and the actor's access to it.
-    pub(crate) async fn group_access(&self, actor: Actor, group_id: GroupId) -> Result<GroupAccess> {
+    pub(crate) async fn group_access(&self, actor: Principal, group_id: GroupId) -> Result<GroupAccess> {
         let group = self.store.fetch::<DeploymentGroup>(group_id.0).await?;
         let access = self.project_access(actor, group.value.project_id, Some(group_id), None).await?;
         Ok(GroupAccess { access, group })
@@ -159,7 +185,7 @@ impl Eyrie {
     /// Reads a deployment, its scope and group, and the actor's access to it.
     pub(crate) async fn deployment_access(
         &self,
-        actor: Actor,
+        actor: Principal,
         deployment_id: DeploymentId,
     ) -> Result<DeploymentAccess> {
         let deployment = self.store.fetch::<Deployment>(deployment_id.0).await?;

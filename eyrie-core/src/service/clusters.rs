@@ -2,6 +2,7 @@
 //! lifecycle and retire them; everyone may list them (without their
 //! connections).
 
+use crate::permission::Principal;
 use std::collections::BTreeSet;
 
 use super::{Eyrie, allow};
@@ -62,6 +63,7 @@ impl Eyrie {
     /// Registers a cluster in `draft` (platform administrators only). Its
     /// kubeconfig is sealed before it reaches the store.
     pub async fn create_cluster(&self, actor: Actor, input: NewCluster) -> Result<Cluster> {
+        let actor = self.identify(actor).await?;
         allow(actor, Action::ManageClusters, &Resource::Global)?;
         let id = ClusterId(self.next_id());
         let cluster = Cluster {
@@ -77,14 +79,27 @@ impl Eyrie {
         Ok(cluster)
     }
 
-    /// Every cluster (their connections stay sealed).
+    /// Every cluster. Platform administrators (and the system) get their
+    /// connections, still sealed; everyone else gets
+    /// [`ClusterConnection::Withheld`] in their place.
     pub async fn list_clusters(&self, actor: Actor) -> Result<Vec<Cluster>> {
+        let actor = self.identify(actor).await?;
         allow(actor, Action::ReadGlobal, &Resource::Global)?;
-        Ok(self.store.all::<Cluster>().await?.into_iter().map(|v| v.value).collect())
+        let may_open = crate::permission::explain(actor, Action::ManageClusters, &Resource::Global).allowed;
+        let clusters = self.store.all::<Cluster>().await?.into_iter().map(|v| v.value);
+        Ok(clusters
+            .map(|mut c| {
+                if !may_open {
+                    c.connection = ClusterConnection::Withheld;
+                }
+                c
+            })
+            .collect())
     }
 
     /// Edits a cluster's name or connection.
     pub async fn update_cluster(&self, actor: Actor, id: ClusterId, patch: ClusterPatch) -> Result<Cluster> {
+        let actor = self.identify(actor).await?;
         allow(actor, Action::ManageClusters, &Resource::Global)?;
         self.retrying(|| async {
             let read = self.store.fetch::<Cluster>(id.0).await?;
@@ -109,6 +124,7 @@ impl Eyrie {
     /// Moves a cluster through its lifecycle. Entering `delete` is refused
     /// while a live deployment runs on it.
     pub async fn transition_cluster(&self, actor: Actor, id: ClusterId, to: ClusterState) -> Result<Cluster> {
+        let actor = self.identify(actor).await?;
         allow(actor, Action::ManageClusters, &Resource::Global)?;
         self.retrying(|| async {
             let read = self.store.fetch::<Cluster>(id.0).await?;
@@ -175,6 +191,12 @@ impl Eyrie {
     /// administrators and the system actor only). The plaintext is meant for
     /// the executor alone; `ClusterAccess` redacts it when printed.
     pub async fn open_cluster(&self, actor: Actor, id: ClusterId) -> Result<ClusterAccess> {
+        let actor = self.identify(actor).await?;
+        self.open_cluster_as(actor, id).await
+    }
+
+    /// [`Eyrie::open_cluster`] for an identified principal.
+    pub(crate) async fn open_cluster_as(&self, actor: Principal, id: ClusterId) -> Result<ClusterAccess> {
         allow(actor, Action::ManageClusters, &Resource::Global)?;
         let cluster = self.store.fetch::<Cluster>(id.0).await?.value;
         let credentials = match &cluster.connection {
@@ -182,6 +204,12 @@ impl Eyrie {
                 ClusterCredentials::Kubeconfig(self.sealer.open(sealed, &kubeconfig_context(id))?)
             }
             ClusterConnection::InCluster => ClusterCredentials::InCluster,
+            ClusterConnection::Withheld => {
+                return Err(Error::Corrupt {
+                    record: id.to_string(),
+                    reason: "a withheld connection was stored".into(),
+                });
+            }
         };
         Ok(ClusterAccess { cluster_id: id, slug: cluster.slug, credentials })
     }

@@ -1,15 +1,16 @@
 //! Repositories, branches and images; an image digest change finds the
 //! subscribed deployments to redeploy.
 
+use crate::permission::Principal;
 use std::collections::BTreeSet;
 
-use super::{Eyrie, allow};
+use super::{Eyrie, allow, as_seen, unseen};
 use crate::error::{Error, Result};
 use crate::ids::{BranchId, DeploymentId, ImageId, ProjectId, RepositoryId};
 use crate::lifecycle::LifecycleState;
 use crate::model::{Branch, Deployment, DeploymentGroup, GroupType, Image, Repository, Scope, Settings};
 use crate::permission::{Action, Actor, Resource};
-use crate::storage::{Index, StoreExt, Transaction};
+use crate::storage::{EntityKind, Index, RecordKey, StoreExt, Transaction};
 use crate::validate::{Digest, GitRef, GitUrl, ImageRef, ImageTag, Name};
 
 /// What a new repository needs.
@@ -50,24 +51,30 @@ pub struct NewImage {
 }
 
 impl Eyrie {
-    /// Authorizes `action` on code owned by `project` (or global code).
-    async fn authorize_code(&self, actor: Actor, project: Option<ProjectId>, write: bool) -> Result<()> {
+    /// Authorizes `action` on code owned by `project` (or global code) and
+    /// returns a transaction pinning what the decision rested on (the
+    /// project and the actor's membership; global code rests on the stored
+    /// platform administrator flag, which never changes).
+    async fn authorize_code(&self, actor: Principal, project: Option<ProjectId>, write: bool) -> Result<Transaction> {
         match project {
             Some(p) => {
                 let access = self.project_access(actor, p, None, None).await?;
                 let action = if write { Action::ManageCode } else { Action::ReadProject };
-                allow(actor, action, &access.resource())
+                allow(actor, action, &access.resource())?;
+                Ok(access.pinned())
             }
             None => {
                 let action = if write { Action::ManageGlobalResources } else { Action::ReadGlobal };
-                allow(actor, action, &Resource::Global)
+                allow(actor, action, &Resource::Global)?;
+                Ok(Transaction::new())
             }
         }
     }
 
     /// Adds a repository to a project (developers) or globally (platform administrators).
     pub async fn create_repository(&self, actor: Actor, input: NewRepository) -> Result<Repository> {
-        self.authorize_code(actor, input.project_id, true).await?;
+        let actor = self.identify(actor).await?;
+        let pinned = self.authorize_code(actor, input.project_id, true).await?;
         let repo = Repository {
             id: RepositoryId(self.next_id()),
             project_id: input.project_id,
@@ -76,16 +83,14 @@ impl Eyrie {
             url: input.url,
             created_at: self.now(),
         };
-        self.commit(
-            Transaction::new().create(repo.clone()),
-            self.audit(actor, repo.project_id, "repository.create", repo.id),
-        )
-        .await?;
+        self.commit(pinned.create(repo.clone()), self.audit(actor, repo.project_id, "repository.create", repo.id))
+            .await?;
         Ok(repo)
     }
 
     /// The repositories of a project, or the global ones.
     pub async fn list_repositories(&self, actor: Actor, project: Option<ProjectId>) -> Result<Vec<Repository>> {
+        let actor = self.identify(actor).await?;
         self.authorize_code(actor, project, false).await?;
         let index = project.map_or(Index::GlobalRepositories, Index::ProjectRepositories);
         Ok(self.store.children::<Repository>(index).await?.into_iter().map(|v| v.value).collect())
@@ -93,8 +98,10 @@ impl Eyrie {
 
     /// Adds a branch to a repository.
     pub async fn create_branch(&self, actor: Actor, input: NewBranch) -> Result<Branch> {
+        let actor = self.identify(actor).await?;
         let repo = self.store.fetch::<Repository>(input.repository_id.0).await?;
-        self.authorize_code(actor, repo.value.project_id, true).await?;
+        let named = RecordKey::new(EntityKind::Repository, input.repository_id.0);
+        let pinned = self.authorize_code(actor, repo.value.project_id, true).await.map_err(as_seen(named))?;
         let branch = Branch {
             id: BranchId(self.next_id()),
             repository_id: repo.value.id,
@@ -102,15 +109,17 @@ impl Eyrie {
             name: input.name,
             created_at: self.now(),
         };
-        let tx = Transaction::new().unchanged(&repo).create(branch.clone());
+        let tx = pinned.unchanged(&repo).create(branch.clone());
         self.commit(tx, self.audit(actor, branch.project_id, "branch.create", branch.id)).await?;
         Ok(branch)
     }
 
     /// The branches of a repository.
     pub async fn list_branches(&self, actor: Actor, repository: RepositoryId) -> Result<Vec<Branch>> {
+        let actor = self.identify(actor).await?;
         let repo = self.store.fetch::<Repository>(repository.0).await?;
-        self.authorize_code(actor, repo.value.project_id, false).await?;
+        let named = RecordKey::new(EntityKind::Repository, repository.0);
+        self.authorize_code(actor, repo.value.project_id, false).await.map_err(as_seen(named))?;
         Ok(self
             .store
             .children::<Branch>(Index::RepositoryBranches(repository))
@@ -122,12 +131,12 @@ impl Eyrie {
 
     /// Adds an image.
     pub async fn create_image(&self, actor: Actor, input: NewImage) -> Result<Image> {
-        self.authorize_code(actor, input.project_id, true).await?;
-        let mut tx = Transaction::new();
+        let actor = self.identify(actor).await?;
+        let mut tx = self.authorize_code(actor, input.project_id, true).await?;
         if let Some(repo_id) = input.repository_id {
             let repo = self.store.fetch::<Repository>(repo_id.0).await?;
             if repo.value.project_id.is_some() && repo.value.project_id != input.project_id {
-                return Err(Error::policy("an image's repository must belong to the same project, or be global"));
+                return Err(unseen(RecordKey::new(EntityKind::Repository, repo_id.0)));
             }
             tx = tx.unchanged(&repo);
         }
@@ -150,20 +159,19 @@ impl Eyrie {
     /// redeploy: those subscribed to it (as their effective image) that are
     /// in `deploy`. Paused and draft ones pick the digest up on their next deploy.
     pub async fn update_image_digest(&self, actor: Actor, id: ImageId, digest: Digest) -> Result<Vec<DeploymentId>> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let read = self.store.fetch::<Image>(id.0).await?;
-            self.authorize_code(actor, read.value.project_id, true).await?;
+            let named = RecordKey::new(EntityKind::Image, id.0);
+            let pinned = self.authorize_code(actor, read.value.project_id, true).await.map_err(as_seen(named))?;
             if read.value.digest.as_ref() == Some(&digest) {
                 return Ok(Vec::new());
             }
             let mut image = read.value.clone();
             image.digest = Some(digest.clone());
             image.redeploy_pending = true;
-            self.commit(
-                Transaction::new().update(&read, image),
-                self.audit(actor, read.value.project_id, "image.digest", id),
-            )
-            .await?;
+            self.commit(pinned.update(&read, image), self.audit(actor, read.value.project_id, "image.digest", id))
+                .await?;
             self.subscribers(id).await
         })
         .await
@@ -208,21 +216,25 @@ impl Eyrie {
     /// exist and belong to `project` (or are global).
     pub(crate) async fn check_settings_refs(&self, s: &Settings, project: ProjectId) -> Result<()> {
         let ok = |owner: Option<ProjectId>| owner.is_none() || owner == Some(project);
+        // Code of another project is answered as missing: nothing of it is named.
         if let Some(id) = s.repository_id
             && !ok(self.store.fetch::<Repository>(id.0).await?.value.project_id)
         {
-            return Err(Error::policy(format!("repository {id} belongs to another project")));
+            return Err(unseen(RecordKey::new(EntityKind::Repository, id.0)));
         }
         if let Some(id) = s.branch_id {
             let branch = self.store.fetch::<Branch>(id.0).await?.value;
-            if !ok(branch.project_id) || s.repository_id.is_some_and(|r| r != branch.repository_id) {
+            if !ok(branch.project_id) {
+                return Err(unseen(RecordKey::new(EntityKind::Branch, id.0)));
+            }
+            if s.repository_id.is_some_and(|r| r != branch.repository_id) {
                 return Err(Error::policy(format!("branch {id} is not a branch of the chosen repository")));
             }
         }
         if let Some(id) = s.image_id
             && !ok(self.store.fetch::<Image>(id.0).await?.value.project_id)
         {
-            return Err(Error::policy(format!("image {id} belongs to another project")));
+            return Err(unseen(RecordKey::new(EntityKind::Image, id.0)));
         }
         Ok(())
     }

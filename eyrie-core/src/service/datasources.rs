@@ -6,8 +6,8 @@ use crate::ids::{DatasourceId, ProjectId};
 use crate::model::{Cluster, ClusterConnection, DataType, Datasource, DatasourceUsage};
 use crate::permission::{Action, Actor, Resource};
 use crate::secret::{SealedSecret, SecretString};
-use crate::storage::{Index, StoreExt, Transaction};
-use crate::validate::{Name, Url};
+use crate::storage::{EntityKind, Index, RecordKey, StoreExt, Transaction};
+use crate::validate::{Name, Url, ValidationError};
 
 /// What a new datasource needs; secrets in plaintext, sealed before storing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,25 @@ pub struct NewDatasource {
     pub credentials: Option<SecretString>,
 }
 
+/// An S3 bucket name: 3–63 characters of `a-z`, `0-9`, `.` and `-`,
+/// beginning and ending with a letter or digit.
+fn check_bucket(bucket: &str) -> Result<(), ValidationError> {
+    let edge_ok = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let ok = (3..=63).contains(&bucket.len())
+        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && edge_ok(bucket.bytes().next())
+        && edge_ok(bucket.bytes().last());
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::field(
+            "bucket",
+            bucket,
+            "must be 3-63 characters of a-z, 0-9, '.', '-', beginning and ending with a letter or digit",
+        ))
+    }
+}
+
 fn context(id: DatasourceId, field: &str) -> String {
     format!("datasource/{}/{field}", id.0)
 }
@@ -40,6 +59,10 @@ impl Eyrie {
         project: ProjectId,
         input: NewDatasource,
     ) -> Result<Datasource> {
+        let actor = self.identify(actor).await?;
+        if let Some(bucket) = &input.bucket {
+            check_bucket(bucket)?;
+        }
         self.retrying(|| async {
             let access = self.project_access(actor, project, None, None).await?;
             allow(actor, Action::ManageDatasources, &access.resource())?;
@@ -66,23 +89,36 @@ impl Eyrie {
         .await
     }
 
-    /// The datasources of a project (secrets stay sealed).
+    /// The datasources of a project. Those who may open their secrets
+    /// ([`Action::ManageDatasources`]) get them sealed; other members get
+    /// `connection` and `credentials` as `None`.
     pub async fn list_datasources(&self, actor: Actor, project: ProjectId) -> Result<Vec<Datasource>> {
+        let actor = self.identify(actor).await?;
         let access = self.project_access(actor, project, None, None).await?;
         allow(actor, Action::ReadProject, &access.resource())?;
+        let may_open = crate::permission::explain(actor, Action::ManageDatasources, &access.resource()).allowed;
         Ok(self
             .store
             .children::<Datasource>(Index::ProjectDatasources(project))
             .await?
             .into_iter()
-            .map(|v| v.value)
+            .map(|v| {
+                let mut ds = v.value;
+                if !may_open {
+                    ds.connection = None;
+                    ds.credentials = None;
+                }
+                ds
+            })
             .collect())
     }
 
     /// Opens a datasource's credentials for its consumer (admins only).
     pub async fn open_datasource_credentials(&self, actor: Actor, id: DatasourceId) -> Result<Option<SecretString>> {
+        let actor = self.identify(actor).await?;
         let ds = self.store.fetch::<Datasource>(id.0).await?.value;
-        let access = self.project_access(actor, ds.project_id, None, None).await?;
+        let named = RecordKey::new(EntityKind::Datasource, id.0);
+        let access = self.project_access(actor, ds.project_id, None, None).await.map_err(super::as_seen(named))?;
         allow(actor, Action::ManageDatasources, &access.resource())?;
         ds.credentials.as_ref().map(|s| self.sealer.open(s, &context(id, "credentials"))).transpose()
     }
@@ -91,6 +127,7 @@ impl Eyrie {
     /// (cluster kubeconfigs, datasource credentials and connection strings),
     /// one record per transaction. Returns how many records changed.
     pub async fn reseal_all(&self, actor: Actor) -> Result<usize> {
+        let actor = self.identify(actor).await?;
         allow(actor, Action::ManageGlobalResources, &Resource::Global)?;
         let reseal = |sealed: &SealedSecret, ctx: &str| -> Result<SealedSecret> {
             self.sealer.seal(&self.sealer.open(sealed, ctx)?, ctx)

@@ -1,9 +1,10 @@
 //! Deployments: create (scope, cluster and limit checks), read, the
 //! effective view, edit (with version records), move between scopes.
 
+use crate::permission::Principal;
 use std::collections::BTreeSet;
 
-use super::{Eyrie, allow};
+use super::{Eyrie, allow, unseen};
 use crate::effective::EffectiveDeployment;
 use crate::error::{Error, Result};
 use crate::executor::DesiredDeployment;
@@ -15,7 +16,7 @@ use crate::model::{
 };
 use crate::permission::{Action, Actor};
 use crate::rules::{ScopeMove, check_scope_move, deployment_clusters};
-use crate::storage::{Check, Index, StoreExt, Versioned};
+use crate::storage::{Check, EntityKind, Index, RecordKey, StoreExt, Versioned};
 use crate::validate::{Name, Slug};
 
 /// What a new deployment needs.
@@ -78,7 +79,7 @@ impl Eyrie {
     /// A version record for `changes`, numbered after the existing ones.
     pub(crate) async fn version_record(
         &self,
-        actor: Actor,
+        actor: Principal,
         d: &Deployment,
         changes: Vec<VersionChange>,
     ) -> Result<DeploymentVersion> {
@@ -98,17 +99,17 @@ impl Eyrie {
     /// have room, its clusters must be allowed there. Writes its first version
     /// record, and a default monitor when the scope asks for one.
     pub async fn create_deployment(&self, actor: Actor, group_id: GroupId, input: NewDeployment) -> Result<Deployment> {
+        let actor = self.identify(actor).await?;
         input.settings.validate()?;
         self.retrying(|| async {
             let ga = self.group_access(actor, group_id).await?;
             allow(actor, Action::CreateDeployment, &ga.resource())?;
             let group = &ga.group.value;
+            // A scope is looked up within the group: any other is answered
+            // as missing, so no error names another group's or project's scope.
             let scope = self.store.fetch::<Scope>(input.scope_id.0).await?;
             if scope.value.group_id != group_id {
-                return Err(Error::policy(format!(
-                    "scope {} is not a scope of group {}",
-                    scope.value.code, group.slug
-                )));
+                return Err(unseen(RecordKey::new(EntityKind::Scope, input.scope_id.0)));
             }
             let clusters = deployment_clusters(&input.cluster_ids, group, &scope.value)?;
             self.check_settings_refs(&input.settings, group.project_id).await?;
@@ -163,6 +164,7 @@ impl Eyrie {
 
     /// Reads a deployment.
     pub async fn get_deployment(&self, actor: Actor, id: DeploymentId) -> Result<Deployment> {
+        let actor = self.identify(actor).await?;
         let da = self.deployment_access(actor, id).await?;
         allow(actor, Action::ReadDeployment, &da.resource())?;
         Ok(da.deployment.value)
@@ -170,6 +172,7 @@ impl Eyrie {
 
     /// The deployments of a group, dropped ones included.
     pub async fn list_deployments(&self, actor: Actor, group_id: GroupId) -> Result<Vec<Deployment>> {
+        let actor = self.identify(actor).await?;
         let ga = self.group_access(actor, group_id).await?;
         allow(actor, Action::ReadGroup, &ga.resource())?;
         Ok(self
@@ -183,6 +186,7 @@ impl Eyrie {
 
     /// The effective view of a deployment: every setting with its source.
     pub async fn effective(&self, actor: Actor, id: DeploymentId) -> Result<EffectiveDeployment> {
+        let actor = self.identify(actor).await?;
         let da = self.deployment_access(actor, id).await?;
         allow(actor, Action::ReadDeployment, &da.resource())?;
         EffectiveDeployment::resolve(&da.access.project.value, &da.group.value, &da.scope.value, &da.deployment.value)
@@ -190,6 +194,7 @@ impl Eyrie {
 
     /// What an executor needs to run the deployment.
     pub async fn desired(&self, actor: Actor, id: DeploymentId) -> Result<DesiredDeployment> {
+        let actor = self.identify(actor).await?;
         let da = self.deployment_access(actor, id).await?;
         allow(actor, Action::ReadDeployment, &da.resource())?;
         self.desired_of(&da.access.project.value, &da.group.value, &da.scope.value, &da.deployment.value).await
@@ -222,6 +227,7 @@ impl Eyrie {
         id: DeploymentId,
         patch: DeploymentPatch,
     ) -> Result<Deployment> {
+        let actor = self.identify(actor).await?;
         if let Some(s) = &patch.settings {
             s.validate()?;
         }
@@ -268,11 +274,15 @@ impl Eyrie {
     /// `role_to_admin` of both scopes, the target must have room, and its
     /// clusters must be allowed there.
     pub async fn move_deployment(&self, actor: Actor, id: DeploymentId, to: ScopeId) -> Result<Deployment> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let da = self.deployment_access(actor, id).await?;
             allow(actor, Action::EditDeployment, &da.resource())?;
             let target = self.store.fetch::<Scope>(to.0).await?;
             let d = &da.deployment.value;
+            if target.value.group_id != d.group_id {
+                return Err(unseen(RecordKey::new(EntityKind::Scope, to.0)));
+            }
             if !d.state.is_live() {
                 return Err(Error::policy(format!("deployment {} is dropped and can no longer move", d.slug)));
             }
@@ -313,6 +323,7 @@ impl Eyrie {
 
     /// The version history of a deployment, oldest first.
     pub async fn list_versions(&self, actor: Actor, id: DeploymentId) -> Result<Vec<DeploymentVersion>> {
+        let actor = self.identify(actor).await?;
         let da = self.deployment_access(actor, id).await?;
         allow(actor, Action::ReadDeployment, &da.resource())?;
         let mut versions: Vec<DeploymentVersion> = self
@@ -328,6 +339,7 @@ impl Eyrie {
 
     /// Reads a deployment with its revision, for callers that pin it.
     pub async fn get_deployment_versioned(&self, actor: Actor, id: DeploymentId) -> Result<Versioned<Deployment>> {
+        let actor = self.identify(actor).await?;
         let da = self.deployment_access(actor, id).await?;
         allow(actor, Action::ReadDeployment, &da.resource())?;
         Ok(da.deployment)

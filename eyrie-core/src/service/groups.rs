@@ -1,8 +1,9 @@
 //! Deployment groups and their scopes.
 
+use crate::permission::Principal;
 use std::collections::BTreeSet;
 
-use super::{Eyrie, allow};
+use super::{Eyrie, allow, as_seen, unseen};
 use crate::error::{Error, Result};
 use crate::ids::{ClusterId, GroupId, ProjectId, ScopeId};
 use crate::lifecycle::{ClusterState, LifecycleState};
@@ -11,7 +12,7 @@ use crate::model::{
 };
 use crate::permission::{Action, Actor};
 use crate::rules::{check_scope_clusters, deployment_clusters};
-use crate::storage::{Check, Index, StoreExt, Transaction, Versioned, Write};
+use crate::storage::{Check, EntityKind, Index, RecordKey, StoreExt, Transaction, Versioned, Write};
 use crate::validate::{Name, Slug, ValidationError};
 
 /// What a new group needs.
@@ -64,6 +65,10 @@ pub struct ScopePatch {
     pub config: Option<ScopeConfig>,
 }
 
+fn scope_key(id: ScopeId) -> RecordKey {
+    RecordKey::new(EntityKind::Scope, id.0)
+}
+
 impl Eyrie {
     /// Checks that every cluster exists and is usable for linking, and pins them.
     async fn linkable_clusters(&self, ids: &BTreeSet<ClusterId>, tx: Transaction) -> Result<Transaction> {
@@ -86,6 +91,7 @@ impl Eyrie {
 
     /// Creates a group; the creator gets it added to their favourites.
     pub async fn create_group(&self, actor: Actor, project_id: ProjectId, input: NewGroup) -> Result<DeploymentGroup> {
+        let actor = self.identify(actor).await?;
         input.settings.validate()?;
         self.retrying(|| async {
             let access = self.project_access(actor, project_id, None, None).await?;
@@ -104,7 +110,7 @@ impl Eyrie {
             };
             self.check_settings_refs(&input.settings, project_id).await?;
             let mut tx = self.linkable_clusters(&group.group_cluster_ids, access.pinned()).await?.create(group.clone());
-            if let Actor::User { id, .. } = actor {
+            if let Principal::User { id, .. } = actor {
                 let user = self.store.fetch::<User>(id.0).await?;
                 let mut updated = user.value.clone();
                 updated.favourite_groups.insert(group.id);
@@ -118,6 +124,7 @@ impl Eyrie {
 
     /// Reads a group.
     pub async fn get_group(&self, actor: Actor, id: GroupId) -> Result<DeploymentGroup> {
+        let actor = self.identify(actor).await?;
         let g = self.group_access(actor, id).await?;
         allow(actor, Action::ReadGroup, &g.resource())?;
         Ok(g.group.value)
@@ -125,6 +132,7 @@ impl Eyrie {
 
     /// The groups of a project.
     pub async fn list_groups(&self, actor: Actor, project_id: ProjectId) -> Result<Vec<DeploymentGroup>> {
+        let actor = self.identify(actor).await?;
         let access = self.project_access(actor, project_id, None, None).await?;
         allow(actor, Action::ReadProject, &access.resource())?;
         Ok(self
@@ -139,6 +147,7 @@ impl Eyrie {
     /// Edits a group. Changing its clusters needs `link_clusters` and is
     /// refused when a scope or a live deployment still uses a cluster being unlinked.
     pub async fn update_group(&self, actor: Actor, id: GroupId, patch: GroupPatch) -> Result<DeploymentGroup> {
+        let actor = self.identify(actor).await?;
         if let Some(s) = &patch.settings {
             s.validate()?;
         }
@@ -180,6 +189,7 @@ impl Eyrie {
     /// Deletes a group with its scopes and overrides (owner only). Refused
     /// while it has a live deployment.
     pub async fn delete_group(&self, actor: Actor, id: GroupId) -> Result<()> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let ga = self.group_access(actor, id).await?;
             allow(actor, Action::DeleteGroup, &ga.resource())?;
@@ -207,14 +217,20 @@ impl Eyrie {
         let mut pins = Vec::new();
         if let Some(from) = c.restore_from_scope {
             let source = self.store.fetch::<Scope>(from.0).await?;
-            if source.value.group_id != group.id || Some(from) == this {
+            if source.value.group_id != group.id {
+                return Err(unseen(scope_key(from)));
+            }
+            if Some(from) == this {
                 return Err(Error::policy("restore_from_scope must be another scope of the same group"));
             }
             pins.push(Check::Revision(crate::storage::Entity::key(&source.value), source.revision));
         }
         if let Some(ds) = c.backup_dest_datasource {
             let source = self.store.fetch::<Datasource>(ds.0).await?;
-            if source.value.project_id != group.project_id || source.value.data_type != DataType::S3like {
+            if source.value.project_id != group.project_id {
+                return Err(unseen(RecordKey::new(EntityKind::Datasource, ds.0)));
+            }
+            if source.value.data_type != DataType::S3like {
                 return Err(Error::policy("backup_dest_datasource must be an s3like datasource of the project"));
             }
         }
@@ -224,6 +240,7 @@ impl Eyrie {
 
     /// Creates a scope in a group.
     pub async fn create_scope(&self, actor: Actor, group_id: GroupId, input: NewScope) -> Result<Scope> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let ga = self.group_access(actor, group_id).await?;
             allow(actor, Action::ManageScopes, &ga.resource())?;
@@ -241,6 +258,7 @@ impl Eyrie {
 
     /// The scopes of a group, highest priority first, then by sequence.
     pub async fn list_scopes(&self, actor: Actor, group_id: GroupId) -> Result<Vec<Scope>> {
+        let actor = self.identify(actor).await?;
         let ga = self.group_access(actor, group_id).await?;
         allow(actor, Action::ReadGroup, &ga.resource())?;
         let mut scopes: Vec<Scope> =
@@ -252,9 +270,10 @@ impl Eyrie {
     /// Edits a scope. A lower `deployment_limit` than its live deployments is
     /// refused, and so are clusters its live deployments still need.
     pub async fn update_scope(&self, actor: Actor, id: ScopeId, patch: ScopePatch) -> Result<Scope> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let scope_v = self.store.fetch::<Scope>(id.0).await?;
-            let ga = self.group_access(actor, scope_v.value.group_id).await?;
+            let ga = self.group_access(actor, scope_v.value.group_id).await.map_err(as_seen(scope_key(id)))?;
             allow(actor, Action::ManageScopes, &ga.resource())?;
             let mut scope = scope_v.value.clone();
             let mut tx = ga.access.pinned().unchanged(&ga.group);
@@ -300,9 +319,10 @@ impl Eyrie {
     /// Deletes a scope. Refused while it holds a live deployment or another
     /// scope restores from it.
     pub async fn delete_scope(&self, actor: Actor, id: ScopeId) -> Result<()> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let scope = self.store.fetch::<Scope>(id.0).await?;
-            let ga = self.group_access(actor, scope.value.group_id).await?;
+            let ga = self.group_access(actor, scope.value.group_id).await.map_err(as_seen(scope_key(id)))?;
             allow(actor, Action::ManageScopes, &ga.resource())?;
             let mut tx = ga.access.pinned();
             for other in self.store.children::<Scope>(Index::GroupScopes(scope.value.group_id)).await? {
@@ -324,8 +344,9 @@ impl Eyrie {
 
     /// Reads a scope.
     pub async fn get_scope(&self, actor: Actor, id: ScopeId) -> Result<Versioned<Scope>> {
+        let actor = self.identify(actor).await?;
         let scope = self.store.fetch::<Scope>(id.0).await?;
-        let ga = self.group_access(actor, scope.value.group_id).await?;
+        let ga = self.group_access(actor, scope.value.group_id).await.map_err(as_seen(scope_key(id)))?;
         allow(actor, Action::ReadGroup, &ga.resource())?;
         Ok(scope)
     }

@@ -41,6 +41,7 @@ mod projects;
 pub mod sealing;
 
 pub use crate::model::ScopeConfig;
+pub(crate) use access::{as_seen, unseen};
 pub use clusters::{ClusterPatch, NewCluster, NewConnection};
 pub use code::{NewBranch, NewImage, NewRepository};
 pub use datasources::NewDatasource;
@@ -59,11 +60,40 @@ use crate::clock::{Clock, Timestamp};
 use crate::error::{Error, Result};
 use crate::ids::{AuditEventId, IdSource, ProjectId};
 use crate::model::AuditEvent;
-use crate::permission::{Action, Actor, Resource, authorize};
+use crate::model::User;
+use crate::permission::{Action, Actor, Principal, Resource, authorize};
+use crate::storage::StoreExt;
 use crate::storage::{Store, Transaction};
 
 /// How many times an operation is re-run after a `Conflict`.
 pub const MAX_ATTEMPTS: usize = 16;
+
+/// How long an invitation can be accepted by default: 14 days.
+pub const DEFAULT_INVITATION_TTL_SECONDS: u64 = 14 * 86_400;
+
+/// Settings of the service. `ServiceConfig::default()` holds the documented
+/// defaults; change fields on it and pass it to [`Eyrie::with_config`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServiceConfig {
+    /// How long an invitation can be accepted, in seconds
+    /// ([`DEFAULT_INVITATION_TTL_SECONDS`]).
+    pub invitation_ttl_seconds: u64,
+}
+
+impl ServiceConfig {
+    /// With invitations valid for `seconds`.
+    pub fn with_invitation_ttl_seconds(mut self, seconds: u64) -> Self {
+        self.invitation_ttl_seconds = seconds;
+        self
+    }
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig { invitation_ttl_seconds: DEFAULT_INVITATION_TTL_SECONDS }
+    }
+}
 
 /// The Eyrie service. Cheap to clone; share it between tasks.
 #[derive(Clone)]
@@ -72,6 +102,7 @@ pub struct Eyrie {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     sealer: Arc<dyn Sealer>,
+    config: Arc<ServiceConfig>,
 }
 
 impl fmt::Debug for Eyrie {
@@ -83,7 +114,18 @@ impl fmt::Debug for Eyrie {
 impl Eyrie {
     /// A service over `store`, with injected time, ids and secret sealing.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>, sealer: Arc<dyn Sealer>) -> Self {
-        Eyrie { store, clock, ids, sealer }
+        Eyrie { store, clock, ids, sealer, config: Arc::new(ServiceConfig::default()) }
+    }
+
+    /// The same service with other settings.
+    pub fn with_config(mut self, config: ServiceConfig) -> Self {
+        self.config = Arc::new(config);
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
     }
 
     /// The store underneath.
@@ -101,6 +143,28 @@ impl Eyrie {
         &self.sealer
     }
 
+    /// The actor for a registered user: what an embedding program builds
+    /// from its own authentication. Fails with `PermissionDenied` for an id
+    /// that was never registered. Holding an `Actor` grants nothing by
+    /// itself: every call looks the user up again.
+    pub async fn actor(&self, user: crate::ids::UserId) -> Result<Actor> {
+        self.identify(Actor::User { id: user }).await.map(|_| Actor::User { id: user })
+    }
+
+    /// Who `actor` is, from the store: the one place a [`Principal`] is
+    /// made. The platform administrator flag is the stored one (set at
+    /// registration, never changed, so decisions resting on it need no pin);
+    /// an unknown user is refused everything.
+    pub(crate) async fn identify(&self, actor: Actor) -> Result<Principal> {
+        match actor {
+            Actor::System => Ok(Principal::System),
+            Actor::User { id } => match self.store.find::<User>(id.0).await? {
+                Some(user) => Ok(Principal::User { id, platform_admin: user.value.platform_admin }),
+                None => Err(Error::PermissionDenied("the actor is not a registered user".into())),
+            },
+        }
+    }
+
     pub(crate) fn now(&self) -> Timestamp {
         self.clock.now()
     }
@@ -112,7 +176,7 @@ impl Eyrie {
     /// An audit event for a mutation by `actor`.
     pub(crate) fn audit(
         &self,
-        actor: Actor,
+        actor: Principal,
         project_id: Option<ProjectId>,
         action: &str,
         target: impl fmt::Display,
@@ -127,9 +191,18 @@ impl Eyrie {
         }
     }
 
-    /// Commits `tx` with the audit event appended.
+    /// Commits `tx` with the audit event appended. Every write and check of
+    /// the service rests on a read, so a record missing at commit time was
+    /// deleted meanwhile: that is a `Conflict`, and the call re-runs (and
+    /// then answers from what is there now).
     pub(crate) async fn commit(&self, tx: Transaction, event: AuditEvent) -> Result<()> {
-        self.store.commit(tx.create(event)).await.map(|_| ())
+        match self.store.commit(tx.create(event)).await {
+            Ok(_) => Ok(()),
+            Err(Error::NotFound { entity, .. }) => {
+                Err(Error::Conflict(format!("a {entity} this call read was deleted meanwhile")))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Re-runs `op` while it fails with `Conflict`, at most [`MAX_ATTEMPTS`] times.
@@ -149,6 +222,6 @@ impl Eyrie {
 }
 
 /// Authorizes `action` on `resource`, for use at the top of operations.
-pub(crate) fn allow(actor: Actor, action: Action, resource: &Resource) -> Result<()> {
+pub(crate) fn allow(actor: Principal, action: Action, resource: &Resource) -> Result<()> {
     authorize(actor, action, resource).map(|_| ())
 }

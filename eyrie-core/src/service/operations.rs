@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::ids::{BackupScheduleId, DeploymentId, MonitorId, MonitorLogId};
 use crate::model::{BackupSchedule, Monitor, MonitorLog, MonitorState, ScheduleKind, Scope};
 use crate::permission::{Action, Actor};
-use crate::storage::{Index, StoreExt, Transaction};
+use crate::storage::{EntityKind, Index, RecordKey, StoreExt};
 
 impl Eyrie {
     /// Sets a deployment's backup schedule (replacing an earlier one). A
@@ -17,6 +17,7 @@ impl Eyrie {
         id: DeploymentId,
         kind: ScheduleKind,
     ) -> Result<BackupSchedule> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let da = self.deployment_access(actor, id).await?;
             allow(actor, Action::Backup, &da.resource())?;
@@ -55,12 +56,14 @@ impl Eyrie {
         value: Option<u64>,
         message: &str,
     ) -> Result<MonitorLog> {
+        let actor = self.identify(actor).await?;
         if message.len() > 4096 {
             return Err(crate::ValidationError::field("message", message.len(), "must be at most 4096 bytes").into());
         }
         self.retrying(|| async {
             let read = self.store.fetch::<Monitor>(monitor.0).await?;
-            let da = self.deployment_access(actor, read.value.deployment_id).await?;
+            let named = RecordKey::new(EntityKind::Monitor, monitor.0);
+            let da = self.deployment_access(actor, read.value.deployment_id).await.map_err(super::as_seen(named))?;
             allow(actor, Action::EditMonitors, &da.resource())?;
             let scope: &Scope = &da.scope.value;
             let now = self.now();
@@ -77,7 +80,7 @@ impl Eyrie {
             let mut m = read.value.clone();
             m.state = state;
             m.last_check_at = Some(now);
-            let tx = Transaction::new().update(&read, m).create(log.clone());
+            let tx = da.access.pinned().update(&read, m).create(log.clone());
             self.store.commit(tx).await.map_err(|e| match e {
                 Error::AlreadyExists { .. } => Error::Conflict("id reuse".into()),
                 other => other,

@@ -1,6 +1,7 @@
 //! Projects: create (with the namespace and the owner's membership), read,
 //! edit, transfer ownership, block the portal, delete.
 
+use crate::permission::Principal;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Eyrie, allow};
@@ -37,10 +38,10 @@ pub struct ProjectPatch {
     pub primary_deployment: Option<Option<DeploymentId>>,
 }
 
-fn user_of(actor: Actor) -> Result<UserId> {
+fn user_of(actor: Principal) -> Result<UserId> {
     match actor {
-        Actor::User { id, .. } => Ok(id),
-        Actor::System => Err(Error::policy("this operation needs a user actor")),
+        Principal::User { id, .. } => Ok(id),
+        Principal::System => Err(Error::policy("this operation needs a user actor")),
     }
 }
 
@@ -48,6 +49,7 @@ impl Eyrie {
     /// Creates a project owned by `actor`, with its namespace and the owner's
     /// admin membership, atomically. Fails with `AlreadyExists` when the slug is taken.
     pub async fn create_project(&self, actor: Actor, input: NewProject) -> Result<Project> {
+        let actor = self.identify(actor).await?;
         allow(actor, Action::CreateProject, &Resource::Global)?;
         let owner = user_of(actor)?;
         self.store.fetch::<User>(owner.0).await?;
@@ -78,6 +80,11 @@ impl Eyrie {
 
     /// Reads a project.
     pub async fn get_project(&self, actor: Actor, id: ProjectId) -> Result<Project> {
+        let actor = self.identify(actor).await?;
+        self.project_as(actor, id).await
+    }
+
+    async fn project_as(&self, actor: Principal, id: ProjectId) -> Result<Project> {
         let access = self.project_access(actor, id, None, None).await?;
         allow(actor, Action::ReadProject, &access.resource())?;
         Ok(access.project.value)
@@ -85,10 +92,11 @@ impl Eyrie {
 
     /// The projects `actor` may read, through their memberships.
     pub async fn list_projects(&self, actor: Actor) -> Result<Vec<Project>> {
+        let actor = self.identify(actor).await?;
         let user = user_of(actor)?;
         let mut out = Vec::new();
         for m in self.store.children::<Membership>(Index::UserMemberships(user)).await? {
-            if let Ok(p) = self.get_project(actor, m.value.project_id).await {
+            if let Ok(p) = self.project_as(actor, m.value.project_id).await {
                 out.push(p);
             }
         }
@@ -97,14 +105,16 @@ impl Eyrie {
 
     /// Finds a project by slug (authorized like [`Eyrie::get_project`]).
     pub async fn find_project(&self, actor: Actor, slug: &Slug) -> Result<Option<Project>> {
+        let actor = self.identify(actor).await?;
         match self.store.find_unique::<Project>(&UniqueKey::ProjectSlug(slug.to_string())).await? {
-            Some(p) => self.get_project(actor, p.value.id).await.map(Some),
+            Some(p) => self.project_as(actor, p.value.id).await.map(Some),
             None => Ok(None),
         }
     }
 
     /// Edits name, slug, domain or primary deployment.
     pub async fn update_project(&self, actor: Actor, id: ProjectId, patch: ProjectPatch) -> Result<Project> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let access = self.project_access(actor, id, None, None).await?;
             allow(actor, Action::EditProject, &access.resource())?;
@@ -138,6 +148,7 @@ impl Eyrie {
 
     /// Makes `new_owner` (a member) the owner; their membership becomes admin.
     pub async fn transfer_ownership(&self, actor: Actor, id: ProjectId, new_owner: UserId) -> Result<Project> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let access = self.project_access(actor, id, None, None).await?;
             allow(actor, Action::TransferOwnership, &access.resource())?;
@@ -159,6 +170,7 @@ impl Eyrie {
 
     /// Blocks or unblocks portal access for everyone but the owner.
     pub async fn set_portal_blocked(&self, actor: Actor, id: ProjectId, blocked: bool) -> Result<Project> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let access = self.project_access(actor, id, None, None).await?;
             allow(actor, Action::BlockPortal, &access.resource())?;
@@ -178,6 +190,7 @@ impl Eyrie {
     /// Deletes the project and everything it owns except its audit events.
     /// Refused while any of its deployments is live.
     pub async fn delete_project(&self, actor: Actor, id: ProjectId) -> Result<()> {
+        let actor = self.identify(actor).await?;
         self.retrying(|| async {
             let access = self.project_access(actor, id, None, None).await?;
             allow(actor, Action::DeleteProject, &access.resource())?;
@@ -245,6 +258,7 @@ impl Eyrie {
                 Index::DeploymentVersions(d.value.id),
                 Index::DeploymentBackups(d.value.id),
                 Index::DeploymentSchedules(d.value.id),
+                Index::DeploymentJobs(d.value.id),
             ] {
                 out.extend(self.store.list(index).await?);
             }
@@ -268,6 +282,7 @@ impl Eyrie {
 
     /// The audit events of a project, oldest first.
     pub async fn list_audit(&self, actor: Actor, id: ProjectId) -> Result<Vec<AuditEvent>> {
+        let actor = self.identify(actor).await?;
         let access = self.project_access(actor, id, None, None).await?;
         allow(actor, Action::ReadLogs, &access.resource())?;
         let mut events: Vec<AuditEvent> =

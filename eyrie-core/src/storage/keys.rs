@@ -194,7 +194,7 @@ pub enum Index {
     Books(u64),
     /// Jobs of a deployment.
     DeploymentJobs(DeploymentId),
-    /// Jobs in one state (parent: the state's position in [`crate::JobState::ALL`]).
+    /// Jobs in one state (parent: [`Index::job_state_parent`]).
     JobsInState(u64),
     /// Live deployments by the instant (seconds since the epoch) their next timer falls due.
     DeploymentTimers(u64),
@@ -248,11 +248,11 @@ impl Index {
 }
 
 impl Index {
-    /// The parent of [`Index::Books`] for a group type and action.
+    /// The parent of [`Index::Books`] for a group type and action: their
+    /// stable tags ([`group_type_tag`], [`job_action_tag`]), never their
+    /// position in a list, so a new variant does not re-key stored books.
     pub fn book_parent(group_type: crate::model::GroupType, action: crate::model::JobAction) -> u64 {
-        let t = crate::model::GroupType::ALL.iter().position(|g| *g == group_type).unwrap_or(0) as u64;
-        let a = crate::model::JobAction::ALL.iter().position(|x| *x == action).unwrap_or(0) as u64;
-        (t << 8) | a
+        (u64::from(group_type_tag(group_type)) << 8) | u64::from(job_action_tag(action))
     }
 
     /// The parent of a time index for an instant: whole seconds, negative clamped to 0.
@@ -260,9 +260,9 @@ impl Index {
         at.as_unix_seconds().max(0) as u64
     }
 
-    /// The parent of [`Index::JobsInState`] for a state.
+    /// The parent of [`Index::JobsInState`] for a state: its stable tag ([`job_state_tag`]).
     pub fn job_state_parent(state: crate::JobState) -> u64 {
-        crate::JobState::ALL.iter().position(|s| *s == state).unwrap_or(0) as u64
+        u64::from(job_state_tag(state))
     }
 
     /// Encoded prefix length.
@@ -291,6 +291,48 @@ impl Index {
             Some(start) if start == Self::PREFIX_LEN => RecordKey::from_bytes(&entry[start..]),
             _ => Err(Error::Corrupt { record: hex(entry), reason: "index entry has the wrong length".into() }),
         }
+    }
+}
+
+// Stable tags of the enums whose values are part of index keys. They are
+// stored: never renumber one, give a new variant the next free number. The
+// matches are exhaustive, so a new variant does not compile without a tag.
+
+/// The stored tag of a group type in index keys.
+pub fn group_type_tag(group_type: crate::model::GroupType) -> u8 {
+    use crate::model::GroupType;
+    match group_type {
+        GroupType::Odoo => 0,
+        GroupType::Pgo => 1,
+        GroupType::Pxc => 2,
+        GroupType::None => 3,
+    }
+}
+
+/// The stored tag of a job action in index keys.
+pub fn job_action_tag(action: crate::model::JobAction) -> u8 {
+    use crate::model::JobAction;
+    match action {
+        JobAction::Initialize => 0,
+        JobAction::Deploy => 1,
+        JobAction::Redeploy => 2,
+        JobAction::Pause => 3,
+        JobAction::Drop => 4,
+        JobAction::Backup => 5,
+        JobAction::Restore => 6,
+    }
+}
+
+/// The stored tag of a job state in index keys.
+pub fn job_state_tag(state: crate::JobState) -> u8 {
+    use crate::JobState;
+    match state {
+        JobState::Draft => 0,
+        JobState::Scheduled => 1,
+        JobState::Running => 2,
+        JobState::Done => 3,
+        JobState::Error => 4,
+        JobState::Cancel => 5,
     }
 }
 
@@ -369,6 +411,10 @@ impl fmt::Display for UniqueKey {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "keys_golden.rs"]
+mod golden;
 
 #[cfg(test)]
 mod tests {

@@ -41,6 +41,21 @@ macro_rules! records {
                     $(Record::$variant(x) => x.key(),)*
                 }
             }
+
+            /// Writes the entity alone as JSON (no enum tag: the record key
+            /// names the kind). The body of a current envelope.
+            pub(crate) fn write_body(&self, out: impl std::io::Write) -> serde_json::Result<()> {
+                match self {
+                    $(Record::$variant(x) => serde_json::to_writer(out, x),)*
+                }
+            }
+
+            /// Reads a body written by [`Record::write_body`] for a record of `kind`.
+            pub(crate) fn read_body(kind: EntityKind, body: &[u8]) -> serde_json::Result<Record> {
+                match kind {
+                    $(EntityKind::$variant => serde_json::from_slice::<$ty>(body).map(Record::$variant),)*
+                }
+            }
         }
 
         $(

@@ -3,8 +3,10 @@
 
 use async_trait::async_trait;
 
+use super::backend::Capabilities;
 use super::keys::{EntityKind, Index, RecordKey, UniqueKey};
 use super::record::Entity;
+use super::snapshot::Snapshot;
 use super::tx::{Receipt, Stored, Transaction, Versioned};
 use crate::error::{Error, Result};
 
@@ -31,10 +33,15 @@ use crate::error::{Error, Result};
 ///   (a `CountBelow` check), `Corrupt` (undecodable stored bytes, naming the
 ///   record; the rest of the store stays readable), `Backend` (I/O).
 /// - **Reads** see only committed state: each call reads one consistent
-///   snapshot; two calls may see different snapshots.
+///   snapshot; two calls may see different snapshots. [`Store::snapshot`]
+///   gives several reads one state.
 /// - **Concurrency**: every method may be called from many tasks at once.
-///   Blocking backends must keep blocking work off the async runtime's worker
-///   threads (`spawn_blocking` or equivalent).
+///   A read may run on the calling worker when it takes microseconds and
+///   never waits on the writer (an MVCC engine's read); anything longer or
+///   blocking stays off the async runtime's workers.
+/// - **Record size**: a commit writing a record whose encoding exceeds the
+///   store's `max_record_bytes` is refused with `Invalid` and changes
+///   nothing ([`super::kv::check_record_sizes`]).
 /// - **Durability** is the backend's to declare (see its crate docs); a
 ///   commit that returned `Ok` on a backend configured as durable survives a
 ///   process kill.
@@ -57,7 +64,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`super::kv::list_between`] over an ordered range read.
     async fn list_between(&self, from: Index, to: Index) -> Result<Vec<Stored>>;
 
-    /// How many records are in one list.
+    /// How many records are in one list: a maintained counter, read in
+    /// constant time whatever the list's length.
     async fn count(&self, index: Index) -> Result<u64>;
 
     /// Every record of one kind, in id order.
@@ -69,9 +77,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Every record in key order: for tests, exports and comparisons.
     async fn dump(&self) -> Result<Vec<Stored>>;
 
-    /// Rebuilds indexes and unique values from the records and lists every
-    /// disagreement (empty when consistent).
+    /// Rebuilds indexes, list counters and unique values from the records
+    /// and lists every disagreement (empty when consistent).
     async fn verify(&self) -> Result<Vec<String>>;
+
+    /// A consistent read view: every read of it sees the state at the time
+    /// it was opened (see [`Snapshot`]'s contract).
+    async fn snapshot(&self) -> Result<Box<dyn Snapshot>>;
+
+    /// What this store can do (durable, several processes, …); the
+    /// conformance suite picks its checks from it.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::MEMORY
+    }
 }
 
 fn wrong_kind(stored: &Stored, expected: EntityKind) -> Error {

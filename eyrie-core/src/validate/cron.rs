@@ -97,8 +97,14 @@ fn parse_field(text: &str, spec: &FieldSpec) -> Result<(u64, bool), String> {
     Ok((bits, text != "*"))
 }
 
+/// The longest cron expression accepted, in bytes.
+pub const MAX_CRON_BYTES: usize = 256;
+
 impl CronExpr {
     fn parse(s: &str) -> Result<CronExpr, String> {
+        if s.len() > MAX_CRON_BYTES {
+            return Err(format!("must be at most {MAX_CRON_BYTES} bytes"));
+        }
         let trimmed = s.trim();
         let expanded = match trimmed.to_ascii_lowercase().as_str() {
             "@hourly" => "0 * * * *",

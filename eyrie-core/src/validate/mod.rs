@@ -13,7 +13,7 @@ mod quantity;
 mod refs;
 mod slug;
 
-pub use cron::CronExpr;
+pub use cron::{CronExpr, MAX_CRON_BYTES};
 pub use net::{DomainName, Email, Url};
 pub use quantity::Quantity;
 pub use refs::{Digest, GitRef, GitUrl, ImageRef, ImageTag};

@@ -56,7 +56,9 @@ fn check_email(s: &str) -> Result<String, ValidationError> {
 string_newtype!(Email, check_email);
 
 /// An absolute URL `scheme://host[:port][/path][?query]`, e.g. an S3 endpoint
-/// or a monitor target. Only the shape is checked; nothing is resolved.
+/// or a monitor target, at most 2048 bytes. Only the shape is checked;
+/// nothing is resolved. A user part (`user@`, `user:secret@`) is refused:
+/// credentials belong in a sealed field.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Url(String);
 
@@ -96,7 +98,13 @@ fn check_url(s: &str) -> Result<String, ValidationError> {
     if s.len() > 2048 {
         return Err(ValidationError::new(InputKind::Url, s, "must be at most 2048 characters"));
     }
-    url_shape(s).map(|_| s.to_owned()).map_err(|reason| ValidationError::new(InputKind::Url, s, reason))
+    let (_, rest) = url_shape(s).map_err(|reason| ValidationError::new(InputKind::Url, s, reason))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        let why = "must not carry a user or password; credentials belong in the sealed field";
+        return Err(ValidationError::new(InputKind::Url, s, why));
+    }
+    Ok(s.to_owned())
 }
 string_newtype!(Url, check_url);
 
@@ -132,15 +140,22 @@ mod tests {
 
     #[test]
     fn urls() {
-        for ok in [
-            "https://s3.example.com",
-            "http://minio:9000/bucket?x=1",
-            "https://user@host.example/path",
-            "http://[::1]:8080/",
-        ] {
+        for ok in
+            ["https://s3.example.com", "http://minio:9000/bucket?x=1", "http://[::1]:8080/", "https://host.example/a@b"]
+        {
             assert!(ok.parse::<Url>().is_ok(), "{ok}");
         }
-        for bad in ["", "example.com", "https://", "https://host:99999", "ht tp://x", "https://a b", "1http://x"] {
+        for bad in [
+            "",
+            "example.com",
+            "https://",
+            "https://host:99999",
+            "ht tp://x",
+            "https://a b",
+            "1http://x",
+            "https://user@host.example/path",
+            "https://user:secret@host.example/",
+        ] {
             assert!(bad.parse::<Url>().is_err(), "{bad}");
         }
         assert_eq!("https://x.example".parse::<Url>().unwrap().scheme(), "https");

@@ -5,16 +5,42 @@ use super::net::url_shape;
 use super::{InputKind, ValidationError, string_newtype};
 
 /// A git remote: `https://`, `http://`, `ssh://`, `git://` or `file://` URL,
-/// or the scp-like `user@host:path` form.
+/// or the scp-like `user@host:path` form; at most 2048 bytes.
+///
+/// Refused, because git hands these parts to ssh or to a shell: a user,
+/// host or path that begins with `-` (option injection such as
+/// `ssh://-oProxyCommand=…`). Refused, because credentials belong in a
+/// sealed field: a password in the user part (`user:secret@`), and any user
+/// part at all on `http(s)://` (where it is a token).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GitUrl(String);
 
 fn check_git_url(s: &str) -> Result<String, ValidationError> {
     let err = |reason: &str| ValidationError::new(InputKind::GitUrl, s, reason);
+    if s.len() > 2048 {
+        return Err(err("must be at most 2048 bytes"));
+    }
+    let dash = "no user, host or path may begin with '-'";
     if s.contains("://") {
-        let (scheme, _) = url_shape(s).map_err(err)?;
+        let (scheme, rest) = url_shape(s).map_err(err)?;
         if !matches!(scheme, "https" | "http" | "ssh" | "git" | "file") {
             return Err(err("the scheme must be https, http, ssh, git or file"));
+        }
+        let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+        let (user, host) = authority.rsplit_once('@').map_or((None, authority), |(u, h)| (Some(u), h));
+        if let Some(user) = user {
+            if matches!(scheme, "https" | "http") {
+                return Err(err("must not carry a user or token; credentials belong in the sealed field"));
+            }
+            if user.contains(':') {
+                return Err(err("must not carry a password; credentials belong in the sealed field"));
+            }
+            if user.starts_with('-') {
+                return Err(err(dash));
+            }
+        }
+        if host.starts_with('-') || path.trim_start_matches('/').starts_with('-') {
+            return Err(err(dash));
         }
         return Ok(s.to_owned());
     }
@@ -22,10 +48,16 @@ fn check_git_url(s: &str) -> Result<String, ValidationError> {
     let Some((user_host, path)) = s.split_once(':') else {
         return Err(err("must be a URL or the form user@host:path"));
     };
-    let ok = user_host.split_once('@').is_some_and(|(u, h)| !u.is_empty() && !h.is_empty())
-        && !path.is_empty()
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok { Ok(s.to_owned()) } else { Err(err("must be a URL or the form user@host:path")) }
+    let Some((user, host)) = user_host.split_once('@').filter(|(u, h)| !u.is_empty() && !h.is_empty()) else {
+        return Err(err("must be a URL or the form user@host:path"));
+    };
+    if path.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(err("must be a URL or the form user@host:path"));
+    }
+    if user.starts_with('-') || host.starts_with('-') || path.trim_start_matches('/').starts_with('-') {
+        return Err(err(dash));
+    }
+    Ok(s.to_owned())
 }
 string_newtype!(GitUrl, check_git_url);
 
@@ -201,6 +233,31 @@ mod tests {
         }
         for bad in ["", "github.com/acme", "ftp://host/x", "git@:x", "git@host:", "a b@host:x"] {
             assert!(bad.parse::<GitUrl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn git_urls_refuse_option_injection_and_credentials() {
+        for bad in [
+            "ssh://-oProxyCommand=touch%20x/repo",
+            "ssh://-oProxyCommand=x@host/repo",
+            "ssh://git@-host/repo",
+            "ssh://git@host/-upload-pack=x",
+            "-oProxyCommand=x@host:repo",
+            "git@-oProxyCommand=x:repo",
+            "git@host:-upload-pack=x",
+            "git@host:/-x",
+            "https://user:secret@git.example/acme.git",
+            "https://ghp_token@git.example/acme.git",
+            "ssh://git:secret@host/repo",
+        ] {
+            let e = bad.parse::<GitUrl>().unwrap_err();
+            assert!(e.to_string().contains("'-'") || e.to_string().contains("credentials"), "{bad}: {e}");
+        }
+        assert!(format!("https://git.example/{}", "a".repeat(2100)).parse::<GitUrl>().is_err(), "bounded");
+        for ok in ["ssh://git@host/a-b/repo", "git@host:acme/x-y.git", "https://git.example/acme/-x.git"] {
+            // A dash inside the path is fine; only one at its start is refused.
+            assert!(ok.parse::<GitUrl>().is_ok(), "{ok}");
         }
     }
 

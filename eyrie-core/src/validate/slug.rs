@@ -105,6 +105,15 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Name(String);
 
+/// Characters that change how text around them is shown without being seen
+/// themselves: bidirectional embeddings, overrides and isolates
+/// (U+202A–U+202E, U+2066–U+2069), zero-width and direction marks
+/// (U+200B–U+200F), the soft hyphen (U+00AD) and the byte-order mark (U+FEFF).
+/// A name holding one can pass for another in a list of members or projects.
+fn is_hidden_format(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{00AD}' | '\u{FEFF}')
+}
+
 fn check_name(s: &str) -> Result<String, ValidationError> {
     let trimmed = s.trim();
     let reason = if trimmed.is_empty() {
@@ -113,6 +122,8 @@ fn check_name(s: &str) -> Result<String, ValidationError> {
         "must be at most 128 characters"
     } else if trimmed.chars().any(char::is_control) {
         "must not contain control characters"
+    } else if trimmed.chars().any(is_hidden_format) {
+        "must not contain bidirectional overrides or invisible format characters"
     } else {
         return Ok(trimmed.to_owned());
     };
@@ -166,6 +177,11 @@ mod tests {
         assert_eq!("  Acme  ".parse::<Name>().unwrap().as_str(), "Acme");
         assert!("   ".parse::<Name>().is_err());
         assert!("a\u{7}b".parse::<Name>().is_err());
+        for hidden in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200B}', '\u{200F}', '\u{00AD}', '\u{FEFF}'] {
+            let e = format!("Acme{hidden}Shop").parse::<Name>().unwrap_err();
+            assert!(e.to_string().contains("invisible"), "{hidden:?}: {e}");
+        }
+        assert!("Café Ünïcode 東京".parse::<Name>().is_ok(), "ordinary letters stay allowed");
         assert!("é".repeat(129).parse::<Name>().is_err());
         assert!("é".repeat(128).parse::<Name>().is_ok());
     }

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::codec;
+use super::counts;
 use super::keys::{EntityKind, Index, RecordKey, UniqueKey, hex};
 use super::record::Record;
 use super::tx::{Check, Receipt, Revision, Stored, Transaction, Write};
@@ -75,12 +76,12 @@ pub trait KvWrite: KvRead {
 }
 
 /// Reads one record.
-pub fn get(kv: &mut impl KvRead, key: RecordKey) -> Result<Option<Stored>> {
+pub fn get(kv: &mut (impl KvRead + ?Sized), key: RecordKey) -> Result<Option<Stored>> {
     kv.get(Table::Records, &key.to_bytes())?.map(|bytes| codec::decode(key, &bytes)).transpose()
 }
 
 /// Reads the records of a list, in id order.
-pub fn list(kv: &mut impl KvRead, index: Index) -> Result<Vec<Stored>> {
+pub fn list(kv: &mut (impl KvRead + ?Sized), index: Index) -> Result<Vec<Stored>> {
     let entries = kv.scan_prefix(Table::Index, &index.prefix())?;
     let mut out = Vec::with_capacity(entries.len());
     for (entry, _) in entries {
@@ -101,7 +102,7 @@ pub fn list(kv: &mut impl KvRead, index: Index) -> Result<Vec<Stored>> {
 /// Reads the records of every list from `from` to `to` (same index kind,
 /// parents in between, inclusive), ordered by parent then id: for time
 /// indexes, everything due up to an instant.
-pub fn list_between(kv: &mut impl KvRead, from: Index, to: Index) -> Result<Vec<Stored>> {
+pub fn list_between(kv: &mut (impl KvRead + ?Sized), from: Index, to: Index) -> Result<Vec<Stored>> {
     let start = from.prefix().to_vec();
     let mut end = to.prefix().to_vec();
     end.extend_from_slice(&[0xff; RecordKey::LEN]);
@@ -118,7 +119,7 @@ pub fn list_between(kv: &mut impl KvRead, from: Index, to: Index) -> Result<Vec<
 }
 
 /// Reads every record of one kind, in id order.
-pub fn list_kind(kv: &mut impl KvRead, kind: EntityKind) -> Result<Vec<Stored>> {
+pub fn list_kind(kv: &mut (impl KvRead + ?Sized), kind: EntityKind) -> Result<Vec<Stored>> {
     kv.scan_prefix(Table::Records, &RecordKey::kind_prefix(kind))?
         .into_iter()
         .map(|(k, v)| codec::decode(RecordKey::from_bytes(&k)?, &v))
@@ -126,7 +127,7 @@ pub fn list_kind(kv: &mut impl KvRead, kind: EntityKind) -> Result<Vec<Stored>> 
 }
 
 /// Reads the record holding a unique value.
-pub fn get_unique(kv: &mut impl KvRead, unique: &UniqueKey) -> Result<Option<Stored>> {
+pub fn get_unique(kv: &mut (impl KvRead + ?Sized), unique: &UniqueKey) -> Result<Option<Stored>> {
     match kv.get(Table::Unique, &unique.to_bytes())? {
         Some(owner) => {
             let key = RecordKey::from_bytes(&owner)?;
@@ -140,18 +141,36 @@ pub fn get_unique(kv: &mut impl KvRead, unique: &UniqueKey) -> Result<Option<Sto
 }
 
 /// Reads every record, in key order.
-pub fn dump(kv: &mut impl KvRead) -> Result<Vec<Stored>> {
+pub fn dump(kv: &mut (impl KvRead + ?Sized)) -> Result<Vec<Stored>> {
     kv.scan_prefix(Table::Records, &[])?
         .into_iter()
         .map(|(k, v)| codec::decode(RecordKey::from_bytes(&k)?, &v))
         .collect()
 }
 
-fn current_revision(kv: &mut impl KvRead, key: RecordKey) -> Result<Option<Revision>> {
+/// How many records are in one list: its maintained counter.
+pub fn count(kv: &mut (impl KvRead + ?Sized), index: Index) -> Result<u64> {
+    counts::read(kv, index)
+}
+
+/// Refuses `tx` if one of its records encodes to more than
+/// `max_record_bytes` (see [`codec::check_size`]). Every store runs it
+/// before a transaction reaches its writer, so an oversized record never
+/// holds up other tenants' commits.
+pub fn check_record_sizes(tx: &Transaction, max_record_bytes: usize) -> Result<()> {
+    for write in &tx.writes {
+        if let Write::Create(record) | Write::Update(record, _) = write {
+            codec::check_size(record, max_record_bytes)?;
+        }
+    }
+    Ok(())
+}
+
+fn current_revision(kv: &mut (impl KvRead + ?Sized), key: RecordKey) -> Result<Option<Revision>> {
     kv.get(Table::Records, &key.to_bytes())?.map(|bytes| codec::revision_of(key, &bytes)).transpose()
 }
 
-fn expect_revision(kv: &mut impl KvRead, key: RecordKey, expected: Revision) -> Result<()> {
+fn expect_revision(kv: &mut (impl KvRead + ?Sized), key: RecordKey, expected: Revision) -> Result<()> {
     match current_revision(kv, key)? {
         Some(current) if current == expected => Ok(()),
         Some(current) => {
@@ -164,7 +183,7 @@ fn expect_revision(kv: &mut impl KvRead, key: RecordKey, expected: Revision) -> 
 /// Applies `tx` to `kv`: every check, then every write with its index and
 /// unique-key maintenance. On `Err` the caller must discard `kv`'s writes
 /// (abort the backend transaction); on `Ok` commit them.
-pub fn apply(kv: &mut impl KvWrite, tx: &Transaction) -> Result<Receipt> {
+pub fn apply(kv: &mut (impl KvWrite + ?Sized), tx: &Transaction) -> Result<Receipt> {
     for check in &tx.checks {
         match check {
             Check::Revision(key, revision) => expect_revision(kv, *key, *revision)?,
@@ -174,13 +193,13 @@ pub fn apply(kv: &mut impl KvWrite, tx: &Transaction) -> Result<Receipt> {
                 }
             }
             Check::Count { index, count } => {
-                let now = kv.count_prefix(Table::Index, &index.prefix())?;
+                let now = counts::read(kv, *index)?;
                 if now != *count {
                     return Err(Error::Conflict(format!("{index:?} changed: {now} entries, {count} when read")));
                 }
             }
             Check::CountBelow { index, limit, message } => {
-                if kv.count_prefix(Table::Index, &index.prefix())? >= *limit {
+                if counts::read(kv, *index)? >= *limit {
                     return Err(Error::PolicyViolation(message.clone()));
                 }
             }
@@ -214,7 +233,7 @@ pub fn apply(kv: &mut impl KvWrite, tx: &Transaction) -> Result<Receipt> {
     Ok(receipt)
 }
 
-fn read_expected(kv: &mut impl KvWrite, key: RecordKey, expected: Revision) -> Result<Record> {
+fn read_expected(kv: &mut (impl KvWrite + ?Sized), key: RecordKey, expected: Revision) -> Result<Record> {
     expect_revision(kv, key, expected)?;
     match get(kv, key)? {
         Some(stored) => Ok(stored.record),
@@ -223,7 +242,7 @@ fn read_expected(kv: &mut impl KvWrite, key: RecordKey, expected: Revision) -> R
 }
 
 /// Moves `key`'s index entries and unique values from `old` to `new`.
-fn reindex(kv: &mut impl KvWrite, key: RecordKey, old: Option<&Record>, new: Option<&Record>) -> Result<()> {
+fn reindex(kv: &mut (impl KvWrite + ?Sized), key: RecordKey, old: Option<&Record>, new: Option<&Record>) -> Result<()> {
     let entries = |r: Option<&Record>| -> BTreeSet<Vec<u8>> {
         r.map(|r| r.indexes().into_iter().map(|i| i.entry(key)).collect()).unwrap_or_default()
     };
@@ -233,9 +252,11 @@ fn reindex(kv: &mut impl KvWrite, key: RecordKey, old: Option<&Record>, new: Opt
     let (old_entries, new_entries) = (entries(old), entries(new));
     for gone in old_entries.difference(&new_entries) {
         kv.delete(Table::Index, gone)?;
+        counts::add(kv, gone, -1)?;
     }
     for added in new_entries.difference(&old_entries) {
         kv.put(Table::Index, added, &[])?;
+        counts::add(kv, added, 1)?;
     }
     let (old_uniques, new_uniques) = (uniques(old), uniques(new));
     for gone in old_uniques.keys().filter(|k| !new_uniques.contains_key(*k)) {
@@ -256,7 +277,7 @@ fn reindex(kv: &mut impl KvWrite, key: RecordKey, old: Option<&Record>, new: Opt
 /// Rebuilds every index entry and unique value from the records and
 /// compares them with what is stored. Returns one line per disagreement
 /// (empty when consistent); a record that cannot be decoded is one line too.
-pub fn verify(kv: &mut impl KvRead) -> Result<Vec<String>> {
+pub fn verify(kv: &mut (impl KvRead + ?Sized)) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     let mut want_index = BTreeSet::new();
     let mut want_unique = BTreeMap::new();
@@ -275,7 +296,8 @@ pub fn verify(kv: &mut impl KvRead) -> Result<Vec<String>> {
             Err(e) => problems.push(e.to_string()),
         }
     }
-    let have_index: BTreeSet<Vec<u8>> = kv.scan_prefix(Table::Index, &[])?.into_iter().map(|(k, _)| k).collect();
+    let have_index: BTreeSet<Vec<u8>> =
+        kv.scan_prefix(Table::Index, &[])?.into_iter().map(|(k, _)| k).filter(|k| !counts::is_counter_key(k)).collect();
     for missing in want_index.difference(&have_index) {
         problems.push(format!("index entry {} is missing", hex(missing)));
     }
@@ -293,168 +315,12 @@ pub fn verify(kv: &mut impl KvRead) -> Result<Vec<String>> {
             problems.push(format!("unique key {} is held by no record", hex(k)));
         }
     }
+    problems.extend(counts::verify(kv)?);
     Ok(problems)
 }
 
-/// Pending writes over a read snapshot, for backends whose transactions
-/// cannot read their own writes or scan. Reads see the pending writes;
-/// [`Overlay::into_changes`] hands the final changes to the backend to apply
-/// atomically. The caller must keep other writers out between the reads
-/// and the apply (a mutex around the write path).
-#[derive(Debug)]
-pub struct Overlay<'a, R: KvRead> {
-    base: &'a mut R,
-    pending: BTreeMap<(Table, Vec<u8>), Option<Vec<u8>>>,
-}
+mod memory;
+mod overlay;
 
-/// A change to apply: `None` deletes.
-pub type Change = (Table, Vec<u8>, Option<Vec<u8>>);
-
-impl<'a, R: KvRead> Overlay<'a, R> {
-    /// An overlay over `base`.
-    pub fn new(base: &'a mut R) -> Self {
-        Overlay { base, pending: BTreeMap::new() }
-    }
-
-    /// The final changes, in table and key order.
-    pub fn into_changes(self) -> Vec<Change> {
-        self.pending.into_iter().map(|((t, k), v)| (t, k, v)).collect()
-    }
-}
-
-impl<R: KvRead> KvRead for Overlay<'_, R> {
-    fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        match self.pending.get(&(table, key.to_vec())) {
-            Some(v) => Ok(v.clone()),
-            None => self.base.get(table, key),
-        }
-    }
-
-    fn scan_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<Pairs> {
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self.base.scan_prefix(table, prefix)?.into_iter().collect();
-        for ((t, k), v) in self.pending.range((table, prefix.to_vec())..) {
-            if *t != table || !k.starts_with(prefix) {
-                break;
-            }
-            match v {
-                Some(v) => merged.insert(k.clone(), v.clone()),
-                None => merged.remove(k),
-            };
-        }
-        Ok(merged.into_iter().collect())
-    }
-
-    /// Counts without copying the base: the base's count, corrected by the
-    /// pending writes under the prefix (a `CountBelow` check on a long list
-    /// stays cheap).
-    fn count_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<u64> {
-        let mut count = self.base.count_prefix(table, prefix)?;
-        let pending: Vec<(Vec<u8>, bool)> = self
-            .pending
-            .range((table, prefix.to_vec())..)
-            .take_while(|((t, k), _)| *t == table && k.starts_with(prefix))
-            .map(|((_, k), v)| (k.clone(), v.is_some()))
-            .collect();
-        for (key, present) in pending {
-            match (self.base.get(table, &key)?.is_some(), present) {
-                (false, true) => count += 1,
-                (true, false) => count = count.saturating_sub(1),
-                _ => {}
-            }
-        }
-        Ok(count)
-    }
-}
-
-impl<R: KvRead> KvWrite for Overlay<'_, R> {
-    fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<()> {
-        self.pending.insert((table, key.to_vec()), Some(value.to_vec()));
-        Ok(())
-    }
-
-    fn delete(&mut self, table: Table, key: &[u8]) -> Result<()> {
-        self.pending.insert((table, key.to_vec()), None);
-        Ok(())
-    }
-}
-
-/// Three in-memory key spaces: the simplest [`KvRead`], used by the memory
-/// store and by tests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MemoryTables {
-    tables: [BTreeMap<Vec<u8>, Vec<u8>>; 3],
-}
-
-impl MemoryTables {
-    fn table(&self, table: Table) -> &BTreeMap<Vec<u8>, Vec<u8>> {
-        &self.tables[table as usize]
-    }
-
-    /// Applies changes from an [`Overlay`].
-    pub fn apply_changes(&mut self, changes: Vec<Change>) {
-        for (table, key, value) in changes {
-            let t = &mut self.tables[table as usize];
-            match value {
-                Some(v) => t.insert(key, v),
-                None => t.remove(&key),
-            };
-        }
-    }
-
-    /// Direct access for tests that damage data on purpose.
-    pub fn raw_mut(&mut self, table: Table) -> &mut BTreeMap<Vec<u8>, Vec<u8>> {
-        &mut self.tables[table as usize]
-    }
-}
-
-impl KvRead for MemoryTables {
-    fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.table(table).get(key).cloned())
-    }
-
-    fn scan_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<Pairs> {
-        Ok(self
-            .table(table)
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
-    }
-
-    fn count_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<u64> {
-        Ok(self.table(table).range(prefix.to_vec()..).take_while(|(k, _)| k.starts_with(prefix)).count() as u64)
-    }
-
-    fn scan_range(&mut self, table: Table, start: &[u8], end: &[u8]) -> Result<Pairs> {
-        if start > end {
-            return Ok(Vec::new());
-        }
-        Ok(self.table(table).range(start.to_vec()..=end.to_vec()).map(|(k, v)| (k.clone(), v.clone())).collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn overlay_counts_match_its_scans() {
-        let mut base = MemoryTables::default();
-        for k in [b"a1", b"a2", b"a3", b"b1"] {
-            base.raw_mut(Table::Index).insert(k.to_vec(), Vec::new());
-        }
-        let mut overlay = Overlay::new(&mut base);
-        overlay.delete(Table::Index, b"a1").unwrap();
-        overlay.put(Table::Index, b"a2", b"x").unwrap(); // replaces, no change in count
-        overlay.put(Table::Index, b"a9", b"").unwrap();
-        overlay.put(Table::Index, b"a8", b"").unwrap();
-        overlay.delete(Table::Index, b"a8").unwrap(); // added then removed
-        overlay.delete(Table::Index, b"a7").unwrap(); // removing what never was
-        overlay.put(Table::Records, b"a5", b"").unwrap(); // another table
-        for prefix in [&b"a"[..], b"a1", b"b", b"", b"z"] {
-            let scanned = overlay.scan_prefix(Table::Index, prefix).unwrap().len() as u64;
-            assert_eq!(overlay.count_prefix(Table::Index, prefix).unwrap(), scanned, "prefix {prefix:?}");
-        }
-        assert_eq!(overlay.count_prefix(Table::Index, b"a").unwrap(), 3);
-    }
-}
+pub use memory::MemoryTables;
+pub use overlay::{Change, Overlay};

@@ -1,15 +1,12 @@
-//! The group commit itself, without the thread: one batch, one redb
-//! transaction, each Eyrie transaction with its own result.
+//! The shared group commit on redb, without the thread: one batch, one
+//! redb transaction, each Eyrie transaction with its own result.
 
-use std::time::Duration;
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
 use eyrie_core::storage::kv::{self, KvRead, Table};
-use eyrie_core::storage::{EntityKind, RecordKey, Revision, Transaction, UniqueKey, Versioned};
+use eyrie_core::storage::{Backend, EntityKind, RecordKey, Revision, Transaction, UniqueKey, Versioned, commit_batch};
 use eyrie_core::{DeploymentGroup, ErrorKind, GroupId, GroupType, LifecycleState, Project, ProjectId, Slug, UserId};
-use redb::ReadableDatabase;
-
-use super::*;
-use crate::tables::ReadTables;
+use eyrie_store_redb::{ReadTables, RedbBackend, RedbConfig};
 
 fn project(id: u64, slug: &str) -> Project {
     Project {
@@ -40,12 +37,12 @@ fn group(id: u64, project: &Project) -> DeploymentGroup {
     }
 }
 
-fn database(dir: &tempfile::TempDir) -> Database {
-    crate::layout::open_database(&crate::RedbConfig::new(dir.path().join("t.redb"))).unwrap()
+fn database(dir: &tempfile::TempDir) -> RedbBackend {
+    RedbBackend::open(RedbConfig::new(dir.path().join("t.redb"))).unwrap().0
 }
 
-fn snapshot(db: &Database) -> ReadTables {
-    ReadTables::open(&db.begin_read().unwrap()).unwrap()
+fn snapshot(db: &RedbBackend) -> ReadTables {
+    futures::executor::block_on(db.snapshot()).unwrap()
 }
 
 fn at(revision: u64, value: Project) -> Versioned<Project> {
@@ -75,7 +72,7 @@ fn a_batch_sees_its_earlier_transactions_and_answers_each_one() {
         // 6: deletes what 3 created.
         Transaction::new().delete(&at(1, project(3, "a"))),
     ];
-    let results = commit_batch(&db, redb::Durability::Immediate, &batch).unwrap();
+    let results = commit_batch(&db, true, &batch).unwrap();
     let kinds: Vec<Option<ErrorKind>> = results.iter().map(|r| r.as_ref().err().map(|e| e.kind())).collect();
     assert_eq!(
         kinds,
@@ -109,33 +106,9 @@ fn a_batch_sees_its_earlier_transactions_and_answers_each_one() {
 fn an_empty_batch_commits_and_a_non_durable_commit_is_visible() {
     let dir = tempfile::tempdir().unwrap();
     let db = database(&dir);
-    assert!(commit_batch(&db, redb::Durability::Immediate, &[]).unwrap().is_empty());
-    let results = commit_batch(&db, redb::Durability::None, &[Transaction::new().create(project(1, "a"))]).unwrap();
+    assert!(commit_batch(&db, true, &[]).unwrap().is_empty());
+    let results = commit_batch(&db, false, &[Transaction::new().create(project(1, "a"))]).unwrap();
     assert!(results[0].is_ok());
     assert!(kv::get(&mut snapshot(&db), RecordKey::new(EntityKind::Project, 1)).unwrap().is_some());
-    assert!(commit_batch(&db, redb::Durability::Immediate, &[]).unwrap().is_empty());
-}
-
-#[test]
-fn the_flusher_decides_when_commits_reach_the_disk() {
-    let immediate = Flusher::new(Durability::Immediate);
-    assert!(matches!(immediate.durability(false), redb::Durability::Immediate));
-    assert_eq!(immediate.deadline(), None);
-
-    let hour = Duration::from_secs(3600);
-    let mut eventual = Flusher::new(Durability::Eventual { flush_interval: hour });
-    assert!(matches!(eventual.durability(false), redb::Durability::None));
-    assert!(matches!(eventual.durability(true), redb::Durability::Immediate), "a flush request is durable");
-    assert_eq!(eventual.deadline(), None, "nothing to flush yet");
-    eventual.committed(redb::Durability::None);
-    assert!(eventual.dirty);
-    assert!(eventual.deadline().is_some_and(|d| d <= hour));
-    eventual.committed(redb::Durability::Immediate);
-    assert!(!eventual.dirty);
-    assert_eq!(eventual.deadline(), None);
-
-    let mut zero = Flusher::new(Durability::Eventual { flush_interval: Duration::ZERO });
-    assert!(matches!(zero.durability(false), redb::Durability::Immediate), "an elapsed interval is durable");
-    zero.committed(redb::Durability::None);
-    assert_eq!(zero.deadline(), Some(Duration::ZERO));
+    assert!(commit_batch(&db, true, &[]).unwrap().is_empty());
 }

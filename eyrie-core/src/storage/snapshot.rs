@@ -1,0 +1,113 @@
+//! [`Snapshot`]: reads that all see one committed state, for a service call
+//! that must decide on several records at once (an access check reads the
+//! project, the membership, the overrides …), and typed reads over it
+//! ([`SnapshotExt`]).
+
+use std::fmt;
+use std::sync::{Mutex, PoisonError};
+
+use async_trait::async_trait;
+
+use super::keys::{Index, RecordKey, UniqueKey};
+use super::kv::{self, KvRead};
+use super::record::Entity;
+use super::tx::{Stored, Versioned};
+use crate::error::{Error, Result};
+
+/// A consistent read view of a store, from [`super::Store::snapshot`].
+///
+/// # Contract
+///
+/// Every read of one snapshot sees the same committed state: the state when
+/// the snapshot was opened. A commit that returns after that is invisible
+/// to it. Keep a snapshot short: on a backend that declares
+/// [`super::Capabilities::snapshots_block_writes`], commits wait until it is
+/// dropped. Reads are the `Store` reads of the same name.
+#[async_trait]
+pub trait Snapshot: Send + Sync + fmt::Debug {
+    /// The record under `key`, or `None`.
+    async fn get(&self, key: RecordKey) -> Result<Option<Stored>>;
+
+    /// The record holding `unique`, or `None`.
+    async fn get_unique(&self, unique: &UniqueKey) -> Result<Option<Stored>>;
+
+    /// The records in one list, in id order.
+    async fn list(&self, index: Index) -> Result<Vec<Stored>>;
+
+    /// How many records are in one list.
+    async fn count(&self, index: Index) -> Result<u64>;
+}
+
+fn typed<T: Entity>(stored: Stored) -> Result<Versioned<T>> {
+    let key = stored.record.key();
+    Versioned::from_stored(stored)
+        .ok_or_else(|| Error::Corrupt { record: key.to_string(), reason: format!("expected a {}", T::KIND) })
+}
+
+/// Typed reads over any [`Snapshot`].
+#[async_trait]
+pub trait SnapshotExt: Snapshot {
+    /// The `T` with this id, or `None`.
+    async fn find<T: Entity>(&self, id: u64) -> Result<Option<Versioned<T>>> {
+        self.get(RecordKey::new(T::KIND, id)).await?.map(typed).transpose()
+    }
+
+    /// The `T` with this id, or [`Error::NotFound`].
+    async fn fetch<T: Entity>(&self, id: u64) -> Result<Versioned<T>> {
+        self.find(id).await?.ok_or_else(|| Error::NotFound { entity: T::KIND.name(), id: format!("{id:016x}") })
+    }
+
+    /// The `T` holding `unique`, or `None`.
+    async fn find_unique<T: Entity>(&self, unique: &UniqueKey) -> Result<Option<Versioned<T>>> {
+        self.get_unique(unique).await?.map(typed).transpose()
+    }
+
+    /// The `T`s of one list.
+    async fn children<T: Entity>(&self, index: Index) -> Result<Vec<Versioned<T>>> {
+        self.list(index).await?.into_iter().map(typed).collect()
+    }
+}
+
+impl<S: Snapshot + ?Sized> SnapshotExt for S {}
+
+/// A [`Snapshot`] over any owned consistent [`KvRead`]: reads run inline
+/// on the engine's read paths.
+pub struct KvSnapshot<R> {
+    view: Mutex<R>,
+}
+
+impl<R> fmt::Debug for KvSnapshot<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KvSnapshot").finish_non_exhaustive()
+    }
+}
+
+impl<R: KvRead + Send> KvSnapshot<R> {
+    /// A snapshot reading `view`, which must itself be consistent.
+    pub fn new(view: R) -> Self {
+        KvSnapshot { view: Mutex::new(view) }
+    }
+
+    fn read<T>(&self, read: impl FnOnce(&mut R) -> Result<T>) -> Result<T> {
+        read(&mut self.view.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+#[async_trait]
+impl<R: KvRead + Send> Snapshot for KvSnapshot<R> {
+    async fn get(&self, key: RecordKey) -> Result<Option<Stored>> {
+        self.read(|v| kv::get(v, key))
+    }
+
+    async fn get_unique(&self, unique: &UniqueKey) -> Result<Option<Stored>> {
+        self.read(|v| kv::get_unique(v, unique))
+    }
+
+    async fn list(&self, index: Index) -> Result<Vec<Stored>> {
+        self.read(|v| kv::list(v, index))
+    }
+
+    async fn count(&self, index: Index) -> Result<u64> {
+        self.read(|v| kv::count(v, index))
+    }
+}

@@ -1,0 +1,71 @@
+//! SPEC §9 — every field a tenant fills has a documented bound, and bad
+//! input is refused with a typed `Invalid` error that changes nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use eyrie_core::jobs::{HandlerRegistry, MAX_JOB_PARAMETERS};
+use eyrie_core::service::{DeploymentPatch, NewDatasource};
+use eyrie_core::storage::Store;
+use eyrie_core::{
+    CronExpr, DataType, DatasourceUsage, Engine, EngineConfig, ErrorKind, GitUrl, JobAction, MAX_PARAMS,
+    MAX_PARAMS_BYTES, Name, Settings, Url,
+};
+use eyrie_testkit::fixtures::typical_tenant;
+use eyrie_testkit::{MemoryStore, RecordingExecutor};
+
+fn params(entries: usize, value_len: usize) -> BTreeMap<String, String> {
+    (0..entries).map(|i| (format!("k{i}"), "v".repeat(value_len))).collect()
+}
+
+#[tokio::test]
+async fn every_field_a_tenant_fills_has_a_bound_and_is_refused_as_invalid_changing_nothing() {
+    let store = Arc::new(MemoryStore::new());
+    let t = typical_tenant(store.clone()).await.unwrap();
+    let engine = Engine::new(
+        t.eyrie.clone(),
+        HandlerRegistry::with_executor(Arc::new(RecordingExecutor::new())),
+        EngineConfig::default(),
+    );
+    let before = store.dump().await.unwrap();
+
+    let too_many = Settings { params: params(MAX_PARAMS + 1, 1), ..Settings::default() };
+    let too_big = Settings { params: params(10, MAX_PARAMS_BYTES / 10 + 1), ..Settings::default() };
+    let control = Settings { params: BTreeMap::from([("k".into(), "a\u{0}b".into())]), ..Settings::default() };
+    for (what, settings) in [("entries", too_many), ("bytes", too_big), ("control characters", control)] {
+        let patch = DeploymentPatch { settings: Some(settings), ..DeploymentPatch::default() };
+        let e = t.eyrie.update_deployment(t.owner, t.sandbox.id, patch).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Invalid, "params over the bound ({what}): {e}");
+    }
+    let ok = Settings { params: params(MAX_PARAMS, 16), ..Settings::default() };
+    ok.validate().expect("at the bound is fine");
+
+    let e = engine
+        .submit(t.owner, t.sandbox.id, JobAction::Initialize, params(MAX_JOB_PARAMETERS + 1, 1))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Invalid, "job parameters: {e}");
+
+    for bucket in ["ab", "Upper", "-lead", &"b".repeat(64), "under_score"] {
+        let ds = NewDatasource {
+            name: "Backups".parse().unwrap(),
+            data_type: DataType::S3like,
+            usage: DatasourceUsage::RemoteBackup,
+            endpoint: None,
+            bucket: Some(bucket.into()),
+            connection: None,
+            credentials: None,
+        };
+        let e = t.eyrie.create_datasource(t.admin, t.project.id, ds).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Invalid, "bucket {bucket:?}: {e}");
+    }
+    assert_eq!(store.dump().await.unwrap(), before, "nothing refused was written");
+
+    // The newtypes bound themselves when parsed.
+    assert!(format!("https://git.example/{}", "a".repeat(2048)).parse::<GitUrl>().is_err());
+    assert!(format!("https://s3.example/{}", "a".repeat(2048)).parse::<Url>().is_err());
+    assert!(format!("0 0 * * *{}", " ".repeat(300)).parse::<CronExpr>().is_err());
+    assert!("n".repeat(129).parse::<Name>().is_err());
+}

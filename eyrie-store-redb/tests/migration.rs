@@ -1,0 +1,44 @@
+//! A store written by the previous release (`tests/data/v1.redb`: record
+//! envelopes of format 1, no list counters) opens, reads upgraded records,
+//! counts its lists once, and rewrites a record in the current format when
+//! it is next written.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+mod common;
+
+use eyrie_core::storage::codec::FORMAT_VERSION;
+use eyrie_core::storage::kv::{KvRead, Table};
+use eyrie_core::storage::{Backend, Entity, Index, Store, StoreExt, Transaction};
+use eyrie_core::{Deployment, DeploymentGroup, Project};
+
+use common::{assert_consistent, db_path, open};
+
+fn raw_version(store: &eyrie_store_redb::RedbStore, key: eyrie_core::storage::RecordKey) -> u8 {
+    let mut snapshot = futures::executor::block_on(store.backend().snapshot()).unwrap();
+    snapshot.get(Table::Records, &key.to_bytes()).unwrap().unwrap()[0]
+}
+
+#[tokio::test]
+async fn a_store_of_the_previous_format_is_upgraded_on_read_and_on_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/v1.redb");
+    std::fs::copy(fixture, db_path(dir.path())).unwrap();
+    let store = open(dir.path()).await;
+
+    let project = store.fetch::<Project>(1).await.unwrap();
+    assert_eq!(project.value.slug.as_str(), "acme");
+    assert_eq!(raw_version(&store, project.value.key()), 1, "reading does not rewrite");
+    let group = store.fetch::<DeploymentGroup>(2).await.unwrap();
+    assert_eq!(store.children::<Deployment>(Index::GroupDeployments(group.value.id)).await.unwrap().len(), 2);
+    assert_eq!(store.count(Index::GroupDeployments(group.value.id)).await.unwrap(), 2, "counted on open");
+    assert_consistent(&store).await;
+
+    let mut renamed = project.value.clone();
+    renamed.name = "Acme Renamed".parse().unwrap();
+    store.commit(Transaction::new().update(&project, renamed.clone())).await.unwrap();
+    assert_eq!(raw_version(&store, renamed.key()), FORMAT_VERSION, "a write stores the current format");
+    assert_eq!(store.fetch::<Project>(1).await.unwrap().value, renamed);
+    assert_eq!(raw_version(&store, group.value.key()), 1, "untouched records keep theirs");
+    assert_consistent(&store).await;
+}
