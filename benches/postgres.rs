@@ -2,8 +2,8 @@
 //! `get`, `create`, `list` of a group of 50, and durable commits from 1 and
 //! 16 writers, each store preloaded with 1,000 deployments (groups of 50).
 //!
-//! `PostgresStore` runs twice, in two schemas: with its default concurrent
-//! commits and with `serial_commits(true)`.
+//! `PostgresStore` runs twice, in two schemas: with its default serial
+//! commits and with `serial_commits(false)` (concurrent first attempts).
 //!
 //! Every commit is durable before it returns, in every group: `RedbStore`
 //! with `Durability::Immediate`, SQLite in WAL mode with `synchronous=FULL`
@@ -202,8 +202,8 @@ impl Backends {
         let dir = tempfile::tempdir().unwrap();
         let schema = format!("eyrie_bench_{}", std::process::id());
         let config = PostgresConfig::new(&url).unwrap().schema(&schema).unwrap();
-        let serial =
-            PostgresConfig::new(&url).unwrap().schema(&format!("{schema}_serial")).unwrap().serial_commits(true);
+        let concurrent =
+            PostgresConfig::new(&url).unwrap().schema(&format!("{schema}_concurrent")).unwrap().serial_commits(false);
         let redb = RedbConfig::new(dir.path().join("store.redb")).durability(Durability::Immediate);
         let all: Vec<Box<dyn Backend>> = vec![
             Box::new(StoreBackend {
@@ -212,8 +212,8 @@ impl Backends {
                 rt: rt.clone(),
             }),
             Box::new(StoreBackend {
-                name: "PostgresStore serial",
-                store: rt.block_on(PostgresStore::open(serial)).unwrap(),
+                name: "PostgresStore concurrent",
+                store: rt.block_on(PostgresStore::open(concurrent)).unwrap(),
                 rt: rt.clone(),
             }),
             Box::new(StoreBackend {
@@ -242,7 +242,7 @@ impl Drop for Backends {
             let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
             tokio::spawn(connection);
             let drop = format!(
-                "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; DROP SCHEMA IF EXISTS \"{schema}_serial\" CASCADE"
+                "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; DROP SCHEMA IF EXISTS \"{schema}_concurrent\" CASCADE"
             );
             client.batch_execute(&drop).await.unwrap();
         });

@@ -59,15 +59,19 @@
 //!
 //! # Transactions and errors
 //!
-//! A commit takes a pooled connection, opens a `SERIALIZABLE` transaction,
+//! A commit takes a pooled connection and the schema's commit lock (a
+//! session-level advisory lock, exclusive by default: commits from every
+//! process run one at a time; see the `session` module and
+//! [`PostgresConfig::serial_commits`]), opens a `SERIALIZABLE` transaction,
 //! runs [`kv::apply`](eyrie_core::storage::kv::apply) over a
 //! [`kv::Overlay`](eyrie_core::storage::kv::Overlay) whose reads go to that
-//! transaction, sends the final changes in at most six pipelined statements
-//! and commits. A serialization failure (`40001`, `40P01`) means nothing was
-//! applied: the commit is re-run from the start, with a short random pause,
-//! and after [`PostgresConfig::serialization_retries`] re-runs it is a
-//! retryable `Conflict`. So racing commits get the same answers as on the
-//! embedded stores (`AlreadyExists`, `PolicyViolation`, …). A lost
+//! transaction, sends the final changes in at most six pipelined statements,
+//! commits and unlocks. A serialization failure (`40001`, `40P01`; only
+//! possible with `serial_commits(false)`) means nothing was applied: the
+//! commit is re-run from the start, alone, after a short random pause, and
+//! after [`PostgresConfig::serialization_retries`] re-runs it is a retryable
+//! `Conflict`. So racing commits get the same answers as on the embedded
+//! stores (`AlreadyExists`, `PolicyViolation`, …). A lost
 //! connection is a retryable `Backend` error; the pool replaces broken
 //! connections, so calls succeed again once the server is back, without
 //! reopening the store. The table in the `error` module lists every mapping.

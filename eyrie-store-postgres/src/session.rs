@@ -4,14 +4,16 @@
 //!
 //! # The commit lock
 //!
-//! Every commit holds the schema's commit lock while its transaction runs:
-//! **shared** on a first attempt, so commits run side by side and
-//! `SERIALIZABLE` keeps them serializable; **exclusive** on a re-run after a
-//! lost serialization race, so the re-run waits for the commits in flight
-//! and then runs alone and cannot lose again. Under contention (many
-//! writers on the same lists) commits thus degrade to one at a time instead
-//! of failing over and over. The lock is taken before `BEGIN`, so the
-//! transaction's snapshot is taken once it is held.
+//! Every commit holds the schema's commit lock while its transaction runs.
+//! By default ([`crate::PostgresConfig::serial_commits`]) it is taken
+//! **exclusively**: commits from every process run one at a time, each
+//! seeing all the commits before it, and never lose a serialization race.
+//! With `serial_commits(false)` a first attempt takes it **shared**, so
+//! commits run side by side and `SERIALIZABLE` keeps them serializable, and
+//! only a re-run after a lost race takes it exclusively: it waits for the
+//! commits in flight, then runs alone and cannot lose again. The lock is
+//! taken before `BEGIN`, so the transaction's snapshot is taken once it is
+//! held.
 //!
 //! The lock is session-level: the server drops it with the connection. A
 //! session that cannot end cleanly (a failed unlock, a panic half-way)

@@ -183,13 +183,14 @@ fn backoff(attempt: u32) -> Duration {
 ///
 /// As [`Store`]'s, with these specifics:
 ///
-/// - **Commits** run in one `SERIALIZABLE` transaction: the checks and the
-///   writes see one state, and commits from every process sharing the
-///   schema are serializable. One that loses a serialization race (SQLSTATE
-///   `40001`/`40P01`) is re-run from the start, alone under the schema's
-///   exclusive commit lock (see [`crate::session`]), up to
-///   [`PostgresConfig::serialization_retries`] times, then returned as a
-///   retryable `Conflict`.
+/// - **Commits** run in one `SERIALIZABLE` transaction under the schema's
+///   commit lock (exclusive by default, so one at a time across every
+///   process; see [`crate::session`]): the checks and the writes see one
+///   state, and commits from every process sharing the schema are
+///   serializable. With `serial_commits(false)`, one that loses a
+///   serialization race (SQLSTATE `40001`/`40P01`) is re-run from the start,
+///   alone, up to [`PostgresConfig::serialization_retries`] times, then
+///   returned as a retryable `Conflict`.
 /// - **Reads** of one statement (`get`, `count`) run alone; the others run
 ///   in one `REPEATABLE READ READ ONLY` transaction (one snapshot), and so
 ///   does a [`Store::snapshot`], held open until it is dropped. Commits go

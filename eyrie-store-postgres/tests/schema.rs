@@ -138,11 +138,12 @@ async fn commits_accepted_refused_and_raced_leave_no_commit_lock_behind() {
     // Its own application name, to find this store's connections among the other tests'.
     let name = format!("eyrie_locks_{}", &schema[schema.len() - 8..]);
     let named = format!("{url}{}application_name={name}", if url.contains('?') { '&' } else { '?' });
-    let store = common::open(&named, &schema).await;
+    // Concurrent first attempts: losers of serialization races re-run under the exclusive lock.
+    let store = PostgresStore::open(common::config(&named, &schema).serial_commits(false)).await.unwrap();
     store.commit(Transaction::new().create(project(1, "one"))).await.unwrap();
     let refused = store.commit(Transaction::new().create(project(2, "one"))).await.unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::AlreadyExists);
-    // Racing creates of one slug: losers of serialization races re-run alone.
+    // Racing creates of one slug.
     let racers: Vec<_> = (10..26)
         .map(|id| {
             let store = store.clone();
