@@ -3,6 +3,7 @@
 //! | failure | [`eyrie_core::ErrorKind`] | retryable |
 //! | --- | --- | --- |
 //! | SQLSTATE `40001` (serialization failure), `40P01` (deadlock) | `Conflict` | yes |
+//! | `55P03` (a lock, e.g. the commit lock, not granted within `lock_timeout`) | `Backend` | yes |
 //! | a lost or refused connection: no SQLSTATE (I/O, closed), class `08`, `57P01`–`57P03` (shutdown, starting up), `53300` (too many connections) | `Backend` | yes |
 //! | the pool timed out waiting for a connection | `Backend` | yes |
 //! | any other SQLSTATE | `Backend` | no |
@@ -49,9 +50,12 @@ fn is_serialization_failure(state: &SqlState) -> bool {
     *state == SqlState::T_R_SERIALIZATION_FAILURE || *state == SqlState::T_R_DEADLOCK_DETECTED
 }
 
-/// Whether `state` means the connection was lost or refused for now.
+/// Whether `state` means the connection was lost or refused, or a lock
+/// was not granted, for now.
 fn is_connection_failure(state: &SqlState) -> bool {
     state.code().starts_with("08")
+        || *state == SqlState::LOCK_NOT_AVAILABLE
+        || *state == SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT
         || *state == SqlState::ADMIN_SHUTDOWN
         || *state == SqlState::CRASH_SHUTDOWN
         || *state == SqlState::CANNOT_CONNECT_NOW
@@ -119,6 +123,7 @@ mod tests {
             SqlState::ADMIN_SHUTDOWN,
             SqlState::CANNOT_CONNECT_NOW,
             SqlState::TOO_MANY_CONNECTIONS,
+            SqlState::LOCK_NOT_AVAILABLE,
         ] {
             assert!(is_connection_failure(&lost), "{}", lost.code());
         }

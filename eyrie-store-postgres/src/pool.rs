@@ -7,6 +7,14 @@ use tokio_postgres::NoTls;
 
 use crate::config::PostgresConfig;
 
+/// The longest a statement waits for a lock (the commit lock included).
+pub(crate) const LOCK_TIMEOUT: &str = "30s";
+
+/// How long a session may sit idle inside a transaction before the server
+/// ends it: a process frozen mid-commit, or a `Store::snapshot` left open
+/// and unused that long.
+pub(crate) const IDLE_IN_TRANSACTION_TIMEOUT: &str = "5min";
+
 /// Builds the pool. Opens no connection yet: the first call does, and a
 /// connection the server dropped (a restart) is replaced when it is next
 /// taken from the pool.
@@ -14,7 +22,14 @@ pub(crate) fn build(config: &PostgresConfig) -> Result<Pool> {
     let mut connection = config.connection.clone();
     // The schema name is a checked identifier (`PostgresConfig::schema`), so
     // it needs no escaping beyond the quotes.
-    connection.options(format!("-c search_path=\"{}\"", config.schema));
+    // A commit waits at most LOCK_TIMEOUT for the commit lock (then a
+    // retryable error), and the server ends a session left idle inside a
+    // transaction (a frozen process holding the lock or a snapshot) after
+    // IDLE_IN_TRANSACTION_TIMEOUT, releasing what it held.
+    connection.options(format!(
+        "-c search_path=\"{}\" -c lock_timeout={LOCK_TIMEOUT} -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT}",
+        config.schema
+    ));
     if connection.get_application_name().is_none() {
         connection.application_name("eyrie");
     }

@@ -17,7 +17,11 @@
 //!
 //! The lock is session-level: the server drops it with the connection. A
 //! session that cannot end cleanly (a failed unlock, a panic half-way)
-//! closes its connection instead of returning it to the pool.
+//! closes its connection instead of returning it to the pool. A commit
+//! waits at most `lock_timeout` (30 s) for the lock, then fails with a
+//! retryable `Backend` error; a process frozen while holding it (stopped,
+//! not killed) has its session ended by the server after
+//! `idle_in_transaction_session_timeout` (5 min), which releases the lock.
 
 use deadpool_postgres::{Client, Object};
 use eyrie_core::Result;

@@ -185,7 +185,7 @@ fn backoff(attempt: u32) -> Duration {
 ///
 /// - **Commits** run in one `SERIALIZABLE` transaction under the schema's
 ///   commit lock (exclusive by default, so one at a time across every
-///   process; see [`crate::session`]): the checks and the writes see one
+///   process; see [`PostgresConfig::serial_commits`]): the checks and the writes see one
 ///   state, and commits from every process sharing the schema are
 ///   serializable. With `serial_commits(false)`, one that loses a
 ///   serialization race (SQLSTATE `40001`/`40P01`) is re-run from the start,
