@@ -4,12 +4,7 @@
 //! cargo run --example quickstart                  # data in ./eyrie-data
 //! cargo run --example quickstart -- /tmp/eyrie    # or a directory of your choice (or EYRIE_DATA)
 //! cargo run --example quickstart -- --store sled  # the same on sled
-//! cargo run --example quickstart -- --store postgres postgres://eyrie@127.0.0.1:5432/eyrie
 //! ```
-//!
-//! With `--store postgres URL` the records live in the `eyrie` schema of that
-//! database (several processes may share it); the sealing key stays in the
-//! data directory.
 //!
 //! The first run creates a tenant — a project with its namespace, an odoo
 //! group with prod/stage/dev scopes, two clusters, members with different
@@ -101,59 +96,40 @@ fn sealing_key(dir: &Path) -> Result<SealingKey> {
     Ok(SealingKey::from_bytes(key))
 }
 
-/// Which store the quickstart runs on.
-enum Backend {
-    Redb,
-    Sled,
-    /// A PostgreSQL connection URL.
-    Postgres(String),
-}
-
 struct Args {
     dir: PathBuf,
-    backend: Backend,
+    sled: bool,
 }
 
 fn args() -> Result<Args> {
     let mut dir = std::env::var_os("EYRIE_DATA").map(PathBuf::from);
-    let mut backend = Backend::Redb;
+    let mut sled = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--store" => match it.next().as_deref() {
-                Some("sled") => backend = Backend::Sled,
-                Some("redb") => backend = Backend::Redb,
-                Some("postgres") => match it.next() {
-                    Some(url) => backend = Backend::Postgres(url),
-                    None => return Err(Error::policy("--store postgres takes a connection URL")),
-                },
-                other => return Err(Error::policy(format!("--store takes redb, sled or postgres URL, not {other:?}"))),
+                Some("sled") => sled = true,
+                Some("redb") => sled = false,
+                other => return Err(Error::policy(format!("--store takes redb or sled, not {other:?}"))),
             },
             "--data" => dir = it.next().map(PathBuf::from),
             other if !other.starts_with('-') => dir = Some(PathBuf::from(other)),
             other => return Err(Error::policy(format!("unknown argument {other}"))),
         }
     }
-    Ok(Args { dir: dir.unwrap_or_else(|| PathBuf::from("eyrie-data")), backend })
+    Ok(Args { dir: dir.unwrap_or_else(|| PathBuf::from("eyrie-data")), sled })
 }
 
 async fn open_store(a: &Args) -> Result<Arc<dyn Store>> {
     std::fs::create_dir_all(&a.dir).map_err(io)?;
-    match &a.backend {
-        Backend::Sled => {
-            let config = eyrie_store_sled::SledConfig::new(a.dir.join("sled"));
-            let store =
-                eyrie_store_sled::SledStore::open(config).await.map_err(|e| Error::backend(e.to_string(), false))?;
-            Ok(Arc::new(store))
-        }
-        Backend::Redb => {
-            let config = eyrie_store_redb::RedbConfig::new(a.dir.join("eyrie.redb"));
-            Ok(Arc::new(eyrie_store_redb::RedbStore::open(config).await?))
-        }
-        Backend::Postgres(url) => {
-            let config = eyrie_store_postgres::PostgresConfig::new(url)?;
-            Ok(Arc::new(eyrie_store_postgres::PostgresStore::open(config).await?))
-        }
+    if a.sled {
+        let config = eyrie_store_sled::SledConfig::new(a.dir.join("sled"));
+        let store =
+            eyrie_store_sled::SledStore::open(config).await.map_err(|e| Error::backend(e.to_string(), false))?;
+        Ok(Arc::new(store))
+    } else {
+        let config = eyrie_store_redb::RedbConfig::new(a.dir.join("eyrie.redb"));
+        Ok(Arc::new(eyrie_store_redb::RedbStore::open(config).await?))
     }
 }
 
@@ -263,11 +239,7 @@ async fn main() -> Result<()> {
     let prefix = u64::from(u32::from_be_bytes(random_bytes::<4>()?));
     let ids = RandomIds { prefix, next: AtomicU64::new(1) };
     let eyrie = Eyrie::new(store.clone(), Arc::new(SystemClock), Arc::new(ids), Arc::new(ring));
-    let backend = match a.backend {
-        Backend::Redb => "redb",
-        Backend::Sled => "sled",
-        Backend::Postgres(_) => "PostgreSQL",
-    };
+    let backend = if a.sled { "sled" } else { "redb" };
 
     let existing = store.find_unique::<Project>(&UniqueKey::ProjectSlug("acme".into())).await?;
     let project = match existing {
