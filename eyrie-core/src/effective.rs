@@ -17,7 +17,14 @@ use crate::ids::{BranchId, ClusterId, DeploymentId, ImageId, RepositoryId};
 use crate::model::{Deployment, DeploymentGroup, GroupType, Project, Scope, Settings};
 use crate::permission::Role;
 use crate::rules::deployment_clusters;
-use crate::validate::{GitRef, Quantity};
+use crate::validate::{GitRef, Quantity, Slug};
+
+/// A deployment's effective hostname: `<slug>.<scope root_subdomain>`, else
+/// `<slug>.<project domain>`, else none.
+pub fn hostname(project: &Project, scope: &Scope, slug: &Slug) -> Option<String> {
+    let base = scope.root_subdomain.as_ref().or(project.domain.as_ref())?;
+    Some(format!("{slug}.{base}"))
+}
 
 /// Where an effective value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -192,13 +199,10 @@ impl EffectiveDeployment {
         } else {
             Source::Group
         };
-        let host = match (&scope.root_subdomain, &project.domain) {
-            (Some(sub), _) => Some(Sourced { value: format!("{}.{sub}", deployment.slug), source: Source::Scope }),
-            (None, Some(domain)) => {
-                Some(Sourced { value: format!("{}.{domain}", deployment.slug), source: Source::Project })
-            }
-            (None, None) => None,
-        };
+        let host = hostname(project, scope, &deployment.slug).map(|value| Sourced {
+            value,
+            source: if scope.root_subdomain.is_some() { Source::Scope } else { Source::Project },
+        });
         let mut params: BTreeMap<String, Sourced<String>> = defaults
             .params
             .iter()

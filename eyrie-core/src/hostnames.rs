@@ -65,7 +65,7 @@ pub fn shard(claim: &DomainName) -> Result<&str> {
 /// entries and the id of the shard guard. Collisions only make two names
 /// share a list or a guard; readers compare the names themselves.
 pub fn name_key(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    crate::storage::stable_hash(name.as_bytes())
 }
 
 #[cfg(test)]

@@ -93,6 +93,10 @@ ids! {
     BookId = "book";
     /// Identifies the [`crate::StepStats`] of one step of one book.
     StepStatsId = "stat";
+    /// Identifies a [`crate::HostClaim`].
+    HostClaimId = "claim";
+    /// Identifies a [`crate::HostShard`]: the stable key of its two last labels.
+    HostShardId = "shard";
 }
 
 #[cfg(test)]

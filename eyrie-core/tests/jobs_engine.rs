@@ -260,9 +260,13 @@ async fn a_job_left_running_by_a_dead_engine_is_resumed_and_finishes_exactly_onc
     let job = r.engine.submit(r.t.developer, d, JobAction::Deploy, BTreeMap::new()).await.unwrap();
     die_during(&r, job.id, "apply", Op::Apply).await;
     let second = engine_for(&r.t, &r.fake, 2);
-    assert_eq!(second.run_until_idle().await.unwrap(), 0, "the lease still holds: nobody runs it twice at once");
+    assert_eq!(
+        second.run_until_idle().await.unwrap().finished,
+        0,
+        "the lease still holds: nobody runs it twice at once"
+    );
     r.t.clock.advance_seconds(301 + 100);
-    assert_eq!(second.run_until_idle().await.unwrap(), 1, "after the lease lapses, the job is resumed");
+    assert_eq!(second.run_until_idle().await.unwrap().finished, 1, "after the lease lapses, the job is resumed");
     let done = r.engine.get_job(r.t.owner, job.id).await.unwrap();
     assert_eq!(done.state, JobState::Done);
     assert_eq!(states(&done).iter().filter(|s| **s == JobState::Done).count(), 1);
@@ -270,7 +274,7 @@ async fn a_job_left_running_by_a_dead_engine_is_resumed_and_finishes_exactly_onc
     assert_eq!(apply.attempts, 2, "resumed from its current step");
     assert_eq!(done.steps[0].attempts, 1, "finished steps are not run again");
     assert_eq!(deployment(&r, d).await.state, LifecycleState::Deploy);
-    assert_eq!(second.run_until_idle().await.unwrap(), 0, "and it never runs again");
+    assert_eq!(second.run_until_idle().await.unwrap().finished, 0, "and it never runs again");
 }
 
 #[tokio::test(start_paused = true)]
@@ -298,7 +302,7 @@ async fn cancel_stops_a_scheduled_job_at_once_and_a_running_one_between_steps() 
     let job = r.engine.submit(r.t.developer, r.t.sandbox.id, JobAction::Initialize, BTreeMap::new()).await.unwrap();
     let cancelled = r.engine.cancel(r.t.developer, job.id).await.unwrap();
     assert_eq!(cancelled.state, JobState::Cancel);
-    assert_eq!(r.engine.run_until_idle().await.unwrap(), 0);
+    assert_eq!(r.engine.run_until_idle().await.unwrap().finished, 0);
     assert!(r.fake.calls().is_empty(), "a cancelled job runs nothing");
     assert_eq!(r.engine.cancel(r.t.developer, job.id).await.unwrap_err().kind(), ErrorKind::InvalidTransition);
 
@@ -327,7 +331,7 @@ async fn a_manual_step_waits_for_a_person() {
     let job = run(&r, d, JobAction::Backup).await;
     assert_eq!(job.state, JobState::Running);
     assert_eq!(job.steps[0].state, StepState::WaitingManual);
-    assert_eq!(r.engine.run_until_idle().await.unwrap(), 0, "nothing to run while a person is needed");
+    assert_eq!(r.engine.run_until_idle().await.unwrap().finished, 0, "nothing to run while a person is needed");
     r.engine.complete_manual_step(r.t.developer, job.id).await.unwrap();
     r.engine.run_until_idle().await.unwrap();
     assert_eq!(r.engine.get_job(r.t.owner, job.id).await.unwrap().state, JobState::Done);
@@ -375,4 +379,37 @@ async fn books_are_versioned_checked_and_copied_into_jobs() {
     r.engine.run_until_idle().await.unwrap();
     let done = r.engine.get_job(r.t.owner, job.id).await.unwrap();
     assert_eq!((done.state, done.steps.len()), (JobState::Done, 1), "the job kept the steps it was created with");
+}
+
+/// A handler that panics for one deployment and succeeds for the others.
+#[derive(Debug)]
+struct PanicsFor(eyrie_core::DeploymentId);
+
+#[async_trait::async_trait]
+impl eyrie_core::jobs::StepHandler for PanicsFor {
+    async fn run(&self, ctx: &eyrie_core::jobs::StepContext) -> eyrie_core::jobs::StepOutcome {
+        assert_ne!(ctx.job.deployment_id, self.0, "this handler breaks on purpose");
+        eyrie_core::jobs::StepOutcome::Done
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn run_until_idle_reports_every_error_it_met_beside_the_jobs_that_finished() {
+    let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
+    let mut handlers = HandlerRegistry::new();
+    handlers.register("flaky", Arc::new(PanicsFor(t.sandbox.id)));
+    let engine = Engine::new(t.eyrie.clone(), handlers, EngineConfig::default());
+    let book = vec![StepSpec::handler("only", "flaky", 0, 0, "works except for sandbox")];
+    engine
+        .publish_book(eyrie_core::Actor::System, GroupType::Odoo, JobAction::Initialize, "flaky", book)
+        .await
+        .unwrap();
+    for d in [t.shop.id, t.preview.id, t.sandbox.id] {
+        engine.submit(t.owner, d, JobAction::Initialize, BTreeMap::new()).await.unwrap();
+    }
+    let report = engine.run_until_idle().await.unwrap();
+    assert_eq!(report.finished, 2, "{report}");
+    assert_eq!(report.errors.len(), 1, "the broken job's error is reported, not dropped: {report}");
+    assert!(!report.is_clean());
+    assert!(report.to_string().contains("job task failed"), "{report}");
 }

@@ -165,10 +165,38 @@ async fn monitor_logs_are_pruned_after_the_scopes_retention() {
         .record_monitor_log(eyrie_core::Actor::System, monitor, MonitorState::Ok, Some(120), "200 OK")
         .await
         .unwrap();
-    let expiry = log.delete_after.unwrap();
+    let expiry = at(log.at, 3600);
     assert_eq!(engine.tick(at(expiry, -1)).await.unwrap().pruned, 0, "one second before");
     assert_eq!(engine.tick(expiry).await.unwrap().pruned, 1, "at the retention");
     assert_eq!(engine.tick(expiry).await.unwrap().pruned, 0, "and only once");
+}
+
+#[tokio::test(start_paused = true)]
+async fn retention_is_decided_when_pruning_shortening_it_prunes_old_logs() {
+    let (t, engine) = rig().await;
+    let with_retention = |seconds| {
+        let mut config = t.prod.config();
+        config.monitor_log_delete_after_seconds = Some(seconds);
+        ScopePatch { config: Some(config), ..Default::default() }
+    };
+    t.eyrie.update_scope(t.owner, t.prod.id, with_retention(30 * 86_400)).await.unwrap();
+    let monitors = t.eyrie.store().list(eyrie_core::storage::Index::DeploymentMonitors(t.shop.id)).await.unwrap();
+    let monitor = eyrie_core::MonitorId(monitors[0].record.key().id);
+    let mut logs = Vec::new();
+    for _ in 0..3 {
+        let log = t.eyrie.record_monitor_log(eyrie_core::Actor::System, monitor, MonitorState::Ok, None, "ok");
+        logs.push(log.await.unwrap());
+        t.clock.advance_seconds(86_400);
+    }
+    let now = eyrie_core::Clock::now(&*t.clock);
+    assert_eq!(engine.tick(now).await.unwrap().pruned, 0, "30 days keep all three");
+    t.eyrie.update_scope(t.owner, t.prod.id, with_retention(2 * 86_400 + 1)).await.unwrap();
+    let report = engine.tick(now).await.unwrap();
+    assert_eq!(report.plan.expired_logs, vec![logs[0].id], "the log older than the new retention goes at once");
+    t.eyrie.update_scope(t.owner, t.prod.id, with_retention(86_400)).await.unwrap();
+    let report = engine.tick(now).await.unwrap();
+    assert_eq!(report.plan.expired_logs, vec![logs[1].id, logs[2].id], "at 1 day, the next two (the boundary is due)");
+    assert!(engine.tick(at(now, 10 * 86_400)).await.unwrap().plan.expired_logs.is_empty(), "each only once");
 }
 
 #[tokio::test(start_paused = true)]

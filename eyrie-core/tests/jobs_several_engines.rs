@@ -86,7 +86,7 @@ async fn two_default_engines_over_one_store_run_every_step_exactly_once() {
     for action in [JobAction::Initialize, JobAction::Deploy] {
         let jobs = submit_all(&t, &a, action).await;
         let (ra, rb) = tokio::join!(a.run_until_idle(), b.run_until_idle());
-        assert_eq!(ra.unwrap() + rb.unwrap(), 3, "{action}: each job finished by exactly one engine");
+        assert_eq!(ra.unwrap().finished + rb.unwrap().finished, 3, "{action}: each job finished by exactly one engine");
         assert_done_once(&t, &a, &jobs).await;
     }
     assert_eq!(calls(&t, &fake), expected, "the same calls as one engine alone: none twice");
@@ -117,10 +117,10 @@ async fn three_engines_with_one_stopped_mid_step_resume_it_once() {
     fake.release(Op::Apply);
 
     let (r1, r2) = tokio::join!(engines[1].run_until_idle(), engines[2].run_until_idle());
-    assert_eq!(r1.unwrap() + r2.unwrap(), 0, "live leases are left alone by the others");
+    assert_eq!(r1.unwrap().finished + r2.unwrap().finished, 0, "live leases are left alone by the others");
     t.clock.advance_seconds(301 + 3600);
     let (r1, r2) = tokio::join!(engines[1].run_until_idle(), engines[2].run_until_idle());
-    assert_eq!(r1.unwrap() + r2.unwrap(), 3, "after the leases lapse, each job is taken over once");
+    assert_eq!(r1.unwrap().finished + r2.unwrap().finished, 3, "after the leases lapse, each job is taken over once");
     assert_done_once(&t, &engines[1], &jobs).await;
 
     // The fake records a call when it completes; engine 0's applies never

@@ -32,7 +32,7 @@ struct Rig {
 impl Rig {
     /// From here on, the next commit first applies the change.
     fn arm(&self) {
-        self.store.arm(self.change);
+        self.store.arm(self.change.clone());
     }
 }
 

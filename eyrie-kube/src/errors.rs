@@ -16,6 +16,7 @@
 
 use eyrie_core::{Error, ValidationError};
 
+#[cfg(feature = "client")]
 /// Maps `err`, raised while doing `what` (e.g. `apply Secret/ns/name`).
 pub fn from_kube(err: kube::Error, what: &str) -> Error {
     match err {
@@ -41,6 +42,7 @@ pub fn from_status(code: u16, reason: &str, message: &str, what: &str) -> Error 
     }
 }
 
+#[cfg(feature = "client")]
 /// Whether `err` is a kube-rs 404.
 pub fn is_not_found(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(status) if status.code == 404)

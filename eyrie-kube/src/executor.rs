@@ -23,8 +23,10 @@
 //! - `observe` and [`KubeExecutor::wait_ready`]: see [`crate::observe`].
 //!
 //! A cluster is reached through its stored kubeconfig (or in-cluster
-//! credentials), with a new client per call; [`KubeExecutor::with_client`]
-//! fixes one client instead.
+//! credentials) with one kube-rs client per cluster, built on first use and
+//! reused by every later call (and every poll of `wait_ready`) until the
+//! cluster's credentials change ([`crate::connect::Clients`]);
+//! [`KubeExecutor::with_client`] fixes one client instead.
 
 use std::fmt;
 use std::sync::Arc;
@@ -32,49 +34,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use eyrie_core::executor::{ClusterAccess, ClusterExecutor, DesiredDeployment};
-use eyrie_core::{Clock, Error, LifecycleState, ObservedState, Result, Timestamp};
+use eyrie_core::{Clock, Error, LifecycleState, ObservedState, Result};
 use kube::Client;
 
 use crate::apply::{Cluster, is_terminating};
-use crate::connect::client_for;
+use crate::connect::Clients;
 use crate::kinds::Kind;
 use crate::observe::{Observation, observe, workload_kind};
 use crate::plan::{Plan, plan};
-use crate::render::{DeploymentSecrets, Object, Run, base_name, render, render_namespace};
+use crate::render::{Object, Run, base_name, render, render_namespace};
 use crate::{labels, plan as plan_mod};
 
-/// Where the secret values of a deployment's configuration come from (for
-/// Odoo: `admin_passwd`, `db_password`). The default gives none.
-pub trait SecretSource: Send + Sync {
-    /// The secrets to render for `deployment`.
-    fn secrets_for(&self, deployment: &DesiredDeployment) -> Result<DeploymentSecrets>;
-}
-
-/// A [`SecretSource`] that gives no secrets.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoSecrets;
-
-impl SecretSource for NoSecrets {
-    fn secrets_for(&self, _: &DesiredDeployment) -> Result<DeploymentSecrets> {
-        Ok(DeploymentSecrets::none())
-    }
-}
-
-/// The system clock, for embedders that do not inject their own.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        let millis = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        Timestamp(millis)
-    }
-}
+pub use crate::secrets::{NoSecrets, SecretSource, SystemClock};
 
 enum Connector {
-    PerCluster,
+    PerCluster(Clients),
     Fixed(Client),
 }
 
@@ -89,7 +63,7 @@ pub struct KubeExecutor {
 impl fmt::Debug for KubeExecutor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let connector = match self.connector {
-            Connector::PerCluster => "per cluster",
+            Connector::PerCluster(_) => "one client per cluster",
             Connector::Fixed(_) => "fixed client",
         };
         f.debug_struct("KubeExecutor")
@@ -104,7 +78,7 @@ impl KubeExecutor {
     /// [`ClusterAccess`], stamping observations with `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         KubeExecutor {
-            connector: Connector::PerCluster,
+            connector: Connector::PerCluster(Clients::default()),
             clock,
             secrets: Arc::new(NoSecrets),
             poll_interval: Duration::from_secs(5),
@@ -132,7 +106,7 @@ impl KubeExecutor {
     async fn cluster(&self, access: &ClusterAccess) -> Result<Cluster> {
         match &self.connector {
             Connector::Fixed(client) => Ok(Cluster::new(client.clone())),
-            Connector::PerCluster => client_for(access).await.map(Cluster::new),
+            Connector::PerCluster(clients) => clients.get(access).await.map(Cluster::new),
         }
     }
 

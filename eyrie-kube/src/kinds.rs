@@ -3,7 +3,6 @@
 use std::fmt;
 
 use eyrie_core::GroupType;
-use kube::discovery::ApiResource;
 
 /// A kind of Kubernetes object that Eyrie renders and manages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -27,6 +26,23 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in apply order.
+    pub const ALL: [Kind; 8] = [
+        Kind::Namespace,
+        Kind::Secret,
+        Kind::PersistentVolumeClaim,
+        Kind::Deployment,
+        Kind::Service,
+        Kind::Ingress,
+        Kind::PostgresCluster,
+        Kind::PerconaXtraDbCluster,
+    ];
+
+    /// The kind whose `kind` field is `kind` (case-sensitive, as the API is).
+    pub fn from_kind(kind: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.kind() == kind)
+    }
+
     /// `(group, version, kind, plural)`.
     fn parts(self) -> (&'static str, &'static str, &'static str, &'static str) {
         match self {
@@ -75,9 +91,10 @@ impl Kind {
     }
 
     /// What kube-rs needs to address this kind dynamically.
-    pub fn api_resource(self) -> ApiResource {
+    #[cfg(feature = "client")]
+    pub fn api_resource(self) -> kube::discovery::ApiResource {
         let (group, version, kind, plural) = self.parts();
-        ApiResource {
+        kube::discovery::ApiResource {
             group: group.to_owned(),
             version: version.to_owned(),
             api_version: self.api_version(),
@@ -116,7 +133,11 @@ mod tests {
         assert_eq!(Kind::Secret.api_version(), "v1");
         assert_eq!(Kind::Deployment.api_version(), "apps/v1");
         assert_eq!(Kind::PostgresCluster.api_version(), "postgres-operator.crunchydata.com/v1beta1");
-        assert_eq!(Kind::PerconaXtraDbCluster.api_resource().plural, "perconaxtradbclusters");
+        assert_eq!(Kind::PerconaXtraDbCluster.plural(), "perconaxtradbclusters");
         assert!(!Kind::Namespace.namespaced());
+        for kind in Kind::ALL {
+            assert_eq!(Kind::from_kind(kind.kind()), Some(kind));
+        }
+        assert_eq!(Kind::from_kind("deployment"), None);
     }
 }

@@ -9,7 +9,26 @@
 //!
 //! The crate has two layers, as kube-rs has: [`render`] and [`plan`] are pure
 //! functions over values (k8s-openapi types for built-in kinds, JSON for the
-//! operators' custom resources); [`apply`] and [`executor`] send requests.
+//! operators' custom resources); `apply` and `executor` send requests.
+//! [`ManifestDir`] is a second executor that writes the rendered objects as
+//! YAML files for Argo CD or Flux instead of sending them.
+//!
+//! # Features
+//!
+//! As kube-rs, this crate lets the embedder choose the client, its TLS stack
+//! and its crypto provider:
+//!
+//! | feature | default | brings |
+//! | --- | --- | --- |
+//! | `client` | yes | the kube-rs client: `KubeExecutor`, `apply`, `connect` |
+//! | `rustls-tls` | yes | TLS through rustls |
+//! | `openssl-tls` | no | TLS through OpenSSL instead |
+//! | `ring` | yes | rustls' crypto provider ring |
+//! | `aws-lc-rs` | no | rustls' crypto provider aws-lc-rs instead |
+//! | `demo` | no | the quickstart tenant (`demo`) |
+//!
+//! Without `client` (`default-features = false`) the crate renders, plans
+//! and writes manifest directories with no kube-rs, TLS or HTTP in the build.
 //!
 //! ```
 //! use eyrie_kube::render::{DeploymentSecrets, Run, render};
@@ -52,20 +71,28 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "client")]
 pub mod apply;
+#[cfg(feature = "client")]
 pub mod connect;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod errors;
+#[cfg(feature = "client")]
 pub mod executor;
 pub mod kinds;
 pub mod labels;
+pub mod manifests;
 pub mod names;
 pub mod observe;
 pub mod plan;
 pub mod render;
+pub mod secrets;
 
-pub use executor::{KubeExecutor, NoSecrets, SecretSource, SystemClock};
+#[cfg(feature = "client")]
+pub use executor::KubeExecutor;
 pub use kinds::Kind;
+pub use manifests::{ManifestDir, WriteStats};
 pub use plan::{Plan, Step};
 pub use render::{DeploymentSecrets, Object, Rendered, Run};
+pub use secrets::{NoSecrets, SecretSource, SystemClock};

@@ -275,10 +275,7 @@ fn ingress_only_with_a_host() {
 #[test]
 fn the_render_example_output_parses_back() {
     let yaml = demo::quickstart_yaml().unwrap();
-    let mut docs = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(&yaml) {
-        docs.push(<Value as serde::Deserialize>::deserialize(document).unwrap());
-    }
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
     let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds.iter().filter(|k| **k == "Namespace").count(), 1, "{kinds:?}");
     assert_eq!(kinds.iter().filter(|k| **k == "Deployment").count(), 3, "{kinds:?}");

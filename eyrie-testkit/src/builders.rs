@@ -72,6 +72,7 @@ pub fn deployment(id: u64, group: &DeploymentGroup, scope: &Scope, slug: &str) -
         entered_deploy_at: None,
         deployed_digest: None,
         timer_due_at: None,
+        hostname: None,
         observed: None,
         last_error: None,
         created_at: T0,

@@ -17,12 +17,14 @@ use eyrie_core::storage::{
 use eyrie_core::{Error, Membership, Project, ProjectId, Result, UserId};
 
 /// A change made between authorization and commit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// The user's membership in the project is deleted.
     RemoveMember(ProjectId, UserId),
     /// The project's portal is blocked.
     BlockPortal(ProjectId),
+    /// Any transaction, e.g. what a racing call would commit.
+    Commit(Transaction),
 }
 
 /// Wraps a store; see the module docs.
@@ -67,6 +69,7 @@ impl InterposingStore {
                 blocked.portal_blocked = true;
                 Transaction::new().update(&p, blocked)
             }
+            Change::Commit(tx) => tx,
         };
         self.inner.commit(tx).await.map(|_| ())
     }

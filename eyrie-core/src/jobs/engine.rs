@@ -30,6 +30,36 @@ pub const MAX_JOB_PARAMETERS: usize = 16;
 /// Bytes of a job's parameters (keys and values), at most.
 pub const MAX_JOB_PARAMETER_BYTES: usize = 8 * 1024;
 
+/// What one [`Engine::run_until_idle`] did.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct RunReport {
+    /// Jobs that reached a final state (done, error or cancel).
+    pub finished: usize,
+    /// Every error met, with the job it came from when known.
+    pub errors: Vec<(Option<JobId>, Error)>,
+}
+
+impl RunReport {
+    /// Whether no error was met.
+    pub fn is_clean(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+impl std::fmt::Display for RunReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} job(s) finished", self.finished)?;
+        for (job, e) in &self.errors {
+            match job {
+                Some(job) => write!(f, "; {job}: {e}")?,
+                None => write!(f, "; {e}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How an engine runs jobs.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -367,11 +397,13 @@ impl Engine {
     }
 
     /// Runs every runnable job until none is left, at most
-    /// `max_concurrent_jobs` at once. Returns how many reached a final state.
-    /// Jobs waiting for a manual step stay running and are left alone.
-    pub async fn run_until_idle(&self) -> Result<usize> {
-        let mut finished = 0;
-        let mut first_error = None;
+    /// `max_concurrent_jobs` at once, and reports what happened: how many
+    /// jobs reached a final state, and every error met on the way (a job
+    /// that errs does not hide another's). Jobs waiting for a manual step
+    /// stay running and are left alone. Fails only when the runnable jobs
+    /// cannot be listed at all.
+    pub async fn run_until_idle(&self) -> Result<RunReport> {
+        let mut report = RunReport::default();
         loop {
             let runnable = self.runnable_jobs().await?;
             if runnable.is_empty() {
@@ -382,26 +414,32 @@ impl Engine {
                 let engine = self.clone();
                 set.spawn(async move {
                     let _slot = engine.slots.clone().acquire_owned().await;
-                    match engine.claim(id).await? {
-                        Some(claimed) => engine.drive(claimed).await.map(Some),
-                        None => Ok(None),
-                    }
+                    let outcome = match engine.claim(id).await {
+                        Ok(Some(claimed)) => engine.drive(claimed).await.map(Some),
+                        Ok(None) => Ok(None),
+                        Err(e) => Err(e),
+                    };
+                    (id, outcome)
                 });
             }
             let mut progressed = false;
             while let Some(joined) = set.join_next().await {
                 match joined {
-                    Ok(Ok(Some(job))) => {
+                    Ok((_, Ok(Some(job)))) => {
                         progressed = true;
                         if !job.state.is_active() {
-                            finished += 1;
+                            report.finished += 1;
                         }
                     }
                     // Another engine claimed it first: nothing to do here.
-                    Ok(Ok(None)) => {}
-                    Ok(Err(e)) => first_error = first_error.or(Some(e)),
+                    Ok((_, Ok(None))) => {}
+                    Ok((id, Err(e))) => {
+                        tracing::warn!(job = %id, error = %e, "a job run failed");
+                        report.errors.push((Some(id), e));
+                    }
                     Err(e) => {
-                        first_error = first_error.or(Some(Error::backend(format!("job task failed: {e}"), false)))
+                        tracing::error!(error = %e, "a job task panicked or was cancelled");
+                        report.errors.push((None, Error::backend(format!("job task failed: {e}"), false)));
                     }
                 }
             }
@@ -409,10 +447,7 @@ impl Engine {
                 break;
             }
         }
-        match first_error {
-            Some(e) if finished == 0 => Err(e),
-            _ => Ok(finished),
-        }
+        Ok(report)
     }
 
     /// Claims a job for this engine (scheduled → running, or a lapsed

@@ -34,7 +34,7 @@ mod lifecycle;
 mod scheduler;
 
 pub use books::default_steps;
-pub use engine::{Engine, EngineConfig, MAX_JOB_PARAMETER_BYTES, MAX_JOB_PARAMETERS};
+pub use engine::{Engine, EngineConfig, MAX_JOB_PARAMETER_BYTES, MAX_JOB_PARAMETERS, RunReport};
 pub use handler::{HandlerRegistry, StepContext, StepHandler, StepOutcome, builtin};
 pub use lifecycle::{action_permission, check_can_start, target_state};
 pub use scheduler::{TickPlan, TickReport, next_run};

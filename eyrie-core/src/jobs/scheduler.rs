@@ -111,6 +111,25 @@ impl Engine {
                 plan.expired_logs.push(l.value.id);
             }
         }
+        // Retention is decided now, by each scope's current setting: for every
+        // scope that has one, one range read over its logs by minute written,
+        // up to the cutoff. The cost follows the scopes with retention and the
+        // logs due, not the number of logs kept.
+        for scope in self.store().children::<Scope>(Index::ScopesWithLogRetention).await? {
+            let Some(keep) = scope.value.monitor_log_delete_after_seconds else { continue };
+            let cutoff =
+                Timestamp(now.as_millis().saturating_sub(i64::try_from(keep.saturating_mul(1000)).unwrap_or(i64::MAX)));
+            let id = scope.value.id;
+            let (from, to) = (Index::scope_log_parent(id, Timestamp(0)), Index::scope_log_parent(id, cutoff));
+            for l in self.store().list_between(Index::ScopeLogs(from), Index::ScopeLogs(to)).await? {
+                if let Some(l) = crate::storage::Versioned::<MonitorLog>::from_stored(l)
+                    && l.value.scope_id == Some(id)
+                    && l.value.at <= cutoff
+                {
+                    plan.expired_logs.push(l.value.id);
+                }
+            }
+        }
         Ok(plan)
     }
 

@@ -47,6 +47,12 @@ pub struct Deployment {
     /// Indexed by time so the scheduler finds due deployments without a scan.
     #[serde(default)]
     pub timer_due_at: Option<Timestamp>,
+    /// Its effective hostname ([`crate::EffectiveDeployment`]'s `host`),
+    /// kept by the service whenever the slug, the scope, the scope's
+    /// `root_subdomain` or the project's `domain` changes. While it is live,
+    /// no other deployment may hold the same one.
+    #[serde(default)]
+    pub hostname: Option<String>,
     /// What the cluster last reported, kept apart from the desired state.
     pub observed: Option<ObservedState>,
     /// The error of the last failed action, if any.

@@ -11,6 +11,7 @@ mod code;
 mod datasource;
 mod deployment;
 mod group;
+mod hosts;
 mod jobs;
 mod operations;
 mod people;
@@ -24,6 +25,7 @@ pub use code::{Branch, Image, Repository};
 pub use datasource::{DataType, Datasource, DatasourceUsage};
 pub use deployment::{Condition, Deployment, DeploymentVersion, ObservedState, VersionChange, VersionField};
 pub use group::{DeploymentGroup, GroupType};
+pub use hosts::{ClaimSource, HostClaim, HostShard};
 pub use jobs::{Book, Job, JobAction, JobStep, Lease, StepKind, StepSpec, StepState, StepStats};
 pub use operations::{
     Backup, BackupKind, BackupSchedule, BackupState, Monitor, MonitorLog, MonitorState, MonitorType, ScheduleKind,

@@ -1,7 +1,9 @@
 //! Monitors, monitor logs, backup schedules and backups (SPEC §6).
 
 use crate::clock::Timestamp;
-use crate::ids::{BackupId, BackupScheduleId, DatasourceId, DeploymentId, JobId, MonitorId, MonitorLogId, ProjectId};
+use crate::ids::{
+    BackupId, BackupScheduleId, DatasourceId, DeploymentId, JobId, MonitorId, MonitorLogId, ProjectId, ScopeId,
+};
 use crate::validate::CronExpr;
 
 /// What a monitor checks.
@@ -72,10 +74,16 @@ pub struct MonitorLog {
     pub value: Option<u64>,
     /// A short message.
     pub message: String,
-    /// When it may be pruned (from its scope's `monitor_log_delete_after_seconds`
-    /// at the time it was written); indexed by time for the scheduler.
+    /// Logs written before retention was decided when pruning carry the
+    /// deadline fixed when they were written; the scheduler still prunes
+    /// them by it. New logs leave it `None` and carry `scope_id`.
     #[serde(default)]
     pub delete_after: Option<Timestamp>,
+    /// The scope of the monitor's deployment when the log was written: the
+    /// scheduler prunes the log by that scope's *current*
+    /// `monitor_log_delete_after_seconds`.
+    #[serde(default)]
+    pub scope_id: Option<ScopeId>,
 }
 
 /// When scheduled backups run.

@@ -113,6 +113,8 @@ impl Eyrie {
             }
             let clusters = deployment_clusters(&input.cluster_ids, group, &scope.value)?;
             self.check_settings_refs(&input.settings, group.project_id).await?;
+            let slug = input.slug.clone().unwrap_or_else(|| Slug::from_name(input.name.as_str()));
+            let hostname = crate::effective::hostname(&ga.access.project.value, &scope.value, &slug);
             let deployment = Deployment {
                 id: DeploymentId(self.next_id()),
                 project_id: group.project_id,
@@ -120,7 +122,8 @@ impl Eyrie {
                 scope_id: scope.value.id,
                 namespace_uid: group.namespace_uid,
                 name: input.name.clone(),
-                slug: input.slug.clone().unwrap_or_else(|| Slug::from_name(input.name.as_str())),
+                slug,
+                hostname,
                 cluster_ids: input.cluster_ids.clone(),
                 image_subscribed: input.image_subscribed,
                 settings: input.settings.clone(),
@@ -245,6 +248,7 @@ impl Eyrie {
             }
             if let Some(slug) = &patch.slug {
                 d.slug = slug.clone();
+                d.hostname = crate::effective::hostname(&da.access.project.value, &da.scope.value, slug);
             }
             if let Some(subscribed) = patch.image_subscribed {
                 d.image_subscribed = subscribed;
@@ -302,6 +306,7 @@ impl Eyrie {
             )?;
             let mut moved = d.clone();
             moved.scope_id = to;
+            moved.hostname = crate::effective::hostname(&da.access.project.value, &target.value, &moved.slug);
             moved.timer_due_at = crate::rules::next_timer_at(&moved, &target.value);
             let mut tx = da.access.pinned().unchanged(&da.group).unchanged(&da.scope).unchanged(&target);
             tx = self.pin_clusters(&clusters, tx).await?;

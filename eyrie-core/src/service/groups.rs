@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 use crate::ids::{ClusterId, GroupId, ProjectId, ScopeId};
 use crate::lifecycle::{ClusterState, LifecycleState};
 use crate::model::{
-    Cluster, DataType, Datasource, Deployment, DeploymentGroup, GroupType, Scope, ScopeConfig, Settings, User,
+    ClaimSource, Cluster, DataType, Datasource, Deployment, DeploymentGroup, GroupType, Scope, ScopeConfig, Settings,
+    User,
 };
 use crate::permission::{Action, Actor};
 use crate::rules::{check_scope_clusters, deployment_clusters};
@@ -199,6 +200,7 @@ impl Eyrie {
             for s in contents {
                 tx.writes.push(Write::Delete(s.record.key(), s.revision));
             }
+            tx = self.unfavour(id, tx).await?;
             let tx = tx.delete(&ga.group);
             self.commit(tx, self.audit(actor, Some(ga.group.value.project_id), "group.delete", id)).await
         })
@@ -249,6 +251,8 @@ impl Eyrie {
             let id = ScopeId(self.next_id());
             let scope = Scope::new(id, g, input.name.clone(), input.code.clone(), self.now(), input.config.clone());
             let mut tx = ga.access.pinned().unchanged(&ga.group).create(scope.clone());
+            let sub = scope.root_subdomain.as_ref();
+            tx = self.reclaim(g.project_id, ClaimSource::ScopeSubdomain(id), sub, tx).await?;
             tx.checks.extend(pins);
             self.commit(tx, self.audit(actor, Some(g.project_id), "scope.create", scope.id)).await?;
             Ok(scope)
@@ -296,15 +300,17 @@ impl Eyrie {
                         live.len()
                     )));
                 }
+                let sub = scope.root_subdomain.as_ref();
+                tx = self.reclaim(scope.project_id, ClaimSource::ScopeSubdomain(id), sub, tx).await?;
                 for d in &live {
                     deployment_clusters(&d.value.cluster_ids, &ga.group.value, &scope)?;
-                    // Timer settings may have changed: keep each deployment's due instant current.
-                    let due = crate::rules::next_timer_at(&d.value, &scope);
-                    if due == d.value.timer_due_at {
+                    // Timers and the hostname may have changed: keep each deployment current.
+                    let mut updated = d.value.clone();
+                    updated.timer_due_at = crate::rules::next_timer_at(&d.value, &scope);
+                    updated.hostname = crate::effective::hostname(&ga.access.project.value, &scope, &d.value.slug);
+                    if updated == d.value {
                         tx = tx.unchanged(d);
                     } else {
-                        let mut updated = d.value.clone();
-                        updated.timer_due_at = due;
                         tx = tx.update(d, updated);
                     }
                 }
@@ -336,6 +342,7 @@ impl Eyrie {
                 limit: 1,
                 message: format!("scope {} still holds live deployments", scope.value.code),
             });
+            tx = self.release_claims(scope.value.project_id, |s| *s == ClaimSource::ScopeSubdomain(id), tx).await?;
             let tx = tx.delete(&scope);
             self.commit(tx, self.audit(actor, Some(scope.value.project_id), "scope.delete", id)).await
         })

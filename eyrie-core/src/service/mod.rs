@@ -35,6 +35,7 @@ mod code;
 mod datasources;
 mod deployments;
 mod groups;
+mod hosts;
 mod operations;
 mod people;
 mod projects;
@@ -201,7 +202,7 @@ impl Eyrie {
             Err(Error::NotFound { entity, .. }) => {
                 Err(Error::Conflict(format!("a {entity} this call read was deleted meanwhile")))
             }
-            Err(e) => Err(e),
+            Err(e) => Err(hosts::shard_race(e)),
         }
     }
 

@@ -75,7 +75,8 @@ impl Eyrie {
                 state,
                 value,
                 message: message.to_owned(),
-                delete_after: scope.monitor_log_delete_after_seconds.map(|s| now.plus_seconds(s)),
+                delete_after: None,
+                scope_id: Some(scope.id),
             };
             let mut m = read.value.clone();
             m.state = state;

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Eyrie, allow};
 use crate::error::{Error, Result};
 use crate::ids::{DeploymentId, MembershipId, MonitorId, NamespaceUid, ProjectId, RepositoryId, UserId};
-use crate::model::{AuditEvent, Deployment, DeploymentGroup, Membership, Namespace, OverrideTarget, Project, User};
+use crate::model::{
+    AuditEvent, ClaimSource, Deployment, DeploymentGroup, Membership, Namespace, OverrideTarget, Project, User,
+};
 use crate::permission::{Action, Actor, Resource, Role};
 use crate::storage::{
     Check, Entity, EntityKind, Index, Record, RecordKey, StoreExt, Stored, Transaction, UniqueKey, Versioned, Write,
@@ -73,8 +75,12 @@ impl Eyrie {
             role: Role::Admin,
             created_at: now,
         };
-        let tx = Transaction::new().create(project.clone()).create(namespace).create(membership);
-        self.commit(tx, self.audit(actor, Some(project.id), "project.create", project.id)).await?;
+        self.retrying(|| async {
+            let tx = Transaction::new().create(project.clone()).create(namespace.clone()).create(membership.clone());
+            let tx = self.reclaim(project.id, ClaimSource::ProjectDomain, project.domain.as_ref(), tx).await?;
+            self.commit(tx, self.audit(actor, Some(project.id), "project.create", project.id)).await
+        })
+        .await?;
         Ok(project)
     }
 
@@ -126,8 +132,13 @@ impl Eyrie {
             if let Some(slug) = &patch.slug {
                 project.slug = slug.clone();
             }
-            if let Some(domain) = &patch.domain {
+            if let Some(domain) = &patch.domain
+                && *domain != project.domain
+            {
                 project.domain = domain.clone();
+                tx = self.reclaim(id, ClaimSource::ProjectDomain, domain.as_ref(), tx).await?;
+                let scopes: Vec<_> = self.project_scopes(id).await?.into_iter().map(|s| s.value).collect();
+                tx = self.rehost(&project, &scopes, tx).await?;
             }
             if let Some(primary) = patch.primary_deployment {
                 if let Some(dep_id) = primary {
@@ -216,6 +227,7 @@ impl Eyrie {
                 Index::ProjectInvitations(id),
                 Index::ProjectDatasources(id),
                 Index::ProjectImages(id),
+                Index::ProjectClaims(id),
             ] {
                 add(self.store.list(index).await?);
             }
@@ -227,6 +239,9 @@ impl Eyrie {
             add(self.store.get(namespace).await?.into_iter().collect());
             let mut tx = access.pinned();
             tx.checks.extend(pins);
+            for group in self.store.children::<DeploymentGroup>(Index::ProjectGroups(id)).await? {
+                tx = self.unfavour(group.value.id, tx).await?;
+            }
             for s in doomed.values() {
                 tx.writes.push(Write::Delete(s.record.key(), s.revision));
             }
@@ -269,7 +284,17 @@ impl Eyrie {
             members.insert(OverrideTarget::Deployment(d.value.id));
             out.push(stored(d));
         }
-        out.extend(self.store.list(Index::GroupScopes(g.id)).await?);
+        let scopes = self.store.list(Index::GroupScopes(g.id)).await?;
+        let scope_ids: BTreeSet<u64> = scopes.iter().map(|s| s.record.key().id).collect();
+        out.extend(scopes);
+        for c in self.store.list(Index::ProjectClaims(g.project_id)).await? {
+            if let Record::HostClaim(claim) = &c.record
+                && let ClaimSource::ScopeSubdomain(s) = claim.source
+                && scope_ids.contains(&s.0)
+            {
+                out.push(c);
+            }
+        }
         for o in self.store.list(Index::ProjectOverrides(g.project_id)).await? {
             if let Record::RoleOverride(ov) = &o.record
                 && members.contains(&ov.target)
@@ -289,6 +314,18 @@ impl Eyrie {
             self.store.children::<AuditEvent>(Index::ProjectAudit(id)).await?.into_iter().map(|v| v.value).collect();
         events.sort_by_key(|e| (e.at, e.id));
         Ok(events)
+    }
+}
+
+impl Eyrie {
+    /// Adds to `tx` the removal of `group` from every user's favourites.
+    pub(crate) async fn unfavour(&self, group: crate::ids::GroupId, mut tx: Transaction) -> Result<Transaction> {
+        for user in self.store.children::<User>(Index::FavouredBy(group)).await? {
+            let mut updated = user.value.clone();
+            updated.favourite_groups.remove(&group);
+            tx = tx.update(&user, updated);
+        }
+        Ok(tx)
     }
 }
 

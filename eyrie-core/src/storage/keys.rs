@@ -71,6 +71,8 @@ entity_kinds! {
     Book = 21, "book";
     Job = 22, "job";
     StepStats = 23, "step statistics";
+    HostClaim = 24, "domain claim";
+    HostShard = 25, "domain shard";
 }
 
 impl fmt::Display for EntityKind {
@@ -124,6 +126,13 @@ impl fmt::Display for RecordKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {:016x}", self.kind, self.id)
     }
+}
+
+/// A stable 64-bit hash (FNV-1a) for index parents made from values: the
+/// same bytes give the same parent in every process and version. Collisions
+/// only make two values share a list; readers compare the values.
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Lowercase hex of `bytes`, for naming undecodable keys.
@@ -202,8 +211,21 @@ pub enum Index {
     BackupsDue(u64),
     /// Images whose digest changed and whose subscribers still wait for a redeploy.
     ImagesPendingRedeploy,
-    /// Monitor logs by the instant (seconds) they may be pruned.
+    /// Monitor logs by the instant (seconds) they may be pruned (logs
+    /// written before retention was decided when pruning).
     LogsExpiring(u64),
+    /// Domain claims of one name (parent: [`crate::hostnames::name_key`]).
+    ClaimsAt(u64),
+    /// Domain claims below one name (parent: [`crate::hostnames::name_key`]).
+    ClaimsBelow(u64),
+    /// Domain claims of a project.
+    ProjectClaims(ProjectId),
+    /// Users who marked a group as a favourite.
+    FavouredBy(GroupId),
+    /// Scopes with a `monitor_log_delete_after_seconds`.
+    ScopesWithLogRetention,
+    /// Monitor logs by scope and minute written (parent: [`Index::scope_log_parent`]).
+    ScopeLogs(u64),
 }
 
 impl Index {
@@ -243,6 +265,12 @@ impl Index {
             Index::BackupsDue(p) => (31, p),
             Index::ImagesPendingRedeploy => (32, 0),
             Index::LogsExpiring(p) => (33, p),
+            Index::ClaimsAt(p) => (34, p),
+            Index::ClaimsBelow(p) => (35, p),
+            Index::ProjectClaims(p) => (36, p.0),
+            Index::FavouredBy(p) => (37, p.0),
+            Index::ScopesWithLogRetention => (38, 0),
+            Index::ScopeLogs(p) => (39, p),
         }
     }
 }
@@ -258,6 +286,16 @@ impl Index {
     /// The parent of a time index for an instant: whole seconds, negative clamped to 0.
     pub fn time_parent(at: crate::Timestamp) -> u64 {
         at.as_unix_seconds().max(0) as u64
+    }
+
+    /// The parent of [`Index::ScopeLogs`]: 32 bits of the scope (a hash of
+    /// its id; readers compare the scope itself) over 32 bits of minutes
+    /// since the epoch, so that one range read finds a scope's logs written
+    /// up to a minute, oldest first.
+    pub fn scope_log_parent(scope: ScopeId, at: crate::Timestamp) -> u64 {
+        let hashed = stable_hash(&scope.0.to_be_bytes());
+        let minutes = u64::try_from(at.as_unix_seconds().max(0) / 60).unwrap_or(0).min(u64::from(u32::MAX));
+        ((hashed >> 32) << 32) | minutes
     }
 
     /// The parent of [`Index::JobsInState`] for a state: its stable tag ([`job_state_tag`]).
@@ -364,6 +402,8 @@ pub enum UniqueKey {
     BookVersion(u64, u32),
     /// At most one active job per deployment.
     ActiveJob(DeploymentId),
+    /// One live deployment per effective hostname.
+    Hostname(String),
 }
 
 impl UniqueKey {
@@ -384,6 +424,7 @@ impl UniqueKey {
             UniqueKey::PendingInvitation(p, v) => (10, p.0, v.into()),
             UniqueKey::BookVersion(p, v) => (11, *p, format!("{v:010}").into()),
             UniqueKey::ActiveJob(d) => (12, d.0, "".into()),
+            UniqueKey::Hostname(v) => (13, 0, v.into()),
         };
         let mut out = Vec::with_capacity(9 + value.len());
         out.push(tag);
@@ -408,6 +449,7 @@ impl fmt::Display for UniqueKey {
             UniqueKey::PendingInvitation(p, v) => write!(f, "pending invitation of {v:?} to {p}"),
             UniqueKey::BookVersion(p, v) => write!(f, "version {v} of book {p:x}"),
             UniqueKey::ActiveJob(d) => write!(f, "active job of {d}"),
+            UniqueKey::Hostname(v) => write!(f, "hostname {v:?}"),
         }
     }
 }

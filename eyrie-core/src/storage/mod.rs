@@ -34,7 +34,9 @@ mod tx;
 mod writer;
 
 pub use backend::{Backend, Batch, Capabilities, Durability, StoreOptions};
-pub use keys::{EntityKind, Index, RecordKey, UniqueKey, group_type_tag, hex, job_action_tag, job_state_tag};
+pub use keys::{
+    EntityKind, Index, RecordKey, UniqueKey, group_type_tag, hex, job_action_tag, job_state_tag, stable_hash,
+};
 pub use kv_store::KvStore;
 pub use record::{Entity, Record};
 pub use snapshot::{KvSnapshot, Snapshot, SnapshotExt};

@@ -104,6 +104,8 @@ records! {
     Book(Book) => |r| r.id.0;
     Job(Job) => |r| r.id.0;
     StepStats(StepStats) => |r| r.id.0;
+    HostClaim(HostClaim) => |r| r.id.0;
+    HostShard(HostShard) => |r| r.id.0;
 }
 
 impl Record {
@@ -119,6 +121,9 @@ impl Record {
             Record::Scope(s) => {
                 let mut out = vec![Index::GroupScopes(s.group_id)];
                 out.extend(s.settings.image_id.map(Index::ImageScopes));
+                if s.monitor_log_delete_after_seconds.is_some() {
+                    out.push(Index::ScopesWithLogRetention);
+                }
                 out
             }
             Record::Deployment(d) => {
@@ -147,6 +152,7 @@ impl Record {
             Record::MonitorLog(l) => {
                 let mut out = vec![Index::MonitorLogs(l.monitor_id)];
                 out.extend(l.delete_after.map(|at| Index::LogsExpiring(Index::time_parent(at))));
+                out.extend(l.scope_id.map(|s| Index::ScopeLogs(Index::scope_log_parent(s, l.at))));
                 out
             }
             Record::Version(v) => vec![Index::DeploymentVersions(v.deployment_id)],
@@ -161,9 +167,23 @@ impl Record {
                 vec![Index::DeploymentJobs(j.deployment_id), Index::JobsInState(Index::job_state_parent(j.state))]
             }
             Record::Audit(a) => vec![a.project_id.map_or(Index::GlobalAudit, Index::ProjectAudit)],
-            Record::Project(_) | Record::Namespace(_) | Record::Cluster(_) | Record::User(_) | Record::StepStats(_) => {
-                Vec::new()
+            Record::User(u) => u.favourite_groups.iter().map(|&g| Index::FavouredBy(g)).collect(),
+            Record::HostClaim(c) => {
+                let name = c.name.as_str();
+                let mut out =
+                    vec![Index::ClaimsAt(crate::hostnames::name_key(name)), Index::ProjectClaims(c.project_id)];
+                out.extend(
+                    crate::hostnames::ancestors(name)
+                        .into_iter()
+                        .map(|a| Index::ClaimsBelow(crate::hostnames::name_key(a))),
+                );
+                out
             }
+            Record::Project(_)
+            | Record::Namespace(_)
+            | Record::Cluster(_)
+            | Record::StepStats(_)
+            | Record::HostShard(_) => Vec::new(),
         }
     }
 
@@ -173,7 +193,13 @@ impl Record {
             Record::Project(p) => vec![UniqueKey::ProjectSlug(p.slug.to_string())],
             Record::Group(g) => vec![UniqueKey::GroupSlug(g.project_id, g.slug.to_string())],
             Record::Scope(s) => vec![UniqueKey::ScopeCode(s.group_id, s.code.to_string())],
-            Record::Deployment(d) => vec![UniqueKey::DeploymentSlug(d.group_id, d.slug.to_string())],
+            Record::Deployment(d) => {
+                let mut out = vec![UniqueKey::DeploymentSlug(d.group_id, d.slug.to_string())];
+                if d.state.is_live() {
+                    out.extend(d.hostname.clone().map(UniqueKey::Hostname));
+                }
+                out
+            }
             Record::Cluster(c) => {
                 vec![UniqueKey::ClusterUid(c.uid.to_string()), UniqueKey::ClusterSlug(c.slug.to_string())]
             }

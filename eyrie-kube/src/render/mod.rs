@@ -33,7 +33,7 @@ use k8s_openapi::api::networking::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::kinds::Kind;
 use crate::{labels, names};
@@ -109,6 +109,11 @@ impl Object {
         Ok(Object { kind, name: name.to_owned(), namespace: namespace.map(str::to_owned), body })
     }
 
+    /// Wraps a body that is JSON already (no copy).
+    pub fn from_value(kind: Kind, name: &str, namespace: Option<&str>, body: Value) -> Object {
+        Object { kind, name: name.to_owned(), namespace: namespace.map(str::to_owned), body }
+    }
+
     /// `Kind/namespace/name`, for messages.
     pub fn id(&self) -> String {
         match &self.namespace {
@@ -141,15 +146,23 @@ impl Rendered {
 }
 
 /// `objects` as a multi-document YAML stream, each document opened by `---`.
+///
+/// Written by serde-saphyr with plain (never folded) scalars, so a long
+/// value such as a Secret's base64 stays on one line.
 pub fn to_yaml<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Result<String> {
     let mut out = String::new();
     for object in objects {
-        let doc = serde_yaml::to_string(&object.body)
-            .map_err(|e| Error::backend(format!("cannot write {} as YAML: {e}", object.id()), false))?;
         out.push_str("---\n");
-        out.push_str(&doc);
+        write_yaml(&mut out, object)?;
     }
     Ok(out)
+}
+
+/// Appends `object`'s body to `out` as one YAML document (without `---`).
+pub fn write_yaml(out: &mut String, object: &Object) -> Result<()> {
+    let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
+    serde_saphyr::to_fmt_writer_with_options(out, &object.body, options)
+        .map_err(|e| Error::backend(format!("cannot write {} as YAML: {e}", object.id()), false))
 }
 
 /// Renders `desired` as it should run (`run`), with the given secrets.
@@ -192,46 +205,105 @@ pub fn base_name(desired: &DesiredDeployment) -> String {
     )
 }
 
+/// `value` as JSON.
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<Value> {
+    serde_json::to_value(value).map_err(|e| Error::backend(format!("cannot serialize a rendered value: {e}"), false))
+}
+
+/// A JSON object of `pairs`, moving the values in (`json!` would copy
+/// every embedded `Value` by serializing it again).
+pub(crate) fn json_object<const N: usize>(pairs: [(&str, Value); N]) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+/// Sets `key` to `value` in the JSON object at `path` of `body` (the parts
+/// a renderer leaves empty in the typed value and fills from [`Ctx`]).
+pub(crate) fn put(body: &mut Value, path: &[&str], key: &str, value: Value) -> Result<()> {
+    let mut at = body;
+    for part in path {
+        at = at.get_mut(*part).ok_or_else(|| Error::backend(format!("rendered object has no {part}"), false))?;
+    }
+    let map = at.as_object_mut().ok_or_else(|| Error::backend(format!("rendered {key} has no parent"), false))?;
+    map.insert(key.to_owned(), value);
+    Ok(())
+}
+
 /// An [`Error::Invalid`] about a rendered field.
 pub(crate) fn invalid(field: &'static str, value: impl fmt::Display, reason: &str) -> Error {
     Error::Invalid(ValidationError::field(field, value, reason))
 }
 
 /// What every renderer needs: the deployment, its names, labels and settings.
+///
+/// The label and annotation maps are built once per render, as JSON, and
+/// put into each object's body after it is serialized: building them as
+/// `BTreeMap<String, String>` per object and converting each through
+/// `serde_json::Value` was most of the cost of rendering (allocations).
 pub(crate) struct Ctx<'a> {
     pub(crate) desired: &'a DesiredDeployment,
     pub(crate) run: Run,
     pub(crate) secrets: &'a DeploymentSecrets,
     pub(crate) base: String,
     pub(crate) namespace: &'a str,
+    labels: Map<String, Value>,
+    annotations: Map<String, Value>,
+    selector: Map<String, Value>,
+}
+
+/// A string map as a JSON object.
+fn json_map(map: BTreeMap<String, String>) -> Map<String, Value> {
+    map.into_iter().map(|(k, v)| (k, Value::String(v))).collect()
 }
 
 impl<'a> Ctx<'a> {
     fn new(desired: &'a DesiredDeployment, run: Run, secrets: &'a DeploymentSecrets) -> Self {
-        Ctx { desired, run, secrets, base: base_name(desired), namespace: &desired.namespace }
-    }
-
-    /// Metadata for the object `name`: namespace, labels, annotations.
-    pub(crate) fn meta(&self, name: &str) -> ObjectMeta {
-        ObjectMeta {
-            name: Some(name.to_owned()),
-            namespace: Some(self.namespace.to_owned()),
-            labels: Some(self.labels()),
-            annotations: Some(labels::annotations(self.desired)),
-            ..ObjectMeta::default()
+        let base = base_name(desired);
+        Ctx {
+            labels: json_map(labels::labels(desired, &base)),
+            annotations: json_map(labels::annotations(desired)),
+            selector: json_map(labels::selector_labels(desired)),
+            desired,
+            run,
+            secrets,
+            base,
+            namespace: &desired.namespace,
         }
     }
 
-    pub(crate) fn labels(&self) -> BTreeMap<String, String> {
-        labels::labels(self.desired, &self.base)
+    /// `metadata` of the object `name`: name, namespace, labels, annotations.
+    pub(crate) fn meta(&self, name: &str) -> Value {
+        let mut meta = Map::new();
+        meta.insert("annotations".to_owned(), Value::Object(self.annotations.clone()));
+        meta.insert("labels".to_owned(), self.labels());
+        meta.insert("name".to_owned(), Value::String(name.to_owned()));
+        meta.insert("namespace".to_owned(), Value::String(self.namespace.to_owned()));
+        Value::Object(meta)
+    }
+
+    /// Every label of the deployment's objects.
+    pub(crate) fn labels(&self) -> Value {
+        Value::Object(self.labels.clone())
+    }
+
+    /// The labels that select the deployment's pods.
+    pub(crate) fn selector(&self) -> Value {
+        Value::Object(self.selector.clone())
     }
 
     /// The identifying labels handed to operators for the objects they make:
     /// the ids, not `managed-by` (those objects are the operator's).
-    pub(crate) fn id_labels(&self) -> BTreeMap<String, String> {
-        let mut ids = self.labels();
+    pub(crate) fn id_labels(&self) -> Value {
+        let mut ids = self.labels.clone();
         ids.remove(labels::MANAGED_BY);
-        ids
+        Value::Object(ids)
+    }
+
+    /// The object `name` of `kind` in the deployment's namespace, from a
+    /// k8s-openapi value rendered without metadata: [`Ctx::meta`] is put in.
+    pub(crate) fn object(&self, kind: Kind, name: &str, typed: &impl serde::Serialize) -> Result<Object> {
+        let mut object = Object::new(kind, name, Some(self.namespace), typed)?;
+        put(&mut object.body, &[], "metadata", self.meta(name))?;
+        Ok(object)
     }
 
     /// A type-specific parameter.
@@ -309,7 +381,6 @@ impl<'a> Ctx<'a> {
             .param("tls_secret")
             .map(|secret| vec![IngressTLS { hosts: Some(vec![host.clone()]), secret_name: Some(secret.to_owned()) }]);
         let ingress = Ingress {
-            metadata: self.meta(&self.base),
             spec: Some(IngressSpec {
                 ingress_class_name: self.param("ingress_class").map(str::to_owned),
                 rules: Some(vec![IngressRule { host: Some(host), http: Some(HTTPIngressRuleValue { paths }) }]),
@@ -318,6 +389,6 @@ impl<'a> Ctx<'a> {
             }),
             ..Ingress::default()
         };
-        Object::new(Kind::Ingress, &self.base, Some(self.namespace), &ingress).map(Some)
+        self.object(Kind::Ingress, &self.base, &ingress).map(Some)
     }
 }

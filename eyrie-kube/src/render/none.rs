@@ -12,9 +12,10 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{Ctx, Object, invalid};
+use serde_json::Value;
+
+use super::{Ctx, Object, invalid, put, to_json};
 use crate::kinds::Kind;
-use crate::labels;
 
 const DEFAULT_PORT: i32 = 8080;
 
@@ -48,26 +49,22 @@ pub(super) fn render(ctx: &Ctx<'_>) -> Result<Vec<Object>> {
         ..Container::default()
     };
     let deployment = Deployment {
-        metadata: ctx.meta(&ctx.base),
         spec: Some(DeploymentSpec {
             replicas: Some(ctx.running_replicas()?),
-            selector: LabelSelector {
-                match_labels: Some(labels::selector_labels(ctx.desired)),
-                ..LabelSelector::default()
-            },
+            // Selector and pod labels are put in from the context below.
+            selector: LabelSelector::default(),
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta { labels: Some(ctx.labels()), ..ObjectMeta::default() }),
-                spec: Some(PodSpec { containers: vec![container], ..PodSpec::default() }),
+                metadata: Some(ObjectMeta::default()),
+                // The container is put in below, serialized from the stack.
+                spec: Some(PodSpec { containers: Vec::new(), ..PodSpec::default() }),
             },
             ..DeploymentSpec::default()
         }),
         ..Deployment::default()
     };
     let service = Service {
-        metadata: ctx.meta(&ctx.base),
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".to_owned()),
-            selector: Some(labels::selector_labels(ctx.desired)),
             ports: Some(vec![ServicePort {
                 name: Some("http".to_owned()),
                 port: 80,
@@ -79,11 +76,13 @@ pub(super) fn render(ctx: &Ctx<'_>) -> Result<Vec<Object>> {
         }),
         ..Service::default()
     };
-    let ns = Some(ctx.namespace);
-    let mut objects = vec![
-        Object::new(Kind::Deployment, &ctx.base, ns, &deployment)?,
-        Object::new(Kind::Service, &ctx.base, ns, &service)?,
-    ];
+    let mut deployment = ctx.object(Kind::Deployment, &ctx.base, &deployment)?;
+    put(&mut deployment.body, &["spec", "selector"], "matchLabels", ctx.selector())?;
+    put(&mut deployment.body, &["spec", "template", "metadata"], "labels", ctx.labels())?;
+    put(&mut deployment.body, &["spec", "template", "spec"], "containers", Value::Array(vec![to_json(&container)?]))?;
+    let mut service = ctx.object(Kind::Service, &ctx.base, &service)?;
+    put(&mut service.body, &["spec"], "selector", ctx.selector())?;
+    let mut objects = vec![deployment, service];
     objects.extend(ctx.ingress(&[("/", "http")])?);
     Ok(objects)
 }

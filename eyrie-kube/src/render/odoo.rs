@@ -30,7 +30,9 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{Ctx, Object, invalid};
+use serde_json::Value;
+
+use super::{Ctx, Object, invalid, put, to_json};
 use crate::kinds::Kind;
 use crate::{labels, names};
 
@@ -58,14 +60,12 @@ pub(super) fn render(ctx: &Ctx<'_>) -> Result<Vec<Object>> {
     }
 
     let secret = Secret {
-        metadata: ctx.meta(&config_name),
         type_: Some("Opaque".to_owned()),
         data: Some(BTreeMap::from([("odoo.conf".to_owned(), ByteString(conf.into_bytes()))])),
         ..Secret::default()
     };
 
     let pvc = PersistentVolumeClaim {
-        metadata: ctx.meta(&filestore_name),
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec![access_mode.to_owned()]),
             storage_class_name: ctx.param("storage_class").map(str::to_owned),
@@ -109,44 +109,38 @@ pub(super) fn render(ctx: &Ctx<'_>) -> Result<Vec<Object>> {
         }),
         ..Container::default()
     };
+    let filestore = Volume {
+        name: "filestore".to_owned(),
+        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+            claim_name: filestore_name.clone(),
+            ..Default::default()
+        }),
+        ..Volume::default()
+    };
+    let config = Volume {
+        name: "config".to_owned(),
+        secret: Some(SecretVolumeSource { secret_name: Some(config_name.clone()), ..Default::default() }),
+        ..Volume::default()
+    };
     let strategy = if access_mode == "ReadWriteMany" { "RollingUpdate" } else { "Recreate" };
     let deployment = Deployment {
-        metadata: ctx.meta(&ctx.base),
         spec: Some(DeploymentSpec {
             replicas: Some(ctx.running_replicas()?),
-            selector: LabelSelector {
-                match_labels: Some(labels::selector_labels(ctx.desired)),
-                ..LabelSelector::default()
-            },
+            // Selector and pod labels are put in from the context below.
+            selector: LabelSelector::default(),
             strategy: Some(DeploymentStrategy { type_: Some(strategy.to_owned()), ..DeploymentStrategy::default() }),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(ctx.labels()),
                     annotations: Some(BTreeMap::from([(labels::CONFIG_HASH.to_owned(), conf_hash)])),
                     ..ObjectMeta::default()
                 }),
                 spec: Some(PodSpec {
-                    containers: vec![container],
+                    // Containers and volumes are put in below, each
+                    // serialized from the stack: a `Vec` of these large
+                    // structs costs a large allocation per render.
+                    containers: Vec::new(),
                     // The official image runs as `odoo` (uid and gid 101).
                     security_context: Some(PodSecurityContext { fs_group: Some(101), ..Default::default() }),
-                    volumes: Some(vec![
-                        Volume {
-                            name: "filestore".to_owned(),
-                            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                                claim_name: filestore_name,
-                                ..Default::default()
-                            }),
-                            ..Volume::default()
-                        },
-                        Volume {
-                            name: "config".to_owned(),
-                            secret: Some(SecretVolumeSource {
-                                secret_name: Some(config_name.clone()),
-                                ..Default::default()
-                            }),
-                            ..Volume::default()
-                        },
-                    ]),
                     ..PodSpec::default()
                 }),
             },
@@ -163,22 +157,27 @@ pub(super) fn render(ctx: &Ctx<'_>) -> Result<Vec<Object>> {
         ..ServicePort::default()
     };
     let service = Service {
-        metadata: ctx.meta(&ctx.base),
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".to_owned()),
-            selector: Some(labels::selector_labels(ctx.desired)),
             ports: Some(vec![service_port("http", HTTP_PORT), service_port("longpolling", GEVENT_PORT)]),
             ..ServiceSpec::default()
         }),
         ..Service::default()
     };
 
-    let ns = Some(ctx.namespace);
+    let mut deployment = ctx.object(Kind::Deployment, &ctx.base, &deployment)?;
+    put(&mut deployment.body, &["spec", "selector"], "matchLabels", ctx.selector())?;
+    put(&mut deployment.body, &["spec", "template", "metadata"], "labels", ctx.labels())?;
+    let pod = ["spec", "template", "spec"];
+    put(&mut deployment.body, &pod, "containers", Value::Array(vec![to_json(&container)?]))?;
+    put(&mut deployment.body, &pod, "volumes", Value::Array(vec![to_json(&filestore)?, to_json(&config)?]))?;
+    let mut service = ctx.object(Kind::Service, &ctx.base, &service)?;
+    put(&mut service.body, &["spec"], "selector", ctx.selector())?;
     let mut objects = vec![
-        Object::new(Kind::Secret, &config_name, ns, &secret)?,
-        Object::new(Kind::PersistentVolumeClaim, &format!("{}-filestore", ctx.base), ns, &pvc)?,
-        Object::new(Kind::Deployment, &ctx.base, ns, &deployment)?,
-        Object::new(Kind::Service, &ctx.base, ns, &service)?,
+        ctx.object(Kind::Secret, &config_name, &secret)?,
+        ctx.object(Kind::PersistentVolumeClaim, &filestore_name, &pvc)?,
+        deployment,
+        service,
     ];
     objects.extend(ctx.ingress(&[("/websocket", "longpolling"), ("/", "http")])?);
     Ok(objects)
@@ -212,7 +211,9 @@ fn odoo_conf(ctx: &Ctx<'_>) -> Result<String> {
             // Name the option, never the value: it may be a secret.
             return Err(invalid("params", key, "values must not contain line breaks"));
         }
-        conf.push_str(&format!("{key} = {value}\n"));
+        for part in [key.as_str(), " = ", value.as_str(), "\n"] {
+            conf.push_str(part);
+        }
     }
     Ok(conf)
 }

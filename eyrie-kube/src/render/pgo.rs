@@ -17,7 +17,7 @@
 use eyrie_core::Result;
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, Object, Run, invalid};
+use super::{Ctx, Object, Run, invalid, json_object};
 use crate::kinds::Kind;
 
 /// The instance set name.
@@ -46,21 +46,19 @@ pub(super) fn render(ctx: &Ctx<'_>) -> Result<Vec<Object>> {
         spec.insert("image".to_owned(), Value::String(image.to_string()));
     }
     spec.insert("shutdown".to_owned(), Value::Bool(ctx.run == Run::Paused));
-    spec.insert("metadata".to_owned(), json!({ "labels": ctx.id_labels() }));
-    spec.insert(
-        "instances".to_owned(),
-        json!([{
-            "name": INSTANCE_SET,
-            "replicas": replicas,
-            "resources": ctx.resources_json()?,
-            "dataVolumeClaimSpec": volume,
-        }]),
-    );
-    let body = json!({
-        "apiVersion": Kind::PostgresCluster.api_version(),
-        "kind": Kind::PostgresCluster.kind(),
-        "metadata": ctx.meta(&ctx.base),
-        "spec": spec,
-    });
-    Ok(vec![Object::new(Kind::PostgresCluster, &ctx.base, Some(ctx.namespace), &body)?])
+    spec.insert("metadata".to_owned(), json_object([("labels", ctx.id_labels())]));
+    let instance = json_object([
+        ("name", Value::String(INSTANCE_SET.to_owned())),
+        ("replicas", json!(replicas)),
+        ("resources", ctx.resources_json()?),
+        ("dataVolumeClaimSpec", volume),
+    ]);
+    spec.insert("instances".to_owned(), Value::Array(vec![instance]));
+    let body = json_object([
+        ("apiVersion", Value::String(Kind::PostgresCluster.api_version())),
+        ("kind", Value::String(Kind::PostgresCluster.kind().to_owned())),
+        ("metadata", ctx.meta(&ctx.base)),
+        ("spec", Value::Object(spec)),
+    ]);
+    Ok(vec![Object::from_value(Kind::PostgresCluster, &ctx.base, Some(ctx.namespace), body)])
 }

@@ -16,7 +16,7 @@
 use eyrie_core::Result;
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, Object, Run, invalid};
+use super::{Ctx, Object, Run, invalid, json_object};
 use crate::kinds::Kind;
 
 /// The custom resource version written when no `cr_version` param is set.
@@ -53,30 +53,26 @@ pub(super) fn render(ctx: &Ctx<'_>) -> Result<Vec<Object>> {
     if !unsafe_flags.is_empty() {
         spec.insert("unsafeFlags".to_owned(), Value::Object(unsafe_flags));
     }
-    spec.insert(
-        "pxc".to_owned(),
-        json!({
-            "size": size,
-            "image": ctx.image_or(DEFAULT_IMAGE),
-            "labels": ctx.id_labels(),
-            "resources": ctx.resources_json()?,
-            "volumeSpec": { "persistentVolumeClaim": volume },
-        }),
-    );
-    spec.insert(
-        "haproxy".to_owned(),
-        json!({
-            "enabled": true,
-            "size": proxies,
-            "image": ctx.param("haproxy_image").unwrap_or(DEFAULT_HAPROXY_IMAGE),
-            "labels": ctx.id_labels(),
-        }),
-    );
-    let body = json!({
-        "apiVersion": Kind::PerconaXtraDbCluster.api_version(),
-        "kind": Kind::PerconaXtraDbCluster.kind(),
-        "metadata": ctx.meta(&ctx.base),
-        "spec": spec,
-    });
-    Ok(vec![Object::new(Kind::PerconaXtraDbCluster, &ctx.base, Some(ctx.namespace), &body)?])
+    let pxc = json_object([
+        ("size", json!(size)),
+        ("image", Value::String(ctx.image_or(DEFAULT_IMAGE))),
+        ("labels", ctx.id_labels()),
+        ("resources", ctx.resources_json()?),
+        ("volumeSpec", json_object([("persistentVolumeClaim", volume)])),
+    ]);
+    spec.insert("pxc".to_owned(), pxc);
+    let haproxy = json_object([
+        ("enabled", Value::Bool(true)),
+        ("size", json!(proxies)),
+        ("image", Value::String(ctx.param("haproxy_image").unwrap_or(DEFAULT_HAPROXY_IMAGE).to_owned())),
+        ("labels", ctx.id_labels()),
+    ]);
+    spec.insert("haproxy".to_owned(), haproxy);
+    let body = json_object([
+        ("apiVersion", Value::String(Kind::PerconaXtraDbCluster.api_version())),
+        ("kind", Value::String(Kind::PerconaXtraDbCluster.kind().to_owned())),
+        ("metadata", ctx.meta(&ctx.base)),
+        ("spec", Value::Object(spec)),
+    ]);
+    Ok(vec![Object::from_value(Kind::PerconaXtraDbCluster, &ctx.base, Some(ctx.namespace), body)])
 }

@@ -28,7 +28,7 @@ pub fn crd(file: &str) -> &'static Value {
     cache.entry(file.to_owned()).or_insert_with(|| {
         let path = crd_path(file);
         let text = std::fs::read_to_string(Path::new(&path)).unwrap_or_else(|e| panic!("read {path}: {e}"));
-        Box::leak(Box::new(serde_yaml::from_str(&text).unwrap()))
+        Box::leak(Box::new(serde_saphyr::from_str(&text).unwrap()))
     })
 }
 

@@ -22,6 +22,7 @@ fn log(id: u64, message: String) -> MonitorLog {
         value: None,
         message,
         delete_after: None,
+        scope_id: None,
     }
 }
 

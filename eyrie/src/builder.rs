@@ -1,0 +1,309 @@
+//! `Eyrie::builder()` and `Engine::builder(&eyrie)`: the one-call setup.
+//!
+//! `Eyrie` and `Engine` live in `eyrie-core`, so their `builder` functions
+//! come from the extension traits [`EyrieExt`] and [`EngineExt`], both in the
+//! [prelude](crate::prelude); [`builder()`](fn@crate::builder) is the same without
+//! the trait.
+//!
+//! | piece | default | change it with |
+//! | --- | --- | --- |
+//! | data directory | `eyrie-data` | [`EyrieBuilder::data_dir`] |
+//! | store | redb at `<data dir>/eyrie.redb` (feature `redb`) | `redb(…)`, `sled(…)` (feature `sled`), [`EyrieBuilder::store`] |
+//! | clock | [`SystemClock`] | [`EyrieBuilder::clock`] |
+//! | ids | [`TimeOrderedIds`] | [`EyrieBuilder::ids`] |
+//! | sealing keys | `$EYRIE_SEALING_KEYS` when set, else `<data dir>/sealing.keys`, generated on first use | [`EyrieBuilder::key_file`], [`EyrieBuilder::key_env`], [`EyrieBuilder::sealer`] |
+//! | engine | [`EngineConfig::default()`] | [`EngineBuilder::config`] |
+//! | executor | none: say where deployments go | [`EngineBuilder::manifest_dir`], [`EngineBuilder::executor`], [`EngineBuilder::handlers`] |
+
+#[cfg(any(feature = "redb", feature = "sled"))]
+use std::path::Path;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eyrie_core::executor::ClusterExecutor;
+use eyrie_core::jobs::HandlerRegistry;
+use eyrie_core::service::Sealer;
+use eyrie_core::storage::Store;
+use eyrie_core::{Clock, Engine, EngineConfig, Error, Eyrie, IdSource, Result, ValidationError};
+use eyrie_kube::ManifestDir;
+
+use crate::keys::{self, KEYS_ENV};
+use crate::system::{SystemClock, TimeOrderedIds};
+
+/// The data directory when none is given.
+pub const DEFAULT_DATA_DIR: &str = "eyrie-data";
+
+enum StoreChoice {
+    Default,
+    #[cfg(feature = "redb")]
+    Redb(PathBuf),
+    #[cfg(feature = "sled")]
+    Sled(PathBuf),
+    Given(Arc<dyn Store>),
+}
+
+enum KeyChoice {
+    Default,
+    File(PathBuf),
+    Env(String),
+    Given(Arc<dyn Sealer>),
+}
+
+/// Builds an [`Eyrie`] service with defaults; see the module docs.
+pub struct EyrieBuilder {
+    data_dir: PathBuf,
+    store: StoreChoice,
+    clock: Option<Arc<dyn Clock>>,
+    ids: Option<Arc<dyn IdSource>>,
+    keys: KeyChoice,
+}
+
+impl std::fmt::Debug for EyrieBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EyrieBuilder").field("data_dir", &self.data_dir).finish_non_exhaustive()
+    }
+}
+
+impl Default for EyrieBuilder {
+    fn default() -> Self {
+        EyrieBuilder {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            store: StoreChoice::Default,
+            clock: None,
+            ids: None,
+            keys: KeyChoice::Default,
+        }
+    }
+}
+
+impl EyrieBuilder {
+    /// The directory holding the default store and key file (created when
+    /// missing).
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = dir.into();
+        self
+    }
+
+    /// The redb store at `path` (a file).
+    #[cfg(feature = "redb")]
+    pub fn redb(mut self, path: impl Into<PathBuf>) -> Self {
+        self.store = StoreChoice::Redb(path.into());
+        self
+    }
+
+    /// The sled store in `dir`.
+    #[cfg(feature = "sled")]
+    pub fn sled(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.store = StoreChoice::Sled(dir.into());
+        self
+    }
+
+    /// A store opened by the caller (a memory store in tests, a database).
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = StoreChoice::Given(store);
+        self
+    }
+
+    /// Another clock than the system's.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Another id source than [`TimeOrderedIds`]. It must never repeat an
+    /// id for one store, across restarts and processes.
+    pub fn ids(mut self, ids: Arc<dyn IdSource>) -> Self {
+        self.ids = Some(ids);
+        self
+    }
+
+    /// Sealing keys from this file, generated on first use.
+    pub fn key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.keys = KeyChoice::File(path.into());
+        self
+    }
+
+    /// Sealing keys from this environment variable (required to be set).
+    pub fn key_env(mut self, var: impl Into<String>) -> Self {
+        self.keys = KeyChoice::Env(var.into());
+        self
+    }
+
+    /// A sealer built by the caller (a key ring from a secret manager).
+    pub fn sealer(mut self, sealer: Arc<dyn Sealer>) -> Self {
+        self.keys = KeyChoice::Given(sealer);
+        self
+    }
+
+    /// Where the default store lives in `data_dir`: `eyrie.redb`.
+    pub fn default_store_path(&self) -> PathBuf {
+        self.data_dir.join("eyrie.redb")
+    }
+
+    /// Where the default key file lives in `data_dir`: `sealing.keys`.
+    pub fn default_key_path(&self) -> PathBuf {
+        self.data_dir.join("sealing.keys")
+    }
+
+    /// Opens the store and the keys and builds the service.
+    pub async fn build(self) -> Result<Eyrie> {
+        let sealer = self.sealer_from_choice()?;
+        let store = self.open_store().await?;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let ids = match self.ids {
+            Some(ids) => ids,
+            None => Arc::new(TimeOrderedIds::new()?),
+        };
+        Ok(Eyrie::new(store, clock, ids, sealer))
+    }
+
+    fn sealer_from_choice(&self) -> Result<Arc<dyn Sealer>> {
+        let ring = match &self.keys {
+            KeyChoice::Given(sealer) => return Ok(sealer.clone()),
+            KeyChoice::File(path) => keys::from_file(path)?,
+            KeyChoice::Env(var) => keys::from_env(var)?.ok_or_else(|| {
+                Error::Invalid(ValidationError::field("sealing keys", format!("${var}"), "is not set"))
+            })?,
+            KeyChoice::Default => match keys::from_env(KEYS_ENV)? {
+                Some(ring) => ring,
+                None => keys::from_file(&self.default_key_path())?,
+            },
+        };
+        Ok(Arc::new(ring))
+    }
+
+    async fn open_store(&self) -> Result<Arc<dyn Store>> {
+        match &self.store {
+            StoreChoice::Given(store) => Ok(store.clone()),
+            #[cfg(feature = "redb")]
+            StoreChoice::Redb(path) => open_redb(path).await,
+            #[cfg(feature = "sled")]
+            StoreChoice::Sled(dir) => open_sled(dir).await,
+            StoreChoice::Default => {
+                #[cfg(feature = "redb")]
+                {
+                    open_redb(&self.default_store_path()).await
+                }
+                #[cfg(not(feature = "redb"))]
+                {
+                    Err(Error::Invalid(ValidationError::field(
+                        "store",
+                        "default",
+                        "the default store needs the `redb` feature; choose one with .store(…) or .sled(…)",
+                    )))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(any(feature = "redb", feature = "sled"))]
+fn create_parent(path: &Path) -> Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir)
+            .map_err(|e| Error::backend(format!("cannot create {}: {e}", dir.display()), false)),
+        None => Ok(()),
+    }
+}
+
+#[cfg(feature = "redb")]
+async fn open_redb(path: &Path) -> Result<Arc<dyn Store>> {
+    create_parent(path)?;
+    let store = eyrie_store_redb::RedbStore::open(eyrie_store_redb::RedbConfig::new(path)).await?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(feature = "sled")]
+async fn open_sled(dir: &Path) -> Result<Arc<dyn Store>> {
+    create_parent(dir)?;
+    let store = eyrie_store_sled::SledStore::open(eyrie_store_sled::SledConfig::new(dir)).await?;
+    Ok(Arc::new(store))
+}
+
+/// Builds an [`Engine`] over a service; see the module docs.
+pub struct EngineBuilder {
+    eyrie: Eyrie,
+    config: EngineConfig,
+    handlers: Option<HandlerRegistry>,
+}
+
+impl std::fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineBuilder").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl EngineBuilder {
+    /// A builder for an engine over `eyrie`, with [`EngineConfig::default()`].
+    pub fn new(eyrie: &Eyrie) -> Self {
+        EngineBuilder { eyrie: eyrie.clone(), config: EngineConfig::default(), handlers: None }
+    }
+
+    /// Another configuration.
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Runs the built-in steps on `executor`.
+    pub fn executor(mut self, executor: Arc<dyn ClusterExecutor>) -> Self {
+        self.handlers = Some(HandlerRegistry::with_executor(executor));
+        self
+    }
+
+    /// Writes every deployment's manifests under `dir` ([`ManifestDir`]),
+    /// for Argo CD or Flux to sync, with the system clock.
+    pub fn manifest_dir(self, dir: impl Into<PathBuf>) -> Self {
+        self.executor(Arc::new(ManifestDir::new(dir, Arc::new(SystemClock))))
+    }
+
+    /// Applies to Kubernetes clusters with kube-rs, one client per cluster.
+    #[cfg(feature = "kube")]
+    pub fn kubernetes(self) -> Self {
+        self.executor(Arc::new(eyrie_kube::KubeExecutor::new(Arc::new(SystemClock))))
+    }
+
+    /// Step handlers assembled by the caller (own handlers beside the
+    /// built-in ones).
+    pub fn handlers(mut self, handlers: HandlerRegistry) -> Self {
+        self.handlers = Some(handlers);
+        self
+    }
+
+    /// The engine. Fails when no executor or handlers were given: where
+    /// deployments go is the embedder's choice.
+    pub fn build(self) -> Result<Engine> {
+        let handlers = self.handlers.ok_or_else(|| {
+            Error::Invalid(ValidationError::field(
+                "executor",
+                "none",
+                "say where deployments go: .manifest_dir(…), .executor(…) or .handlers(…)",
+            ))
+        })?;
+        Ok(Engine::new(self.eyrie, handlers, self.config))
+    }
+}
+
+/// `Eyrie::builder()`.
+pub trait EyrieExt {
+    /// A builder with the defaults of the module docs.
+    fn builder() -> EyrieBuilder;
+}
+
+impl EyrieExt for Eyrie {
+    fn builder() -> EyrieBuilder {
+        EyrieBuilder::default()
+    }
+}
+
+/// `Engine::builder(&eyrie)`.
+pub trait EngineExt {
+    /// A builder for an engine over `eyrie`.
+    fn builder(eyrie: &Eyrie) -> EngineBuilder;
+}
+
+impl EngineExt for Engine {
+    fn builder(eyrie: &Eyrie) -> EngineBuilder {
+        EngineBuilder::new(eyrie)
+    }
+}
