@@ -11,37 +11,41 @@ use object_store::client::HttpError;
 /// on `bucket`.
 pub(crate) fn map(bucket: &str, what: &str, error: object_store::Error) -> Error {
     use object_store::Error as E;
-    match error {
-        E::NotFound { path, .. } => Error::not_found("backup object", format!("{bucket}/{path}")),
-        E::PermissionDenied { .. } | E::Unauthenticated { .. } => Error::PermissionDenied(Denied::from(format!(
+    let denied = || {
+        Error::PermissionDenied(Denied::from(format!(
             "the S3 server refused {what} in bucket {bucket}: check the datasource's credentials \
              (ACCESS_KEY_ID:SECRET_ACCESS_KEY) and the bucket's policy"
-        ))),
+        )))
+    };
+    match error {
+        E::NotFound { path, .. } => Error::not_found("backup object", format!("{bucket}/{path}")),
+        E::PermissionDenied { .. } | E::Unauthenticated { .. } => denied(),
         E::InvalidPath { source } => Error::Invalid(ValidationError::field("object_key", what, source.to_string())),
         other => {
-            let retryable = is_transient(&other);
+            // Some calls (listing, multipart) report a refusal as a generic
+            // error that carries the status.
+            let (transport, status) = inspect(&other);
+            if matches!(status, Some(401 | 403)) {
+                return denied();
+            }
+            let retryable = transport || status.is_some_and(|s| s >= 500 || s == 429);
             let reason = chain(&other);
             Error::backend(format!("{what} in bucket {bucket} failed: {reason}"), retryable)
         }
     }
 }
 
-/// A transport failure (connect, request, time-out, interruption) or a
-/// server-side status (5xx, 429) found anywhere in the source chain.
-fn is_transient(error: &object_store::Error) -> bool {
+/// Whether the source chain holds a transport failure (connect, request,
+/// time-out, interruption), and the first HTTP status it names.
+fn inspect(error: &object_store::Error) -> (bool, Option<u16>) {
+    let (mut transport, mut status) = (false, None);
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = source {
-        if e.downcast_ref::<HttpError>().is_some() {
-            return true;
-        }
-        if let Some(status) = status_in(&e.to_string())
-            && (status >= 500 || status == 429)
-        {
-            return true;
-        }
+        transport |= e.downcast_ref::<HttpError>().is_some();
+        status = status.or_else(|| status_in(&e.to_string()));
         source = e.source();
     }
-    false
+    (transport, status)
 }
 
 /// The HTTP status object_store's request error prints ("… status code: 503 …").
@@ -83,6 +87,8 @@ mod tests {
         assert!(e.is_retryable() && e.kind() == ErrorKind::Backend, "{e}");
         let e = map("b", "head of k", generic("Server returned non-2xx status code: 400 Bad Request"));
         assert!(!e.is_retryable() && e.kind() == ErrorKind::Backend, "{e}");
+        let e = map("b", "list", generic("Server returned non-2xx status code: 403 Forbidden: <Error/>"));
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
         let e = map("b", "head of k", object_store::Error::NotFound { path: "k".into(), source: "gone".into() });
         assert_eq!(e.kind(), ErrorKind::NotFound);
         let denied = object_store::Error::PermissionDenied { path: "k".into(), source: "403".into() };
