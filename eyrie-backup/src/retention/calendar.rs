@@ -37,23 +37,27 @@ impl Tier {
     }
 }
 
+/// The instant `y-m-d h:00` UTC (tests): Howard Hinnant's `days_from_civil`,
+/// the inverse of [`civil_from_days`].
+#[cfg(test)]
+pub(crate) fn utc(y: i64, m: i64, d: i64, h: i64) -> Timestamp {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Timestamp::from_unix_seconds(days * 86_400 + h * 3600)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn at(y_m_d_h: &str) -> Timestamp {
-        // A tiny parser for test dates "YYYY-MM-DDTHH".
         let p = |r: std::ops::Range<usize>| y_m_d_h[r].parse::<i64>().unwrap();
-        let (y, m, d, h) = (p(0..4), p(5..7), p(8..10), p(11..13));
-        // days_from_civil (Howard Hinnant), the inverse of civil_from_days.
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let mp = (m + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        let days = era * 146_097 + doe - 719_468;
-        Timestamp::from_unix_seconds(days * 86_400 + h * 3600)
+        utc(p(0..4), p(5..7), p(8..10), p(11..13))
     }
 
     #[test]

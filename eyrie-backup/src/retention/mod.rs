@@ -245,3 +245,6 @@ fn tier_representatives(scheduled: &[&BackupFacts], tier: Tier, slots: u32) -> V
     }
     kept
 }
+
+#[cfg(test)]
+mod tests;
