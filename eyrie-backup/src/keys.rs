@@ -210,11 +210,56 @@ mod tests {
             "00000000000000A1/00000000000000b2/00000000000000c3/f".to_owned(),
             "a1/b2/c3/f".to_owned(),
             "/00000000000000a1/00000000000000b2/00000000000000c3/f".to_owned(),
-            format!("{own}"),
+            own.to_owned(),
             String::new(),
         ] {
             assert!(!key_belongs_to(&bad, ns), "{bad}");
             assert!(ObjectKey::parse(&bad).is_err(), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_key_belongs_to_its_namespace_and_no_other(
+            ns in any::<u64>(), other in any::<u64>(), dep in any::<u64>(), backup in any::<u64>(),
+            file in "[A-Za-z0-9._-]{1,40}",
+        ) {
+            prop_assume!(file != "." && file != "..");
+            let key = BackupPrefix::new(NamespaceUid(ns), DeploymentId(dep), BackupId(backup)).key(&file).unwrap();
+            let text = key.to_string();
+            prop_assert_eq!(ObjectKey::parse(&text).unwrap(), key);
+            prop_assert!(key_belongs_to(&text, NamespaceUid(ns)));
+            prop_assert_eq!(key_belongs_to(&text, NamespaceUid(other)), ns == other);
+        }
+
+        #[test]
+        fn an_edited_key_belongs_to_a_namespace_only_when_it_is_that_namespaces_key(
+            ns in any::<u64>(), dep in any::<u64>(), at in 0usize..60, edit in 0u8..3,
+            ch in prop::sample::select(vec!['/', '.', 'A', 'f', '0', '%', ' ']),
+        ) {
+            let key = BackupPrefix::new(NamespaceUid(ns), DeploymentId(dep), BackupId(7)).key("db.dump").unwrap();
+            let mut text: Vec<char> = key.to_string().chars().collect();
+            let at = at.min(text.len() - 1);
+            match edit {
+                0 => text.insert(at, ch),
+                1 => { text.remove(at); }
+                _ => text[at] = ch,
+            }
+            let text: String = text.into_iter().collect();
+            for candidate in [ns, ns ^ 1, 0] {
+                if key_belongs_to(&text, NamespaceUid(candidate)) {
+                    let expected = format!("{candidate:016x}/");
+                    prop_assert!(text.starts_with(&expected), "{} claimed by {}", text, expected);
+                    prop_assert_eq!(text.split('/').count(), 4);
+                    prop_assert_eq!(ObjectKey::parse(&text).unwrap().to_string(), text.clone());
+                }
+            }
         }
     }
 }

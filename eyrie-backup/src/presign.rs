@@ -97,7 +97,8 @@ impl BackupStore {
             tracing::warn!(%namespace, "download URL refused: key outside the namespace's prefix");
             return Err(Error::PermissionDenied(Denied::from("the object is not a backup of this project")));
         }
-        let span = tracing::info_span!("backup download url", bucket = %self.bucket, key = %key, ttl_s = ttl.0.as_secs());
+        let span =
+            tracing::info_span!("backup download url", bucket = %self.bucket, key = %key, ttl_s = ttl.0.as_secs());
         async {
             let path = self.path(&key)?;
             let url = self

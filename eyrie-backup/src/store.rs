@@ -53,7 +53,9 @@ impl BackupStore {
             return Err(ValidationError::field("data_type", "database", "backups need an s3like datasource").into());
         }
         let Some(bucket) = datasource.bucket.clone() else {
-            return Err(ValidationError::field("bucket", "", "an s3like datasource for backups must name a bucket").into());
+            return Err(
+                ValidationError::field("bucket", "", "an s3like datasource for backups must name a bucket").into()
+            );
         };
         let endpoint = datasource.endpoint.as_ref().map(|u| u.as_str().to_owned());
         Self::open(bucket, endpoint, &S3Credentials::parse(credentials)?, options)

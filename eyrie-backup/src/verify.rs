@@ -63,7 +63,10 @@ impl BackupStore {
         async {
             let (size, e_tag, last_modified) = self.head_non_empty(key).await?;
             let Some(tag) = e_tag else {
-                return Err(Error::backend(format!("backup object {}/{key} has no ETag to record", self.bucket), false));
+                return Err(Error::backend(
+                    format!("backup object {}/{key} has no ETag to record", self.bucket),
+                    false,
+                ));
             };
             Ok(Verified { key: key.clone(), size, checksum: Checksum::ETag(unquote(&tag)), last_modified })
         }

@@ -1,6 +1,8 @@
 //! Pre-signed downloads, credentials, tenancy and failure mapping against a
 //! real S3-compatible server (s3s-fs with signature checks) on loopback.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 mod common;
 
 use common::{ACCESS_KEY_ID, S3Server, SECRET_ACCESS_KEY, body, bounded, options};
@@ -124,8 +126,26 @@ async fn bad_datasources_are_refused_before_any_request() {
     let strict = eyrie_backup::S3Options::default();
     let cases = [
         ("http without allow_http", server.datasource(), good.clone(), strict.clone()),
-        ("database datasource", { let mut d = server.datasource(); d.data_type = DataType::Database; d }, good.clone(), options()),
-        ("no bucket", { let mut d = server.datasource(); d.bucket = None; d }, good.clone(), options()),
+        (
+            "database datasource",
+            {
+                let mut d = server.datasource();
+                d.data_type = DataType::Database;
+                d
+            },
+            good.clone(),
+            options(),
+        ),
+        (
+            "no bucket",
+            {
+                let mut d = server.datasource();
+                d.bucket = None;
+                d
+            },
+            good.clone(),
+            options(),
+        ),
         ("unparsable credentials", server.datasource(), SecretString::new("no-colon-here"), options()),
     ];
     for (what, datasource, credentials, opts) in cases {
@@ -151,7 +171,9 @@ async fn answering(status: u16) -> (String, tokio::task::JoinHandle<()>) {
                 let service = hyper::service::service_fn(move |_req| async move {
                     let reply = hyper::Response::builder()
                         .status(status)
-                        .body(http_body_util::Full::new(bytes::Bytes::from_static(b"<Error><Code>SlowDown</Code></Error>")))
+                        .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                            b"<Error><Code>SlowDown</Code></Error>",
+                        )))
                         .unwrap();
                     Ok::<_, std::convert::Infallible>(reply)
                 });
@@ -176,7 +198,9 @@ async fn server_errors_and_transport_failures_are_retryable_backend_errors() {
         let key = prefix(1, 2, 3).key("db.dump").unwrap();
         let (endpoint, task) = answering(503).await;
         let store = client_for(endpoint);
-        for e in [store.upload(&key, &b"data"[..]).await.unwrap_err(), store.list_backup(key.prefix()).await.unwrap_err()] {
+        for e in
+            [store.upload(&key, &b"data"[..]).await.unwrap_err(), store.list_backup(key.prefix()).await.unwrap_err()]
+        {
             assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
             assert!(e.is_retryable(), "{e}");
         }

@@ -1,6 +1,8 @@
 //! Upload, verification, listing and deletion against a real S3-compatible
 //! server (s3s-fs) on loopback.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 mod common;
 
 use common::{S3Server, body, bounded};
@@ -140,7 +142,10 @@ async fn deleting_a_backup_removes_its_objects_and_nothing_else() {
         }
         assert_eq!(store.delete_backup(prefix(1, 2, 20)).await.unwrap(), 2);
         let left = store.list_deployment(prefix(1, 2, 0).deployment_prefix()).await.unwrap();
-        assert_eq!(left.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), [prefix(1, 2, 21).key("db.dump").unwrap().to_string()]);
+        assert_eq!(
+            left.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(),
+            [prefix(1, 2, 21).key("db.dump").unwrap().to_string()]
+        );
         // Again: nothing left to delete, still fine (a retried expiry).
         assert_eq!(store.delete_backup(prefix(1, 2, 20)).await.unwrap(), 0);
         store.delete(&prefix(1, 2, 20).key("db.dump").unwrap()).await.unwrap();

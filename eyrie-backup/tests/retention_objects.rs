@@ -1,6 +1,8 @@
 //! Retention end to end against a real S3-compatible server: plan, delete
 //! the expired backups' objects, and exactly the kept ones remain.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 mod common;
 
 use common::{S3Server, bounded};
@@ -46,7 +48,8 @@ async fn retention_deletes_exactly_the_expired_backups_objects() {
 
         // Two files per backup; the failed one left a partial dump only.
         for b in &backups {
-            let files: &[&str] = if b.state == RetainedState::Error { &["db.dump"] } else { &["db.dump", "filestore.tar"] };
+            let files: &[&str] =
+                if b.state == RetainedState::Error { &["db.dump"] } else { &["db.dump", "filestore.tar"] };
             for file in files {
                 let key = BackupPrefix::new(ns, dep, b.id).key(file).unwrap();
                 store.upload(&key, &b"backup bytes"[..]).await.unwrap();

@@ -1,5 +1,7 @@
 //! Property tests of the retention planner over random backup histories.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use eyrie_backup::retention::{
     BackupFacts, Decision, KeepReason, RetainedKind, RetainedState, RetentionPlan, RetentionPolicy, Tier, plan,
 };
@@ -31,7 +33,7 @@ fn state() -> impl Strategy<Value = RetainedState> {
 
 /// Up to 80 backups over 200 days, several a day at times, some with equal times.
 fn history() -> impl Strategy<Value = Vec<BackupFacts>> {
-    prop::collection::vec((kind(), state(), 0..200 * 24i64, 0..3600_000i64, any::<bool>()), 0..80).prop_map(|raw| {
+    prop::collection::vec((kind(), state(), 0..200 * 24i64, 0..3_600_000_i64, any::<bool>()), 0..80).prop_map(|raw| {
         raw.into_iter()
             .enumerate()
             .map(|(i, (kind, state, hour, ms, ended))| {

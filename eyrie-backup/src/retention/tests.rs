@@ -35,7 +35,12 @@ fn two_months_of_daily_backups_under_the_default_policy() {
     assert_eq!(plan.expire().len(), 49);
     assert_eq!(
         reasons(&plan, 59),
-        [KeepReason::NewestDone, KeepReason::Tier(Tier::Daily), KeepReason::Tier(Tier::Weekly), KeepReason::Tier(Tier::Monthly)]
+        [
+            KeepReason::NewestDone,
+            KeepReason::Tier(Tier::Daily),
+            KeepReason::Tier(Tier::Weekly),
+            KeepReason::Tier(Tier::Monthly)
+        ]
     );
     assert_eq!(reasons(&plan, 53), [KeepReason::Tier(Tier::Daily), KeepReason::Tier(Tier::Weekly)]);
     assert_eq!(reasons(&plan, 46), [KeepReason::Tier(Tier::Weekly)]);
