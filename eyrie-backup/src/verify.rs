@@ -42,6 +42,27 @@ impl fmt::Display for Checksum {
     }
 }
 
+impl std::str::FromStr for Checksum {
+    type Err = eyrie_core::validate::ValidationError;
+
+    /// Parses what [`Checksum`]'s `Display` prints: `sha256:` and 64 lowercase
+    /// hex digits, or `etag:` and 1–256 printable characters.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let refuse =
+            || eyrie_core::validate::ValidationError::field("checksum", s, "must be sha256:<64 hex> or etag:<tag>");
+        if let Some(hex) = s.strip_prefix("sha256:") {
+            let ok = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            return if ok { Ok(Checksum::Sha256(hex.to_owned())) } else { Err(refuse()) };
+        }
+        match s.strip_prefix("etag:") {
+            Some(tag) if (1..=256).contains(&tag.len()) && tag.bytes().all(|b| b.is_ascii_graphic()) => {
+                Ok(Checksum::ETag(tag.to_owned()))
+            }
+            _ => Err(refuse()),
+        }
+    }
+}
+
 /// A backup object found present and non-empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -112,4 +133,19 @@ impl BackupStore {
 
 fn unquote(tag: &str) -> String {
     tag.trim_matches('"').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums_print_and_parse_back() {
+        for c in [Checksum::Sha256("ab".repeat(32)), Checksum::ETag("9b2cf535f27731c974343645a3985328-3".into())] {
+            assert_eq!(c.to_string().parse::<Checksum>().unwrap(), c);
+        }
+        for bad in ["", "sha256:", "sha256:AB", "md5:abc", "etag:", "etag:a b", &format!("sha256:{}", "g".repeat(64))] {
+            assert!(bad.parse::<Checksum>().is_err(), "{bad}");
+        }
+    }
 }

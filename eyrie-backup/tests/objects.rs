@@ -152,3 +152,35 @@ async fn deleting_a_backup_removes_its_objects_and_nothing_else() {
     })
     .await;
 }
+
+/// A body that fails after its bytes run out, like a dump whose process died.
+struct Broken;
+
+impl tokio::io::AsyncRead for Broken {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Err(std::io::Error::other("pg_dump exited with status 1")))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_fails_midway_leaves_no_object() {
+    use tokio::io::AsyncReadExt;
+    bounded("broken body", async {
+        let server = S3Server::start().await;
+        let store = server.store();
+        for len in [1000, eyrie_backup::MIN_PART_SIZE + 1000] {
+            let key = prefix(1, 2, 8).key("db.dump").unwrap();
+            let data = body(len, 5);
+            let e = store.upload(&key, (&data[..]).chain(Broken)).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
+            assert!(e.to_string().contains("pg_dump exited"), "{e}");
+            assert_eq!(store.verify(&key).await.unwrap_err().kind(), ErrorKind::NotFound);
+            assert!(store.list_backup(key.prefix()).await.unwrap().is_empty());
+        }
+    })
+    .await;
+}
