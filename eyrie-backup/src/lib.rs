@@ -67,6 +67,13 @@
 //! # Ok::<(), eyrie_core::validate::ValidationError>(())
 //! ```
 //!
+//! # What the datasource model does not hold yet
+//!
+//! `Datasource` has `endpoint`, `bucket` and sealed `credentials`; the
+//! signing **region** and **path-style addressing** come in [`S3Options`]
+//! until the model grows `region: Option<String>` (default `us-east-1`) and
+//! `path_style: Option<bool>` (default: on when an endpoint is set).
+//!
 //! # Errors
 //!
 #![doc = include_str!("../docs/errors.md")]
