@@ -53,12 +53,9 @@
 //! // ones, the 8 oldest expire.
 //! let day = 86_400;
 //! let backups: Vec<BackupFacts> = (0..10)
-//!     .map(|i| BackupFacts {
-//!         id: BackupId(i),
-//!         kind: RetainedKind::DailyTriggered,
-//!         state: RetainedState::Done,
-//!         started_at: Timestamp::from_unix_seconds(1_767_225_600 + i as i64 * day),
-//!         ended_at: None,
+//!     .map(|i| {
+//!         let started = Timestamp::from_unix_seconds(1_767_225_600 + i as i64 * day);
+//!         BackupFacts::new(BackupId(i), RetainedKind::DailyTriggered, RetainedState::Done, started, None)
 //!     })
 //!     .collect();
 //! let now = Timestamp::from_unix_seconds(1_767_225_600 + 10 * day);

@@ -26,21 +26,17 @@ async fn retention_deletes_exactly_the_expired_backups_objects() {
         // 21 daily backups (ids 1-21) over three ISO weeks, two manual ones
         // (40 days old and 2 days old), a failed one from last month.
         let mut backups: Vec<BackupFacts> = (1..=21)
-            .map(|i| BackupFacts {
-                id: BackupId(i),
-                kind: RetainedKind::DailyTriggered,
-                state: RetainedState::Done,
-                started_at: Timestamp::from_unix_seconds(MONDAY + (i as i64 - 1) * DAY_S),
-                ended_at: Some(Timestamp::from_unix_seconds(MONDAY + (i as i64 - 1) * DAY_S + 600)),
+            .map(|i| {
+                let started = MONDAY + (i as i64 - 1) * DAY_S;
+                let (started, ended) =
+                    (Timestamp::from_unix_seconds(started), Timestamp::from_unix_seconds(started + 600));
+                BackupFacts::new(BackupId(i), RetainedKind::DailyTriggered, RetainedState::Done, started, Some(ended))
             })
             .collect();
         let now = Timestamp::from_unix_seconds(MONDAY + 21 * DAY_S);
-        let manual = |id, days_old: i64, state| BackupFacts {
-            id: BackupId(id),
-            kind: RetainedKind::Manual,
-            state,
-            started_at: Timestamp::from_unix_seconds(MONDAY + 21 * DAY_S - days_old * DAY_S),
-            ended_at: None,
+        let manual = |id, days_old: i64, state| {
+            let started = Timestamp::from_unix_seconds(MONDAY + 21 * DAY_S - days_old * DAY_S);
+            BackupFacts::new(BackupId(id), RetainedKind::Manual, state, started, None)
         };
         backups.push(manual(30, 40, RetainedState::Done));
         backups.push(manual(31, 2, RetainedState::Done));

@@ -39,7 +39,7 @@ fn history() -> impl Strategy<Value = Vec<BackupFacts>> {
             .map(|(i, (kind, state, hour, ms, ended))| {
                 let started_at = Timestamp(BASE_MS + hour * 3_600_000);
                 let ended_at = (ended && state != RetainedState::Running).then_some(Timestamp(started_at.0 + ms));
-                BackupFacts { id: BackupId(i as u64 + 1), kind, state, started_at, ended_at }
+                BackupFacts::new(BackupId(i as u64 + 1), kind, state, started_at, ended_at)
             })
             .collect()
     })

@@ -74,8 +74,10 @@ pub enum RetainedState {
     Expired,
 }
 
-/// What the planner needs to know of one backup.
+/// What the planner needs to know of one backup. Build with
+/// [`BackupFacts::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BackupFacts {
     /// Identity.
     pub id: BackupId,
@@ -90,6 +92,17 @@ pub struct BackupFacts {
 }
 
 impl BackupFacts {
+    /// The facts of one backup.
+    pub fn new(
+        id: BackupId,
+        kind: RetainedKind,
+        state: RetainedState,
+        started_at: Timestamp,
+        ended_at: Option<Timestamp>,
+    ) -> Self {
+        BackupFacts { id, kind, state, started_at, ended_at }
+    }
+
     /// Its time for retention: end time, else start time.
     pub fn time(&self) -> Timestamp {
         self.ended_at.unwrap_or(self.started_at)
