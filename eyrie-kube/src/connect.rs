@@ -84,12 +84,27 @@ impl Clients {
     }
 }
 
+/// Installs the rustls crypto provider this crate's features name, unless
+/// one is installed already (by an earlier call or the embedding program).
+fn install_crypto_provider() {
+    #[cfg(all(feature = "rustls-tls", feature = "ring"))]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    #[cfg(all(feature = "rustls-tls", feature = "aws-lc-rs", not(feature = "ring")))]
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// A client for `access`: from its stored kubeconfig (current context), or
 /// the service account of the pod Eyrie runs in.
+///
+/// The process's rustls crypto provider is the one this crate's features
+/// name (`ring` by default), installed on first use unless the embedding
+/// program installed one already: when other crates of the same build turn
+/// on both ring and aws-lc-rs, rustls cannot choose by itself.
 ///
 /// Failures are final (`retryable: false`): a kubeconfig that cannot be read
 /// will not get better by asking again. Messages never quote the kubeconfig.
 pub async fn client_for(access: &ClusterAccess) -> Result<Client> {
+    install_crypto_provider();
     let slug = &access.slug;
     let config = match &access.credentials {
         ClusterCredentials::Kubeconfig(secret) => {
