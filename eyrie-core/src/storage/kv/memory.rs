@@ -17,7 +17,7 @@ impl MemoryTables {
         &self.tables[table as usize]
     }
 
-    /// Applies changes from an [`Overlay`].
+    /// Applies changes from an [`Overlay`](super::Overlay).
     pub fn apply_changes(&mut self, changes: Vec<Change>) {
         for (table, key, value) in changes {
             let t = &mut self.tables[table as usize];
