@@ -135,7 +135,10 @@ pub trait ClusterExecutor: Send + Sync + std::fmt::Debug {
     /// cannot read metrics keeps this default: a `Backend` error saying so.
     async fn pod_metrics(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<Vec<PodUsage>> {
         let _ = (cluster, deployment);
-        Err(crate::Error::Backend { message: "pod metrics are not supported by this executor".into(), retryable: false })
+        Err(crate::Error::Backend {
+            message: "pod metrics are not supported by this executor".into(),
+            retryable: false,
+        })
     }
 }
 

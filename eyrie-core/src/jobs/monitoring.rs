@@ -171,7 +171,7 @@ pub async fn check_resources(
             Err(e) => return CheckOutcome::unknown(format!("metrics of cluster {}: {e}", cluster.slug)),
         }
     }
-    let percent = |used: u128, limit: u128| if limit == 0 { 0 } else { used.saturating_mul(100) / limit };
+    let percent = |used: u128, limit: u128| used.saturating_mul(100).checked_div(limit).unwrap_or(0);
     let worst = pods
         .iter()
         .flat_map(|p| {

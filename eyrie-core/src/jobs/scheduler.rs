@@ -190,10 +190,11 @@ impl Engine {
             self.store().commit(tx).await?;
         }
         if let Some(monitoring) = self.monitoring() {
+            // Staleness first: a check launched now has not answered yet.
+            report.went_unknown = monitoring.mark_stale(&plan.stale_monitors, now).await?;
             let (launched, skipped) = monitoring.launch(&plan.monitor_checks, now).await;
             report.checks_launched = launched;
             report.skipped.extend(skipped);
-            report.went_unknown = monitoring.mark_stale(&plan.stale_monitors, now).await?;
         }
         Ok(report)
     }

@@ -63,7 +63,6 @@ impl HttpMethod {
 /// The options of an `http_request` monitor (ignored by the other types).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
-#[non_exhaustive]
 pub struct HttpOptions {
     /// The request method.
     pub method: HttpMethod,

@@ -11,8 +11,7 @@ use crate::executor::DesiredDeployment;
 use crate::ids::{ClusterId, DeploymentId, GroupId, ScopeId, VersionId};
 use crate::lifecycle::LifecycleState;
 use crate::model::{
-    Deployment, DeploymentGroup, DeploymentVersion, Image, Project, Scope,
-    Settings, VersionChange, VersionField,
+    Deployment, DeploymentGroup, DeploymentVersion, Image, Project, Scope, Settings, VersionChange, VersionField,
 };
 use crate::permission::{Action, Actor};
 use crate::rules::{ScopeMove, check_scope_move, deployment_clusters};

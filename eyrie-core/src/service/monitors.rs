@@ -71,7 +71,6 @@ impl NewMonitor {
 
 /// Changes to a monitor; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct MonitorPatch {
     /// New URL (`http_request`, `certificate`).
     pub url: Option<Url>,
@@ -116,12 +115,9 @@ fn target_for(monitor_type: MonitorType, url: Option<&Url>, d: &Deployment, grou
                 Ok(format!("https://{host}{path}"))
             }
             (None, Some(host)) => Ok(format!("https://{host}")),
-            (None, None) => Err(ValidationError::field(
-                "url",
-                "(none)",
-                "the deployment has no effective host: give a URL",
-            )
-            .into()),
+            (None, None) => {
+                Err(ValidationError::field("url", "(none)", "the deployment has no effective host: give a URL").into())
+            }
         },
         MonitorType::Cpu | MonitorType::Memory | MonitorType::Disk => Err(ValidationError::field(
             "monitor_type",
@@ -242,7 +238,8 @@ impl Eyrie {
             allow(actor, Action::EditMonitors, &da.resource())?;
             let mut m = read.value.clone();
             if patch.url.is_some() {
-                m.target = target_for(m.monitor_type, patch.url.as_ref(), &da.deployment.value, da.group.value.group_type)?;
+                m.target =
+                    target_for(m.monitor_type, patch.url.as_ref(), &da.deployment.value, da.group.value.group_type)?;
             }
             m.warning = patch.warning.or(m.warning);
             m.error = patch.error.or(m.error);
@@ -368,7 +365,12 @@ impl Eyrie {
             let change = change_of(&m, MonitorState::Unknown, now, &format!("no result for {intervals} s"));
             (m.state, m.pending) = (MonitorState::Unknown, None);
             let tx = Transaction::new().update(&read, m);
-            let event = self.audit(crate::permission::Principal::System, Some(change.project_id), "monitor.state", state_target(&change));
+            let event = self.audit(
+                crate::permission::Principal::System,
+                Some(change.project_id),
+                "monitor.state",
+                state_target(&change),
+            );
             self.commit(tx, event).await?;
             Ok(Some(change))
         })
