@@ -58,7 +58,11 @@ pub(crate) async fn check(
     let days = days_left(expires, now);
     let state = grade_days_left(days, warning, error);
     let host = url.host_str().unwrap_or_default();
-    CheckOutcome::new(state, Some(u64::try_from(days).unwrap_or(0)), format!("certificate of {host} expires in {days} days"))
+    CheckOutcome::new(
+        state,
+        Some(u64::try_from(days).unwrap_or(0)),
+        format!("certificate of {host} expires in {days} days"),
+    )
 }
 
 #[cfg(test)]

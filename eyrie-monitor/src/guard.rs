@@ -145,7 +145,7 @@ pub(crate) mod url_host {
 }
 
 /// The resolver reqwest connects through: one lookup, every address
-/// checked, the first one returned.
+/// checked, the checked addresses returned for the connection.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GuardedResolver(pub(crate) NetworkPolicy);
 
@@ -158,13 +158,13 @@ impl Resolve for GuardedResolver {
                 return Err(format!("target refused: {host} is a {why}").into());
             }
             let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let Some(first) = found.first().copied() else {
+            if found.is_empty() {
                 return Err(format!("{host} has no address").into());
-            };
+            }
             if let Some((ip, why)) = found.iter().find_map(|a| policy.refuses_ip(a.ip()).map(|w| (a.ip(), w))) {
                 return Err(format!("target refused: {host} resolves to {ip}, which is {why}").into());
             }
-            let addrs: Addrs = Box::new(std::iter::once(first));
+            let addrs: Addrs = Box::new(found.into_iter());
             Ok(addrs)
         })
     }
@@ -177,7 +177,19 @@ mod tests {
     #[test]
     fn private_ranges_are_refused_unless_allowed() {
         let strict = NetworkPolicy::strict();
-        for refused in ["127.0.0.1", "::1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "fe80::1", "fd00::1", "100.64.0.1", "0.0.0.0", "::ffff:10.0.0.1"] {
+        for refused in [
+            "127.0.0.1",
+            "::1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "fe80::1",
+            "fd00::1",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::ffff:10.0.0.1",
+        ] {
             assert!(strict.refuses_ip(refused.parse().unwrap()).is_some(), "{refused}");
         }
         for public in ["93.184.216.34", "2606:2800:220:1::1", "172.32.0.1", "100.128.0.1"] {
@@ -191,7 +203,9 @@ mod tests {
     #[test]
     fn cluster_internal_names_are_refused() {
         let strict = NetworkPolicy::strict();
-        for name in ["localhost", "db", "postgres.default.svc", "api.ns.svc.cluster.local", "printer.local", "x.internal"] {
+        for name in
+            ["localhost", "db", "postgres.default.svc", "api.ns.svc.cluster.local", "printer.local", "x.internal"]
+        {
             assert!(strict.refuses_name(name).is_some(), "{name}");
         }
         assert_eq!(strict.refuses_name("shop.acme.example"), None);

@@ -142,7 +142,10 @@ pub(crate) async fn check(
     let status = response.status().as_u16();
     let mut latency = elapsed();
     if !options.expected_statuses.contains(&status) {
-        return CheckOutcome::error(Some(latency), format!("status {status}, expected {:?}", options.expected_statuses));
+        return CheckOutcome::error(
+            Some(latency),
+            format!("status {status}, expected {:?}", options.expected_statuses),
+        );
     }
     if let Some(text) = &options.body_contains {
         let body = match response.text().await {
@@ -150,7 +153,9 @@ pub(crate) async fn check(
             Err(e) if e.is_timeout() => {
                 return CheckOutcome::error(Some(elapsed()), format!("no answer within {} ms", options.timeout_ms));
             }
-            Err(e) => return CheckOutcome::error(Some(elapsed()), format!("the body could not be read: {}", describe(&e))),
+            Err(e) => {
+                return CheckOutcome::error(Some(elapsed()), format!("the body could not be read: {}", describe(&e)));
+            }
         };
         latency = elapsed();
         if !body.contains(text.as_str()) {
