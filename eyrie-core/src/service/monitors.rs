@@ -227,7 +227,7 @@ impl Eyrie {
         Ok((read, da))
     }
 
-    /// Edits a monitor; a changed interval takes effect from the next check.
+    /// Edits a monitor; a changed interval takes effect after the next check.
     pub async fn update_monitor(&self, actor: Actor, id: MonitorId, patch: MonitorPatch) -> Result<Monitor> {
         let actor = self.identify(actor).await?;
         if let Some(url) = &patch.url {
@@ -246,6 +246,11 @@ impl Eyrie {
             m.interval_seconds = patch.interval_seconds.unwrap_or(m.interval_seconds);
             if let Some(http) = &patch.http {
                 m.http = http.clone();
+            }
+            // A monitor stored before checks were scheduled has no next check:
+            // an edit puts it on the schedule.
+            if m.next_check_at.is_none() && da.deployment.value.state.is_live() {
+                m.next_check_at = Some(self.now());
             }
             validate(&m)?;
             let tx = da.access.pinned().unchanged(&da.scope).update(&read, m.clone());
