@@ -69,10 +69,26 @@ impl NetworkPolicy {
 fn classify(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => classify_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_v4(v6) {
             Some(v4) => classify_v4(v4),
             None => classify_v6(v6),
         },
+    }
+}
+
+/// The IPv4 address an IPv6 one carries to an IPv4 host: mapped
+/// (`::ffff:a.b.c.d`), NAT64 (`64:ff9b::/96`) or 6to4 (`2002:ab:cd::/16`).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let low = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        Some(v4)
+    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        Some(low(s[6], s[7]))
+    } else if s[0] == 0x2002 {
+        Some(low(s[1], s[2]))
+    } else {
+        None
     }
 }
 
