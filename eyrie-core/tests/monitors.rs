@@ -70,6 +70,8 @@ async fn bad_input_is_refused_with_a_typed_error_and_writes_nothing() {
     (cert_backwards.warning, cert_backwards.error) = (Some(3), Some(14));
     let mut ftp = NewMonitor::http();
     ftp.url = url("ftp://shop.acme.example/");
+    let mut plain_cert = NewMonitor::certificate();
+    plain_cert.url = url("http://shop.acme.example");
     let mut no_status = NewMonitor::http();
     no_status.http = HttpOptions { expected_statuses: vec![], ..HttpOptions::default() };
     let mut too_many_redirects = NewMonitor::http();
@@ -81,6 +83,7 @@ async fn bad_input_is_refused_with_a_typed_error_and_writes_nothing() {
         ("error below warning", backwards),
         ("certificate error above warning", cert_backwards),
         ("a URL that is not http(s)", ftp),
+        ("a certificate monitor on http", plain_cert),
         ("no expected status", no_status),
         ("more than 10 redirects", too_many_redirects),
         ("a time-out below 100 ms", fast_timeout),
@@ -174,4 +177,16 @@ async fn logs_are_read_by_time_range_in_pages_and_uptime_counts_up_results() {
     assert_eq!(uptime.ratio(), Some(0.8), "ok and warning are up");
     let recent = t.eyrie.monitor_uptime(t.viewer, monitor, 30 * 60).await.unwrap();
     assert_eq!((recent.ok, recent.error), (1, 0), "the window counts back from now");
+}
+
+#[tokio::test]
+async fn a_deployment_has_at_most_sixteen_monitors() {
+    let (t, _) = tenant().await;
+    let had = t.eyrie.list_monitors(t.admin, t.shop.id).await.unwrap().len();
+    for _ in had..eyrie_core::model::monitoring::MAX_MONITORS_PER_DEPLOYMENT as usize {
+        t.eyrie.create_monitor(t.admin, t.shop.id, NewMonitor::resource()).await.unwrap();
+    }
+    let e = t.eyrie.create_monitor(t.admin, t.shop.id, NewMonitor::resource()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PolicyViolation, "{e}");
+    assert_eq!(t.eyrie.list_monitors(t.admin, t.shop.id).await.unwrap().len(), 16);
 }

@@ -306,7 +306,8 @@ impl Monitoring {
         } + self.config.slack;
         let mut tasks = self.tasks.lock().await;
         while tasks.try_join_next().is_some() {}
-        tasks.spawn(async move {
+        let span = tracing::info_span!("monitor check", monitor = %monitor.id, deployment = %monitor.deployment_id);
+        let task = async move {
             let Ok(_permit) = slots.acquire_owned().await else { return };
             let outcome = match tokio::time::timeout(limit, checker.check(&target, now)).await {
                 Ok(outcome) => outcome,
@@ -321,9 +322,10 @@ impl Monitoring {
                         hook.state_changed(&change).await;
                     }
                 }
-                Err(e) => tracing::warn!(monitor = %monitor.id, error = %e, "a check's result could not be recorded"),
+                Err(e) => tracing::warn!(error = %e, "a check's result could not be recorded"),
             }
-        });
+        };
+        tasks.spawn(tracing::Instrument::instrument(task, span));
     }
 
     /// Moves a due monitor's next check one interval on (revision-checked:

@@ -105,6 +105,9 @@ fn check_url(url: &Url) -> Result<()> {
 fn target_for(monitor_type: MonitorType, url: Option<&Url>, d: &Deployment, group_type: GroupType) -> Result<String> {
     if let Some(url) = url {
         check_url(url)?;
+        if monitor_type == MonitorType::Certificate && url.scheme() != "https" {
+            return Err(ValidationError::field("url", url, "a certificate monitor needs an https URL").into());
+        }
     }
     match monitor_type {
         MonitorType::Resource => Ok(String::new()),
