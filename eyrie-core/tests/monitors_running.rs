@@ -267,3 +267,21 @@ async fn resource_thresholds_compare_each_pod_with_the_effective_limits() {
     exec.expect_pod_metrics().returning(|_, _| Ok(Vec::new()));
     assert_eq!(check_resources(&exec, &clusters, &desired, Some(80), Some(95)).await.state, Unknown);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_deployments_monitors_stop() {
+    let (t, engine) = deployed().await;
+    let m = t.eyrie.create_monitor(t.developer, t.sandbox.id, NewMonitor::http()).await.unwrap();
+    engine.submit(t.developer, t.sandbox.id, JobAction::Drop, BTreeMap::new()).await.unwrap();
+    engine.run_until_idle().await.unwrap();
+    let checker = Arc::new(Scripted { states: Mutex::new([Up].into()), ..Scripted::default() });
+    let mut hook = MockHook::new();
+    hook.expect_state_changed().never();
+    let engine = with_monitoring(&t, engine, checker.clone(), hook);
+    let now = t.clock.now();
+    assert!(engine.plan_tick(now).await.unwrap().monitor_checks.contains(&m.id));
+    assert_eq!(engine.tick(now).await.unwrap().checks_launched, 0, "shop is a draft, sandbox dropped");
+    assert_eq!(monitor(&t, m.id).await.next_check_at, None, "taken off the schedule");
+    assert!(engine.plan_tick(now.plus_seconds(3600)).await.unwrap().monitor_checks.iter().all(|id| *id != m.id));
+    assert!(checker.seen.lock().unwrap().is_empty());
+}
