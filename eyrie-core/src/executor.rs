@@ -130,4 +130,26 @@ pub trait ClusterExecutor: Send + Sync + std::fmt::Debug {
     async fn remove(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()>;
     /// Reads back what the cluster reports.
     async fn observe(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<ObservedState>;
+
+    /// What the deployment's pods use now, from the cluster's metrics API
+    /// (`metrics.k8s.io` PodMetrics), one entry per pod. An executor that
+    /// cannot read metrics keeps this default: a `Backend` error saying so.
+    async fn pod_metrics(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<Vec<PodUsage>> {
+        let _ = (cluster, deployment);
+        Err(crate::Error::Backend {
+            message: "pod metrics are not supported by this executor".into(),
+            retryable: false,
+        })
+    }
+}
+
+/// What one pod uses, summed over its containers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodUsage {
+    /// The pod's name.
+    pub pod: String,
+    /// CPU in millicores.
+    pub cpu_millicores: u64,
+    /// Memory in bytes.
+    pub memory_bytes: u64,
 }

@@ -177,6 +177,40 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             }),
         ),
         (
+            "create_monitor",
+            op!(|r| {
+                r.arm();
+                let m = eyrie_core::service::NewMonitor::certificate();
+                r.t.eyrie.create_monitor(r.t.admin, r.t.shop.id, m).await.map(drop)
+            }),
+        ),
+        (
+            "update_monitor",
+            op!(|r| {
+                let monitors = r.t.eyrie.store().children::<Monitor>(Index::DeploymentMonitors(r.t.shop.id)).await?;
+                r.arm();
+                let patch = eyrie_core::service::MonitorPatch { interval_seconds: Some(120), ..Default::default() };
+                r.t.eyrie.update_monitor(r.t.admin, monitors[0].value.id, patch).await.map(drop)
+            }),
+        ),
+        (
+            "delete_monitor",
+            op!(|r| {
+                let monitors = r.t.eyrie.store().children::<Monitor>(Index::DeploymentMonitors(r.t.shop.id)).await?;
+                r.arm();
+                r.t.eyrie.delete_monitor(r.t.admin, monitors[0].value.id).await
+            }),
+        ),
+        (
+            "record_check",
+            op!(|r| {
+                let monitors = r.t.eyrie.store().children::<Monitor>(Index::DeploymentMonitors(r.t.shop.id)).await?;
+                r.arm();
+                let outcome = eyrie_core::CheckOutcome::new(MonitorState::Ok, Some(12), "ok");
+                r.t.eyrie.record_check(r.t.admin, monitors[0].value.id, outcome).await.map(drop)
+            }),
+        ),
+        (
             "create_repository",
             op!(|r| {
                 r.arm();

@@ -21,6 +21,7 @@
 //!   objects still terminating (finalizers, a PVC in use) make a retryable
 //!   error, so the step runs again until they are gone.
 //! - `observe` and [`KubeExecutor::wait_ready`]: see [`crate::observe`].
+//! - `pod_metrics`: see [`crate::metrics`].
 //!
 //! A cluster is reached through its stored kubeconfig (or in-cluster
 //! credentials) with one kube-rs client per cluster, built on first use and
@@ -33,7 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use eyrie_core::executor::{ClusterAccess, ClusterExecutor, DesiredDeployment};
+use eyrie_core::executor::{ClusterAccess, ClusterExecutor, DesiredDeployment, PodUsage};
 use eyrie_core::{Clock, Error, LifecycleState, ObservedState, Result};
 use kube::Client;
 
@@ -104,9 +105,13 @@ impl KubeExecutor {
     }
 
     async fn cluster(&self, access: &ClusterAccess) -> Result<Cluster> {
+        self.client(access).await.map(Cluster::new)
+    }
+
+    async fn client(&self, access: &ClusterAccess) -> Result<Client> {
         match &self.connector {
-            Connector::Fixed(client) => Ok(Cluster::new(client.clone())),
-            Connector::PerCluster(clients) => clients.get(access).await.map(Cluster::new),
+            Connector::Fixed(client) => Ok(client.clone()),
+            Connector::PerCluster(clients) => clients.get(access).await,
         }
     }
 
@@ -238,5 +243,9 @@ impl ClusterExecutor for KubeExecutor {
     async fn observe(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<ObservedState> {
         let cluster = self.cluster(access).await?;
         Ok(self.read_workload(&cluster, deployment).await?.state)
+    }
+
+    async fn pod_metrics(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<Vec<PodUsage>> {
+        crate::metrics::pod_metrics(self.client(access).await?, deployment).await
     }
 }

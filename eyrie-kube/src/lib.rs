@@ -83,6 +83,8 @@ pub mod executor;
 pub mod kinds;
 pub mod labels;
 pub mod manifests;
+#[cfg(feature = "client")]
+pub mod metrics;
 pub mod names;
 pub mod observe;
 pub mod plan;

@@ -102,6 +102,7 @@ pub struct Engine {
     handlers: Arc<HandlerRegistry>,
     config: EngineConfig,
     slots: Arc<Semaphore>,
+    monitoring: Option<Arc<super::monitoring::Monitoring>>,
 }
 
 fn job_key(id: JobId) -> crate::storage::RecordKey {
@@ -125,7 +126,20 @@ impl Engine {
     pub fn new(eyrie: Eyrie, handlers: HandlerRegistry, config: EngineConfig) -> Self {
         let slots = Arc::new(Semaphore::new(config.max_concurrent_jobs.max(1)));
         let id = config.engine_id.unwrap_or_else(|| eyrie.next_id());
-        Engine { id, eyrie, handlers: Arc::new(handlers), config, slots }
+        Engine { id, eyrie, handlers: Arc::new(handlers), config, slots, monitoring: None }
+    }
+
+    /// The same engine with monitor checks: its ticks launch due checks and
+    /// mark stale monitors through `monitoring`. Without it, monitors are
+    /// left due.
+    pub fn with_monitoring(mut self, monitoring: Arc<super::monitoring::Monitoring>) -> Self {
+        self.monitoring = Some(monitoring);
+        self
+    }
+
+    /// The monitoring attached with [`Engine::with_monitoring`].
+    pub fn monitoring(&self) -> Option<&Arc<super::monitoring::Monitoring>> {
+        self.monitoring.as_ref()
     }
 
     /// This engine's identity, as written in the leases it takes.

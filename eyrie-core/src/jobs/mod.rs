@@ -5,7 +5,7 @@
 //! action. The [`Engine`] creates jobs (copying the book's steps), runs them
 //! with bounded concurrency on tokio, and persists every transition through
 //! the store before acting on it. [`Engine::tick`] is the scheduler's one
-//! pass.
+//! pass; with [`Monitoring`] attached it also launches monitor checks.
 //!
 //! Choices made where SPEC is silent (each has a test in `tests/jobs_*.rs`):
 //! - **One job per deployment**: a second action while one is active is
@@ -31,10 +31,12 @@ mod books;
 mod engine;
 mod handler;
 mod lifecycle;
+pub mod monitoring;
 mod scheduler;
 
 pub use books::default_steps;
 pub use engine::{Engine, EngineConfig, MAX_JOB_PARAMETER_BYTES, MAX_JOB_PARAMETERS, RunReport};
 pub use handler::{HandlerRegistry, StepContext, StepHandler, StepOutcome, builtin};
 pub use lifecycle::{action_permission, check_can_start, target_state};
+pub use monitoring::{CheckTarget, MonitorChecker, MonitorHook, Monitoring, MonitoringConfig, TracingHook};
 pub use scheduler::{TickPlan, TickReport, next_run};

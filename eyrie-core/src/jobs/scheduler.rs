@@ -1,5 +1,6 @@
 //! The scheduler's one pass, [`Engine::tick`]: due pauses and drops,
-//! image-driven redeploys, due backups and monitor-log pruning.
+//! image-driven redeploys, due backups, monitor-log pruning and, with
+//! [`super::Monitoring`] attached, monitor checks and staleness.
 //!
 //! Everything due is found through time indexes (deployments by their next
 //! timer, schedules by their next run, logs by their expiry) and the list of
@@ -34,6 +35,10 @@ pub struct TickPlan {
     pub backups: Vec<BackupScheduleId>,
     /// Monitor logs past their retention.
     pub expired_logs: Vec<MonitorLogId>,
+    /// Monitors whose next check is due.
+    pub monitor_checks: Vec<crate::ids::MonitorId>,
+    /// Monitors without a result for three intervals.
+    pub stale_monitors: Vec<crate::ids::MonitorId>,
 }
 
 /// What a tick did.
@@ -45,6 +50,10 @@ pub struct TickReport {
     pub jobs: Vec<crate::ids::JobId>,
     /// Monitor logs deleted.
     pub pruned: usize,
+    /// Monitor checks started (they finish outside the tick).
+    pub checks_launched: usize,
+    /// Monitors that went `unknown` for want of results.
+    pub went_unknown: usize,
     /// What could not be launched, and why (left due for the next tick).
     pub skipped: Vec<String>,
 }
@@ -130,6 +139,7 @@ impl Engine {
                 }
             }
         }
+        (plan.monitor_checks, plan.stale_monitors) = super::monitoring::plan(self.store().as_ref(), now).await?;
         Ok(plan)
     }
 
@@ -178,6 +188,13 @@ impl Engine {
             }
             report.pruned += tx.writes.len();
             self.store().commit(tx).await?;
+        }
+        if let Some(monitoring) = self.monitoring() {
+            // Staleness first: a check launched now has not answered yet.
+            report.went_unknown = monitoring.mark_stale(&plan.stale_monitors, now).await?;
+            let (launched, skipped) = monitoring.launch(&plan.monitor_checks, now).await;
+            report.checks_launched = launched;
+            report.skipped.extend(skipped);
         }
         Ok(report)
     }

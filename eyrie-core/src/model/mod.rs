@@ -13,6 +13,7 @@ mod deployment;
 mod group;
 mod hosts;
 mod jobs;
+pub mod monitoring;
 mod operations;
 mod people;
 mod project;
@@ -27,6 +28,7 @@ pub use deployment::{Condition, Deployment, DeploymentVersion, ObservedState, Ve
 pub use group::{DeploymentGroup, GroupType};
 pub use hosts::{ClaimSource, HostClaim, HostShard};
 pub use jobs::{Book, Job, JobAction, JobStep, Lease, StepKind, StepSpec, StepState, StepStats};
+pub use monitoring::{CheckOutcome, HttpMethod, HttpOptions, StateChange};
 pub use operations::{
     Backup, BackupKind, BackupSchedule, BackupState, Monitor, MonitorLog, MonitorState, MonitorType, ScheduleKind,
 };

@@ -18,6 +18,11 @@ pub enum MonitorType {
     Memory,
     /// Disk use in percent.
     Disk,
+    /// CPU and memory of the deployment's pods against their limits, in
+    /// percent (the higher of the two), from the cluster's metrics API.
+    Resource,
+    /// Days until the host's TLS certificate expires.
+    Certificate,
 }
 
 /// A monitor's health.
@@ -34,7 +39,8 @@ pub enum MonitorState {
     Unknown,
 }
 
-/// A check attached to a deployment.
+/// A check attached to a deployment (SPEC §6). See
+/// [`crate::model::monitoring`] for the options' bounds and defaults.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Monitor {
     /// Identity.
@@ -45,16 +51,45 @@ pub struct Monitor {
     pub deployment_id: DeploymentId,
     /// What it checks.
     pub monitor_type: MonitorType,
-    /// What it checks against (a URL path, a resource name).
+    /// What it checks against: the URL of an `http_request` monitor, the
+    /// `host[:port]` of a `certificate` monitor, empty for `resource`.
     pub target: String,
-    /// Warning threshold.
+    /// Warning threshold (milliseconds, percent, or days left).
     pub warning: Option<u64>,
-    /// Error threshold.
+    /// Error threshold (milliseconds, percent, or days left).
     pub error: Option<u64>,
     /// Current health.
     pub state: MonitorState,
     /// When it last checked.
     pub last_check_at: Option<Timestamp>,
+    /// Seconds between checks.
+    #[serde(default = "default_interval")]
+    pub interval_seconds: u64,
+    /// Options of an `http_request` monitor.
+    #[serde(default)]
+    pub http: crate::model::monitoring::HttpOptions,
+    /// The last result when it disagreed with `state` (damping: a second
+    /// agreeing result changes the state).
+    #[serde(default)]
+    pub pending: Option<MonitorState>,
+    /// When the next check is due; indexed by time for the scheduler.
+    #[serde(default)]
+    pub next_check_at: Option<Timestamp>,
+}
+
+fn default_interval() -> u64 {
+    crate::model::monitoring::DEFAULT_INTERVAL_SECONDS
+}
+
+impl Monitor {
+    /// When the monitor goes `unknown` without a new result: three
+    /// intervals after its last check, unless it is `unknown` already.
+    pub fn stale_at(&self) -> Option<Timestamp> {
+        match self.state {
+            MonitorState::Unknown => None,
+            _ => self.last_check_at.map(|at| at.plus_seconds(self.interval_seconds.saturating_mul(3))),
+        }
+    }
 }
 
 /// One check's result.

@@ -8,11 +8,10 @@ use super::{Eyrie, allow, unseen};
 use crate::effective::EffectiveDeployment;
 use crate::error::{Error, Result};
 use crate::executor::DesiredDeployment;
-use crate::ids::{ClusterId, DeploymentId, GroupId, MonitorId, ScopeId, VersionId};
+use crate::ids::{ClusterId, DeploymentId, GroupId, ScopeId, VersionId};
 use crate::lifecycle::LifecycleState;
 use crate::model::{
-    Deployment, DeploymentGroup, DeploymentVersion, Image, Monitor, MonitorState, MonitorType, Project, Scope,
-    Settings, VersionChange, VersionField,
+    Deployment, DeploymentGroup, DeploymentVersion, Image, Project, Scope, Settings, VersionChange, VersionField,
 };
 use crate::permission::{Action, Actor};
 use crate::rules::{ScopeMove, check_scope_move, deployment_clusters};
@@ -147,18 +146,8 @@ impl Eyrie {
             }
             let version = self.version_record(actor, &deployment, version_changes(None, &deployment)).await?;
             tx = tx.create(deployment.clone()).create(version);
-            if scope.value.monitor {
-                tx = tx.create(Monitor {
-                    id: MonitorId(self.next_id()),
-                    project_id: deployment.project_id,
-                    deployment_id: deployment.id,
-                    monitor_type: MonitorType::HttpRequest,
-                    target: "/".into(),
-                    warning: Some(2000),
-                    error: Some(10_000),
-                    state: MonitorState::Unknown,
-                    last_check_at: None,
-                });
+            if let Some(monitor) = self.default_monitor(&scope.value, group.group_type, &deployment) {
+                tx = tx.create(monitor);
             }
             self.commit(tx, self.audit(actor, Some(deployment.project_id), "deployment.create", deployment.id)).await?;
             Ok(deployment)

@@ -1,11 +1,11 @@
-//! Backup schedules and monitor logs (SPEC §6), as far as the scheduler needs them.
+//! Backup schedules (SPEC §6), as far as the scheduler needs them. Monitors are in `monitors.rs`.
 
 use super::{Eyrie, allow};
-use crate::error::{Error, Result};
-use crate::ids::{BackupScheduleId, DeploymentId, MonitorId, MonitorLogId};
-use crate::model::{BackupSchedule, Monitor, MonitorLog, MonitorState, ScheduleKind, Scope};
+use crate::error::Result;
+use crate::ids::{BackupScheduleId, DeploymentId};
+use crate::model::{BackupSchedule, ScheduleKind};
 use crate::permission::{Action, Actor};
-use crate::storage::{EntityKind, Index, RecordKey, StoreExt};
+use crate::storage::{Index, StoreExt};
 
 impl Eyrie {
     /// Sets a deployment's backup schedule (replacing an earlier one). A
@@ -42,53 +42,6 @@ impl Eyrie {
             let tx = tx.create(schedule.clone());
             self.commit(tx, self.audit(actor, Some(schedule.project_id), "backup_schedule.set", schedule.id)).await?;
             Ok(schedule)
-        })
-        .await
-    }
-
-    /// Records one check of a monitor (the system actor, or whoever may edit
-    /// its monitors). The log may be pruned after its scope's
-    /// `monitor_log_delete_after_seconds`, counted from now.
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, monitor = %monitor), err(level = "debug", Display))]
-    pub async fn record_monitor_log(
-        &self,
-        actor: Actor,
-        monitor: MonitorId,
-        state: MonitorState,
-        value: Option<u64>,
-        message: &str,
-    ) -> Result<MonitorLog> {
-        let actor = self.identify(actor).await?;
-        if message.len() > 4096 {
-            return Err(crate::ValidationError::field("message", message.len(), "must be at most 4096 bytes").into());
-        }
-        self.retrying(|| async {
-            let read = self.store.fetch::<Monitor>(monitor.0).await?;
-            let named = RecordKey::new(EntityKind::Monitor, monitor.0);
-            let da = self.deployment_access(actor, read.value.deployment_id).await.map_err(super::as_seen(named))?;
-            allow(actor, Action::EditMonitors, &da.resource())?;
-            let scope: &Scope = &da.scope.value;
-            let now = self.now();
-            let log = MonitorLog {
-                id: MonitorLogId(self.next_id()),
-                project_id: read.value.project_id,
-                monitor_id: monitor,
-                at: now,
-                state,
-                value,
-                message: message.to_owned(),
-                delete_after: None,
-                scope_id: Some(scope.id),
-            };
-            let mut m = read.value.clone();
-            m.state = state;
-            m.last_check_at = Some(now);
-            let tx = da.access.pinned().update(&read, m).create(log.clone());
-            self.store.commit(tx).await.map_err(|e| match e {
-                Error::AlreadyExists { .. } => Error::Conflict("id reuse".into()),
-                other => other,
-            })?;
-            Ok(log)
         })
         .await
     }

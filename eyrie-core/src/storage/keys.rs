@@ -226,6 +226,13 @@ pub enum Index {
     ScopesWithLogRetention,
     /// Monitor logs by scope and minute written (parent: [`Index::scope_log_parent`]).
     ScopeLogs(u64),
+    /// Monitors by the instant (seconds) their next check is due.
+    MonitorsDue(u64),
+    /// Monitors not `unknown` by the instant (seconds) they go stale
+    /// without a result ([`crate::Monitor::stale_at`]).
+    MonitorsStale(u64),
+    /// Monitor logs by monitor and minute written (parent: [`Index::monitor_log_parent`]).
+    MonitorLogsAt(u64),
 }
 
 impl Index {
@@ -271,6 +278,9 @@ impl Index {
             Index::FavouredBy(p) => (37, p.0),
             Index::ScopesWithLogRetention => (38, 0),
             Index::ScopeLogs(p) => (39, p),
+            Index::MonitorsDue(p) => (40, p),
+            Index::MonitorsStale(p) => (41, p),
+            Index::MonitorLogsAt(p) => (42, p),
         }
     }
 }
@@ -294,6 +304,15 @@ impl Index {
     /// up to a minute, oldest first.
     pub fn scope_log_parent(scope: ScopeId, at: crate::Timestamp) -> u64 {
         let hashed = stable_hash(&scope.0.to_be_bytes());
+        let minutes = u64::try_from(at.as_unix_seconds().max(0) / 60).unwrap_or(0).min(u64::from(u32::MAX));
+        ((hashed >> 32) << 32) | minutes
+    }
+
+    /// The parent of [`Index::MonitorLogsAt`]: like [`Index::scope_log_parent`],
+    /// 32 bits of a hash of the monitor over 32 bits of minutes, so one range
+    /// read finds a monitor's logs of a time window, oldest minute first.
+    pub fn monitor_log_parent(monitor: MonitorId, at: crate::Timestamp) -> u64 {
+        let hashed = stable_hash(&monitor.0.to_be_bytes());
         let minutes = u64::try_from(at.as_unix_seconds().max(0) / 60).unwrap_or(0).min(u64::from(u32::MAX));
         ((hashed >> 32) << 32) | minutes
     }

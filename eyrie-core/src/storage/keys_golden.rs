@@ -22,6 +22,13 @@ fn index_keys_are_pinned() {
     let scopes = Index::ScopeLiveDeployments(ScopeId(0x0102_0304_0506_0708));
     assert_eq!(entry(scopes, EntityKind::Deployment, 9), "050102030405060708040000000000000009");
     assert_eq!(hex(&Index::GlobalAudit.prefix()), "1a0000000000000000");
+    let due = Index::MonitorsDue(Index::time_parent(Timestamp::from_unix_seconds(1_767_225_600)));
+    assert_eq!(entry(due, EntityKind::Monitor, 3), "28000000006955b9000b0000000000000003");
+    let stale = Index::MonitorsStale(Index::time_parent(Timestamp::from_unix_seconds(1_767_225_600)));
+    assert_eq!(entry(stale, EntityKind::Monitor, 3), "29000000006955b9000b0000000000000003");
+    let logs = Index::MonitorLogsAt(Index::monitor_log_parent(MonitorId(1), Timestamp::from_unix_seconds(600)));
+    assert_eq!(&entry(logs, EntityKind::MonitorLog, 2)[..2], "2a");
+    assert!(entry(logs, EntityKind::MonitorLog, 2).ends_with("0000000a0c0000000000000002"), "10 minutes, then the key");
 }
 
 #[test]

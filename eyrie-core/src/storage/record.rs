@@ -148,9 +148,15 @@ impl Record {
                 }
                 out
             }
-            Record::Monitor(m) => vec![Index::DeploymentMonitors(m.deployment_id)],
+            Record::Monitor(m) => {
+                let mut out = vec![Index::DeploymentMonitors(m.deployment_id)];
+                out.extend(m.next_check_at.map(|at| Index::MonitorsDue(Index::time_parent(at))));
+                out.extend(m.stale_at().map(|at| Index::MonitorsStale(Index::time_parent(at))));
+                out
+            }
             Record::MonitorLog(l) => {
                 let mut out = vec![Index::MonitorLogs(l.monitor_id)];
+                out.push(Index::MonitorLogsAt(Index::monitor_log_parent(l.monitor_id, l.at)));
                 out.extend(l.delete_after.map(|at| Index::LogsExpiring(Index::time_parent(at))));
                 out.extend(l.scope_id.map(|s| Index::ScopeLogs(Index::scope_log_parent(s, l.at))));
                 out
