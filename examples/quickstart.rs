@@ -4,6 +4,7 @@
 //! cargo run --example quickstart                  # data in ./eyrie-data
 //! cargo run --example quickstart -- /tmp/eyrie    # or a directory of your choice (or EYRIE_DATA)
 //! cargo run --example quickstart -- --store sled  # the same on sled
+//! cargo run --example quickstart -- --store postgres postgres://user@127.0.0.1:5432/eyrie
 //! ```
 //!
 //! A tenant is created through the service (a project with its namespace, an
@@ -27,10 +28,12 @@ async fn main() -> Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .init();
-    let (data, sled) = args()?;
+    let (data, store) = args()?;
     let mut builder = Eyrie::builder().data_dir(&data);
-    if sled {
-        builder = builder.sled(data.join("sled"));
+    match store {
+        Backend::Redb => {}
+        Backend::Sled => builder = builder.sled(data.join("sled")),
+        Backend::Postgres(url) => builder = builder.postgres(url),
     }
     let eyrie = builder.build().await?;
     let manifests = Arc::new(ManifestDir::new(data.join("manifests"), Arc::new(SystemClock)));
@@ -144,22 +147,35 @@ async fn user(eyrie: &Eyrie, name: &str, email: &str, platform_admin: bool) -> R
     eyrie.actor(user.id).await
 }
 
-fn args() -> Result<(PathBuf, bool)> {
+/// Where the tenant is kept.
+enum Backend {
+    Redb,
+    Sled,
+    Postgres(String),
+}
+
+fn args() -> Result<(PathBuf, Backend)> {
     let mut dir = std::env::var_os("EYRIE_DATA").map(PathBuf::from);
-    let mut sled = false;
+    let mut store = Backend::Redb;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--store" => match it.next().as_deref() {
-                Some("sled") => sled = true,
-                Some("redb") => sled = false,
-                other => return Err(bad_arg(format!("--store takes redb or sled, not {other:?}"))),
-            },
+            "--store" => {
+                store = match it.next().as_deref() {
+                    Some("redb") => Backend::Redb,
+                    Some("sled") => Backend::Sled,
+                    Some("postgres") => match it.next() {
+                        Some(url) => Backend::Postgres(url),
+                        None => return Err(bad_arg("--store postgres takes the database URL".into())),
+                    },
+                    other => return Err(bad_arg(format!("--store takes redb, sled or postgres <url>, not {other:?}"))),
+                }
+            }
             other if !other.starts_with('-') => dir = Some(PathBuf::from(other)),
             other => return Err(bad_arg(format!("unknown argument {other}"))),
         }
     }
-    Ok((dir.unwrap_or_else(|| PathBuf::from("eyrie-data")), sled))
+    Ok((dir.unwrap_or_else(|| PathBuf::from("eyrie-data")), store))
 }
 
 fn bad_arg(why: String) -> Error {

@@ -39,6 +39,8 @@ enum StoreChoice {
     Redb(PathBuf),
     #[cfg(feature = "sled")]
     Sled(PathBuf),
+    #[cfg(feature = "postgres")]
+    Postgres(String),
     Given(Arc<dyn Store>),
 }
 
@@ -95,6 +97,14 @@ impl EyrieBuilder {
     #[cfg(feature = "sled")]
     pub fn sled(mut self, dir: impl Into<PathBuf>) -> Self {
         self.store = StoreChoice::Sled(dir.into());
+        self
+    }
+
+    /// The PostgreSQL store at `url` (`postgres://user@host:port/db`), shared
+    /// by every process that opens it; the schema is created or migrated.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(mut self, url: impl Into<String>) -> Self {
+        self.store = StoreChoice::Postgres(url.into());
         self
     }
 
@@ -179,6 +189,11 @@ impl EyrieBuilder {
             StoreChoice::Redb(path) => open_redb(path).await,
             #[cfg(feature = "sled")]
             StoreChoice::Sled(dir) => open_sled(dir).await,
+            #[cfg(feature = "postgres")]
+            StoreChoice::Postgres(url) => {
+                let config = eyrie_store_postgres::PostgresConfig::new(url)?;
+                Ok(Arc::new(eyrie_store_postgres::PostgresStore::open(config).await?))
+            }
             StoreChoice::Default => {
                 #[cfg(feature = "redb")]
                 {

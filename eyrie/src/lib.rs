@@ -48,6 +48,7 @@
 //! | --- | --- | --- |
 //! | `redb` | yes | the redb store ([`redb_store`]), the default store |
 //! | `sled` | no | the sled store (`sled_store`) |
+//! | `postgres` | no | the PostgreSQL store (`postgres_store`), shared by several processes |
 //! | `kube` | no | `KubeExecutor` (kube-rs with rustls and ring) |
 //!
 //! Every item of `eyrie-core` is re-exported at the root (`eyrie::Project`,
@@ -65,6 +66,8 @@ pub use eyrie_kube as kubernetes;
 #[cfg(feature = "kube")]
 pub use eyrie_kube::KubeExecutor;
 pub use eyrie_kube::manifests::{ManifestDir, WriteStats, Written};
+#[cfg(feature = "postgres")]
+pub use eyrie_store_postgres as postgres_store;
 #[cfg(feature = "redb")]
 pub use eyrie_store_redb as redb_store;
 #[cfg(feature = "sled")]
