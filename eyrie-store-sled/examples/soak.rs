@@ -5,10 +5,12 @@
 //! cargo run -p eyrie-store-sled --release --example soak -- --store redb --secs 20 --runs 10
 //! cargo run -p eyrie-store-sled --release --example soak -- --store sled --secs 20 --runs 3
 //! cargo run -p eyrie-store-sled --release --example soak -- --mode raw --secs 20 --runs 3
+//! cargo run -p eyrie-store-sled --release --example soak -- --store postgres "$EYRIE_POSTGRES_URL" --secs 20
 //! ```
 //!
 //! Options: `--mode service|store|raw` (default `service`), `--store
-//! sled|redb` (`service` and `store` modes, default `sled`), `--secs N` per
+//! sled|redb|postgres <url>` (`service` and `store` modes, default `sled`;
+//! PostgreSQL runs each in a fresh schema), `--secs N` per
 //! run (20), `--runs N` (3), `--stall-secs N` (10), `--readers N` (8; `raw`
 //! uses 2), `--writers N` (8; `raw` uses 1), `--durability every|periodic`
 //! (default `every`: sled flushes every commit, redb commits with immediate

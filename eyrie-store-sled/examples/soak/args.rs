@@ -26,6 +26,8 @@ impl Mode {
 pub enum Backend {
     Sled,
     Redb,
+    /// PostgreSQL at `Args::postgres_url`, in a fresh schema per run.
+    Postgres,
 }
 
 impl Backend {
@@ -33,6 +35,7 @@ impl Backend {
         match self {
             Backend::Sled => "sled",
             Backend::Redb => "redb",
+            Backend::Postgres => "postgres",
         }
     }
 }
@@ -52,6 +55,8 @@ pub struct Args {
     pub iters: u64,
     pub deployments: u64,
     pub child: bool,
+    /// The database of `--store postgres <url>`.
+    pub postgres_url: Option<String>,
 }
 
 impl Args {
@@ -69,6 +74,7 @@ impl Args {
             iters: u64::MAX,
             deployments: 150,
             child: false,
+            postgres_url: None,
         };
         while let Some(flag) = argv.next() {
             let mut value = || argv.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -86,7 +92,11 @@ impl Args {
                     args.backend = match value().as_str() {
                         "sled" => Backend::Sled,
                         "redb" => Backend::Redb,
-                        other => panic!("--store sled|redb, not {other}"),
+                        "postgres" => {
+                            args.postgres_url = Some(value());
+                            Backend::Postgres
+                        }
+                        other => panic!("--store sled|redb|postgres <url>, not {other}"),
                     }
                 }
                 "--secs" => args.secs = number(value()),
@@ -114,8 +124,9 @@ impl Args {
     /// The arguments of a child running one run.
     pub fn child_args(&self) -> Vec<String> {
         let mut out = vec!["--child".to_string(), "--mode".into(), self.mode.name().into()];
+        out.extend(["--store".to_string(), self.backend.name().into()]);
+        out.extend(self.postgres_url.clone());
         let mut push = |flag: &str, value: String| out.extend([flag.to_string(), value]);
-        push("--store", self.backend.name().into());
         push("--secs", self.secs.to_string());
         push("--stall-secs", self.stall_secs.to_string());
         push("--flush-every", self.flush_every.to_string());

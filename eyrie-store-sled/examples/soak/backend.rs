@@ -18,6 +18,7 @@ const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
 pub enum Opened {
     Sled(Arc<KvStore<SledBackend>>),
     Redb(Arc<KvStore<RedbBackend>>),
+    Postgres(Arc<eyrie_store_postgres::PostgresStore>),
 }
 
 async fn close<B: KvBackend>(store: Arc<KvStore<B>>) {
@@ -40,6 +41,15 @@ impl Opened {
                 let config = RedbConfig::new(dir.join("eyrie.redb")).durability(durability);
                 Opened::Redb(Arc::new(KvStore::open(config).await.unwrap()))
             }
+            Backend::Postgres => {
+                // A fresh schema per run, named after the run's temporary directory.
+                let url = args.postgres_url.as_deref().expect("--store postgres takes the database URL");
+                let name = dir.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+                let schema: String =
+                    format!("soak_{name}").chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+                let config = eyrie_store_postgres::PostgresConfig::new(url).unwrap().schema(&schema).unwrap();
+                Opened::Postgres(Arc::new(eyrie_store_postgres::PostgresStore::open(config).await.unwrap()))
+            }
         }
     }
 
@@ -47,6 +57,7 @@ impl Opened {
         match self {
             Opened::Sled(s) => s.clone(),
             Opened::Redb(s) => s.clone(),
+            Opened::Postgres(s) => s.clone(),
         }
     }
 
@@ -56,6 +67,8 @@ impl Opened {
         match self {
             Opened::Sled(s) => close(s).await,
             Opened::Redb(s) => close(s).await,
+            // The pool closes its connections when the store is dropped.
+            Opened::Postgres(s) => drop(s),
         }
     }
 }

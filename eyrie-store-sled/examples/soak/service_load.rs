@@ -12,8 +12,8 @@
 //!   a deployment to another limited scope (the developer administers only
 //!   two of them: elsewhere `PermissionDenied` is expected);
 //! - reader tasks act as the user member, the developer, the admin, the
-//!   owner or a platform administrator (not a member: its reads are refused
-//!   with `PermissionDenied`, as expected): `get_deployment`,
+//!   owner or a platform administrator (not a member: its reads are answered
+//!   `NotFound`, as for a missing id, as expected): `get_deployment`,
 //!   `list_deployments` and `effective` on the deployments created so far.
 //!
 //! After `--deployments` successful creates, writers create only in `prod`
@@ -234,16 +234,25 @@ async fn writer(world: &World, w: u64, deadline: Instant, progress: &Progress) {
 async fn reader(world: &World, r: u64, deadline: Instant, progress: &Progress) {
     let mut rng = Rng(0xd1b5_4a32_d192_ed03 ^ (r + 1));
     let actor = world.readers[r as usize % world.readers.len()];
+    // The platform administrator is a stranger to the tenant: its reads are
+    // answered as if the records did not exist.
+    let stranger = r as usize % world.readers.len() == world.readers.len() - 1;
+    let as_seen = |outcome: eyrie_core::Result<()>| match outcome {
+        Err(e) if stranger && e.kind() == ErrorKind::NotFound => {
+            Err(eyrie_core::Error::PermissionDenied("a stranger sees nothing".into()))
+        }
+        other => other,
+    };
     while Instant::now() < deadline {
         match rng.below(3) {
             0 => {
                 let id = world.random_known(&mut rng);
-                world.count(progress, 3, world.eyrie.get_deployment(actor, id).await);
+                world.count(progress, 3, as_seen(world.eyrie.get_deployment(actor, id).await.map(drop)));
             }
-            1 => world.count(progress, 4, world.eyrie.list_deployments(actor, world.group).await),
+            1 => world.count(progress, 4, as_seen(world.eyrie.list_deployments(actor, world.group).await.map(drop))),
             _ => {
                 let id = world.random_known(&mut rng);
-                world.count(progress, 5, world.eyrie.effective(actor, id).await);
+                world.count(progress, 5, as_seen(world.eyrie.effective(actor, id).await.map(drop)));
             }
         }
     }
