@@ -26,7 +26,7 @@ fn damaged_records_give_typed_errors_and_the_rest_stays_usable() {
 
         // Truncate the group, empty one deployment, plant a record under an unknown kind.
         let group_key = f.group.key().to_bytes();
-        let db = sled::open(dir.path()).unwrap();
+        let db = raw_sled(dir.path()).unwrap();
         let records = db.open_tree("records").unwrap();
         let good = records.get(group_key).unwrap().unwrap();
         records.insert(group_key, &good[..good.len() / 2]).unwrap();
@@ -75,4 +75,11 @@ fn damaged_records_give_typed_errors_and_the_rest_stays_usable() {
         assert!(store.get(RecordKey::new(EntityKind::Deployment, 102)).await.unwrap().is_some());
         store.close().await.unwrap();
     });
+}
+
+/// The raw database without sled's background flusher: that thread keeps the
+/// file lock for up to its interval after the handle is dropped, and the
+/// store opened right after would find the file still locked.
+fn raw_sled(path: &std::path::Path) -> sled::Result<sled::Db> {
+    sled::Config::new().path(path).flush_every_ms(None).open()
 }

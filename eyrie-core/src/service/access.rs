@@ -8,7 +8,7 @@ use crate::ids::{DeploymentId, GroupId, ProjectId};
 use crate::model::{Deployment, DeploymentGroup, Membership, OverrideTarget, Project, RoleOverride, Scope};
 use crate::permission::Principal;
 use crate::permission::{Actor, Grants, ProjectFacts, Resource, Role};
-use crate::storage::{Check, Entity, EntityKind, RecordKey, StoreExt, Transaction, UniqueKey, Versioned};
+use crate::storage::{Check, Entity, EntityKind, RecordKey, Snapshot, SnapshotExt, Transaction, UniqueKey, Versioned};
 
 /// The answer someone gets about a record they may not know of: exactly
 /// the `NotFound` a missing record gives, so that an id that exists and one
@@ -127,15 +127,8 @@ impl Eyrie {
         Ok(crate::permission::explain(actor, action, &access.resource()))
     }
 
-    async fn override_for(
-        &self,
-        user: crate::ids::UserId,
-        target: OverrideTarget,
-    ) -> Result<Option<Versioned<RoleOverride>>> {
-        self.store.find_unique::<RoleOverride>(&UniqueKey::Override(user, target)).await
-    }
-
-    /// Reads the project and the actor's grants (project, and group/deployment overrides when given).
+    /// Reads the project and the actor's grants (project, and group/deployment
+    /// overrides when given), all from one snapshot of the store.
     pub(crate) async fn project_access(
         &self,
         actor: Principal,
@@ -143,64 +136,82 @@ impl Eyrie {
         group: Option<GroupId>,
         deployment: Option<DeploymentId>,
     ) -> Result<ProjectAccess> {
-        let named = match (deployment, group) {
-            (Some(d), _) => RecordKey::new(EntityKind::Deployment, d.0),
-            (None, Some(g)) => RecordKey::new(EntityKind::Group, g.0),
-            (None, None) => RecordKey::new(EntityKind::Project, project_id.0),
-        };
-        let project = self.store.find::<Project>(project_id.0).await?.ok_or_else(|| unseen(named))?;
-        let mut pins = vec![Check::Revision(project.value.key(), project.revision)];
-        let mut grants = Grants::default();
-        if let Principal::User { id, .. } = actor {
-            let membership = self.store.find_unique::<Membership>(&UniqueKey::Membership(project_id, id)).await?;
-            match &membership {
-                Some(m) => {
-                    grants.project = Some(m.value.role);
-                    pins.push(Check::Revision(m.value.key(), m.revision));
-                }
-                // A stranger learns nothing, not even that the record exists.
-                None if project.value.owner != id => return Err(unseen(named)),
-                None => {}
-            }
-            let targets =
-                group.map(OverrideTarget::Group).into_iter().chain(deployment.map(OverrideTarget::Deployment));
-            for target in targets {
-                if let Some(o) = self.override_for(id, target).await? {
-                    match target {
-                        OverrideTarget::Group(_) => grants.group = Some(o.value.role),
-                        OverrideTarget::Deployment(_) => grants.deployment = Some(o.value.role),
-                    }
-                    pins.push(Check::Revision(o.value.key(), o.revision));
-                }
-            }
-        }
-        Ok(ProjectAccess { project, grants, pins })
+        let snapshot = self.store.snapshot().await?;
+        project_access_in(&*snapshot, actor, project_id, group, deployment).await
     }
 
-    /// Reads a group and the actor's access to it.
+    /// Reads a group and the actor's access to it, from one snapshot.
     pub(crate) async fn group_access(&self, actor: Principal, group_id: GroupId) -> Result<GroupAccess> {
-        let group = self.store.fetch::<DeploymentGroup>(group_id.0).await?;
-        let access = self.project_access(actor, group.value.project_id, Some(group_id), None).await?;
+        let snapshot = self.store.snapshot().await?;
+        let group = snapshot.fetch::<DeploymentGroup>(group_id.0).await?;
+        let access = project_access_in(&*snapshot, actor, group.value.project_id, Some(group_id), None).await?;
         Ok(GroupAccess { access, group })
     }
 
-    /// Reads a deployment, its scope and group, and the actor's access to it.
+    /// Reads a deployment, its scope and group, and the actor's access to it,
+    /// from one snapshot: no commit between two of these reads can make the
+    /// decision rest on records that never existed together.
     pub(crate) async fn deployment_access(
         &self,
         actor: Principal,
         deployment_id: DeploymentId,
     ) -> Result<DeploymentAccess> {
-        let deployment = self.store.fetch::<Deployment>(deployment_id.0).await?;
+        let snapshot = self.store.snapshot().await?;
+        let deployment = snapshot.fetch::<Deployment>(deployment_id.0).await?;
         let d = &deployment.value;
-        let group = self.store.fetch::<DeploymentGroup>(d.group_id.0).await?;
-        let scope = self.store.fetch::<Scope>(d.scope_id.0).await?;
+        let group = snapshot.fetch::<DeploymentGroup>(d.group_id.0).await?;
+        let scope = snapshot.fetch::<Scope>(d.scope_id.0).await?;
         if scope.value.group_id != group.value.id || group.value.project_id != d.project_id {
             return Err(Error::Corrupt {
                 record: d.id.to_string(),
                 reason: "deployment, scope and group do not belong together".into(),
             });
         }
-        let access = self.project_access(actor, d.project_id, Some(d.group_id), Some(d.id)).await?;
+        let access = project_access_in(&*snapshot, actor, d.project_id, Some(d.group_id), Some(d.id)).await?;
         Ok(DeploymentAccess { access, group, scope, deployment })
     }
+}
+
+/// [`Eyrie::project_access`] within an open snapshot. The snapshot is
+/// dropped by the caller before any commit (on sled, an open snapshot holds
+/// commits back).
+async fn project_access_in(
+    snapshot: &dyn Snapshot,
+    actor: Principal,
+    project_id: ProjectId,
+    group: Option<GroupId>,
+    deployment: Option<DeploymentId>,
+) -> Result<ProjectAccess> {
+    let named = match (deployment, group) {
+        (Some(d), _) => RecordKey::new(EntityKind::Deployment, d.0),
+        (None, Some(g)) => RecordKey::new(EntityKind::Group, g.0),
+        (None, None) => RecordKey::new(EntityKind::Project, project_id.0),
+    };
+    let project = snapshot.find::<Project>(project_id.0).await?.ok_or_else(|| unseen(named))?;
+    let mut pins = vec![Check::Revision(project.value.key(), project.revision)];
+    let mut grants = Grants::default();
+    if let Principal::User { id, .. } = actor {
+        let membership = snapshot.find_unique::<Membership>(&UniqueKey::Membership(project_id, id)).await?;
+        match &membership {
+            Some(m) => {
+                grants.project = Some(m.value.role);
+                pins.push(Check::Revision(m.value.key(), m.revision));
+            }
+            // A stranger learns nothing, not even that the record exists.
+            None if project.value.owner != id => return Err(unseen(named)),
+            None => {}
+        }
+        let targets = group.map(OverrideTarget::Group).into_iter().chain(deployment.map(OverrideTarget::Deployment));
+        for target in targets {
+            let found = snapshot.find_unique::<RoleOverride>(&UniqueKey::Override(id, target)).await?;
+            if let Some(o) = found {
+                match target {
+                    OverrideTarget::Group(_) => grants.group = Some(o.value.role),
+                    OverrideTarget::Deployment(_) => grants.deployment = Some(o.value.role),
+                }
+                pins.push(Check::Revision(o.value.key(), o.revision));
+            }
+        }
+    }
+    Ok(ProjectAccess { project, grants, pins })
 }
