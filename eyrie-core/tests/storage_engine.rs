@@ -59,7 +59,7 @@ fn unique_values_are_refused_and_a_refused_transaction_changes_nothing() {
     let tx = Transaction::new().create(scope).create(twin);
     let e = commit(&mut t, &tx).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-    assert!(e.to_string().contains("group slug"), "{e}");
+    assert!(e.to_string().contains("group with slug"), "{e}");
     assert_eq!(t, before, "the scope created first in the same transaction is gone too");
     let e = commit(&mut t, &Transaction::new().create(g.clone())).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);

@@ -74,7 +74,7 @@ async fn a_garbage_record_value_is_corrupt_by_name_and_the_rest_reads() {
         let store = open(dir.path()).await;
         let e = store.get(key).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Corrupt, "{what}: {e}");
-        assert!(e.to_string().contains("group 0000000000000002"), "{what}: {e}");
+        assert!(e.to_string().contains("group grp-0000000000000002"), "{what}: {e}");
         // Everything else still reads.
         assert!(store.get(RecordKey::new(EntityKind::Project, 1)).await.unwrap().is_some(), "{what}");
         assert_eq!(store.list(Index::GroupScopes(eyrie_core::GroupId(2))).await.unwrap().len(), 1, "{what}");
@@ -84,7 +84,7 @@ async fn a_garbage_record_value_is_corrupt_by_name_and_the_rest_reads() {
         assert_eq!(e.kind(), ErrorKind::Corrupt, "{what}");
         assert_eq!(store.dump().await.unwrap_err().kind(), ErrorKind::Corrupt, "{what}");
         let problems = store.verify().await.unwrap();
-        assert!(problems.iter().any(|p| p.contains("group 0000000000000002")), "{what}: {problems:?}");
+        assert!(problems.iter().any(|p| p.contains("group grp-0000000000000002")), "{what}: {problems:?}");
         // An update of the damaged record is refused with the same kind.
         let read = Versioned { revision: Revision::FIRST, value: group(2, &project(1, "acme"), "web") };
         let e = store.commit(Transaction::new().update(&read, read.value.clone())).await.unwrap_err();

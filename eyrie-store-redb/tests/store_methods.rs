@@ -60,11 +60,11 @@ async fn reads_see_what_was_committed() {
     assert_eq!(
         keys_and_revisions(&dump).into_iter().map(|(k, _)| k).collect::<Vec<_>>(),
         [
-            "project 0000000000000001",
-            "group 0000000000000002",
-            "deployment 0000000000000004",
-            "deployment 0000000000000005",
-            "scope 0000000000000003"
+            "project prj-0000000000000001",
+            "group grp-0000000000000002",
+            "deployment dep-0000000000000004",
+            "deployment dep-0000000000000005",
+            "scope scp-0000000000000003"
         ]
     );
     assert_consistent(&store).await;

@@ -41,7 +41,7 @@ fn damaged_records_give_typed_errors_and_the_rest_stays_usable() {
             assert!(e.to_string().contains(names), "{e} should name {names}");
         };
         corrupt(store.get(f.group.key()).await.unwrap_err(), "group");
-        corrupt(store.get(web.key()).await.unwrap_err(), "deployment 0000000000000064");
+        corrupt(store.get(web.key()).await.unwrap_err(), "deployment dep-0000000000000064");
         corrupt(store.find::<DeploymentGroup>(f.group.id.0).await.unwrap_err(), "group");
         corrupt(store.get_unique(&UniqueKey::GroupSlug(f.project.id, "group-2".into())).await.unwrap_err(), "group");
         corrupt(store.list(Index::ProjectGroups(f.project.id)).await.unwrap_err(), "group");

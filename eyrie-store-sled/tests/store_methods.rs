@@ -102,7 +102,7 @@ fn refusals_are_typed_and_change_nothing() {
         let fresh = builders::deployment(102, &f.group, prod, "fresh");
         let e = store.commit(Transaction::new().create(fresh).create(twin)).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-        assert!(e.to_string().contains("deployment slug"), "{e}");
+        assert!(e.to_string().contains("deployment with slug"), "{e}");
         // Conflict: a write based on a stale revision.
         let v1 = store.fetch::<Deployment>(100).await.unwrap();
         let mut paused = v1.value.clone();

@@ -14,7 +14,7 @@ use crate::storage::{Check, Entity, EntityKind, RecordKey, Snapshot, SnapshotExt
 /// the `NotFound` a missing record gives, so that an id that exists and one
 /// that does not are answered alike.
 pub(crate) fn unseen(key: RecordKey) -> Error {
-    Error::NotFound { entity: key.kind.name(), id: format!("{:016x}", key.id) }
+    Error::NotFound { entity: key.kind.name(), id: key.id_text() }
 }
 
 /// For calls that name one record and reach its project through another:

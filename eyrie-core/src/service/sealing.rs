@@ -95,7 +95,7 @@ impl KeyRing {
         let key = self
             .keys
             .get(id)
-            .ok_or_else(|| Error::policy(format!("no key {id:?} in the key ring; cannot open this secret")))?;
+            .ok_or_else(|| Error::backend(format!("no key {id:?} in the key ring; cannot open this secret"), false))?;
         Ok(XChaCha20Poly1305::new((&key.0).into()))
     }
 }

@@ -75,6 +75,41 @@ entity_kinds! {
     HostShard = 25, "domain shard";
 }
 
+impl EntityKind {
+    /// The prefix its ids print with (`prj`, `dep`, …), as the typed ids of
+    /// [`crate::ids`] print.
+    pub fn id_prefix(self) -> &'static str {
+        use crate::ids::*;
+        match self {
+            EntityKind::Project => ProjectId::PREFIX,
+            EntityKind::Namespace => NamespaceUid::PREFIX,
+            EntityKind::Group => GroupId::PREFIX,
+            EntityKind::Deployment => DeploymentId::PREFIX,
+            EntityKind::Scope => ScopeId::PREFIX,
+            EntityKind::Cluster => ClusterId::PREFIX,
+            EntityKind::Repository => RepositoryId::PREFIX,
+            EntityKind::Branch => BranchId::PREFIX,
+            EntityKind::Image => ImageId::PREFIX,
+            EntityKind::Datasource => DatasourceId::PREFIX,
+            EntityKind::Monitor => MonitorId::PREFIX,
+            EntityKind::MonitorLog => MonitorLogId::PREFIX,
+            EntityKind::BackupSchedule => BackupScheduleId::PREFIX,
+            EntityKind::Backup => BackupId::PREFIX,
+            EntityKind::User => UserId::PREFIX,
+            EntityKind::Membership => MembershipId::PREFIX,
+            EntityKind::RoleOverride => RoleOverrideId::PREFIX,
+            EntityKind::Invitation => InvitationId::PREFIX,
+            EntityKind::Version => VersionId::PREFIX,
+            EntityKind::Audit => AuditEventId::PREFIX,
+            EntityKind::Book => BookId::PREFIX,
+            EntityKind::Job => JobId::PREFIX,
+            EntityKind::StepStats => StepStatsId::PREFIX,
+            EntityKind::HostClaim => HostClaimId::PREFIX,
+            EntityKind::HostShard => HostShardId::PREFIX,
+        }
+    }
+}
+
 impl fmt::Display for EntityKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -116,6 +151,11 @@ impl RecordKey {
         Ok(RecordKey { kind, id: u64::from_be_bytes(id) })
     }
 
+    /// The id as every message prints it: `prj-00000000000000a1`.
+    pub fn id_text(self) -> String {
+        format!("{}-{:016x}", self.kind.id_prefix(), self.id)
+    }
+
     /// The key prefix shared by every record of `kind`.
     pub fn kind_prefix(kind: EntityKind) -> [u8; 1] {
         [kind.tag()]
@@ -124,7 +164,7 @@ impl RecordKey {
 
 impl fmt::Display for RecordKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {:016x}", self.kind, self.id)
+        write!(f, "{} {}", self.kind, self.id_text())
     }
 }
 
@@ -453,22 +493,24 @@ impl UniqueKey {
     }
 }
 
+/// Reads after the record's kind in messages ("project with slug \"acme\"
+/// already exists"): it never repeats the kind.
 impl fmt::Display for UniqueKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UniqueKey::ProjectSlug(v) => write!(f, "project slug {v:?}"),
-            UniqueKey::GroupSlug(p, v) => write!(f, "group slug {v:?} in {p}"),
-            UniqueKey::ScopeCode(g, v) => write!(f, "scope code {v:?} in {g}"),
-            UniqueKey::DeploymentSlug(g, v) => write!(f, "deployment slug {v:?} in {g}"),
-            UniqueKey::ClusterUid(v) => write!(f, "cluster uid {v:?}"),
-            UniqueKey::ClusterSlug(v) => write!(f, "cluster slug {v:?}"),
-            UniqueKey::UserEmail(v) => write!(f, "user e-mail {v:?}"),
-            UniqueKey::Membership(p, u) => write!(f, "membership of {u} in {p}"),
-            UniqueKey::Override(u, t) => write!(f, "override of {u} on {t:?}"),
-            UniqueKey::PendingInvitation(p, v) => write!(f, "pending invitation of {v:?} to {p}"),
-            UniqueKey::BookVersion(p, v) => write!(f, "version {v} of book {p:x}"),
-            UniqueKey::ActiveJob(d) => write!(f, "active job of {d}"),
-            UniqueKey::Hostname(v) => write!(f, "hostname {v:?}"),
+            UniqueKey::ProjectSlug(v) => write!(f, "with slug {v:?}"),
+            UniqueKey::GroupSlug(p, v) => write!(f, "with slug {v:?} in {p}"),
+            UniqueKey::ScopeCode(g, v) => write!(f, "with code {v:?} in {g}"),
+            UniqueKey::DeploymentSlug(g, v) => write!(f, "with slug {v:?} in {g}"),
+            UniqueKey::ClusterUid(v) => write!(f, "with uid {v:?}"),
+            UniqueKey::ClusterSlug(v) => write!(f, "with slug {v:?}"),
+            UniqueKey::UserEmail(v) => write!(f, "with e-mail {v:?}"),
+            UniqueKey::Membership(p, u) => write!(f, "of {u} in {p}"),
+            UniqueKey::Override(u, t) => write!(f, "of {u} on {t:?}"),
+            UniqueKey::PendingInvitation(p, v) => write!(f, "pending for {v:?} in {p}"),
+            UniqueKey::BookVersion(p, v) => write!(f, "version {v} for book {p:x}"),
+            UniqueKey::ActiveJob(d) => write!(f, "active for {d}"),
+            UniqueKey::Hostname(v) => write!(f, "with hostname {v:?}"),
         }
     }
 }
@@ -503,6 +545,18 @@ mod tests {
         assert_ne!(Index::GroupScopes(GroupId(7)).prefix(), Index::GroupDeployments(GroupId(7)).prefix());
         assert_ne!(Index::GroupScopes(GroupId(7)).prefix(), Index::GroupScopes(GroupId(8)).prefix());
         assert!(Index::record_of_entry(&entry[1..]).is_err());
+    }
+
+    #[test]
+    fn messages_print_ids_one_way_and_never_repeat_the_kind() {
+        let e = Error::AlreadyExists { entity: "project", key: UniqueKey::ProjectSlug("acme".into()).to_string() };
+        assert_eq!(e.to_string(), "project with slug \"acme\" already exists");
+        let key = RecordKey::new(EntityKind::Deployment, 0xa1);
+        assert_eq!(key.to_string(), "deployment dep-00000000000000a1");
+        for &kind in EntityKind::ALL {
+            let text = RecordKey::new(kind, 1).id_text();
+            assert!(text.starts_with(kind.id_prefix()) && text.ends_with("-0000000000000001"), "{text}");
+        }
     }
 
     #[test]

@@ -111,7 +111,9 @@ pub trait StoreExt: Store {
 
     /// The `T` with this id, or [`Error::NotFound`].
     async fn fetch<T: Entity>(&self, id: u64) -> Result<Versioned<T>> {
-        self.find(id).await?.ok_or_else(|| Error::NotFound { entity: T::KIND.name(), id: format!("{id:016x}") })
+        self.find(id)
+            .await?
+            .ok_or_else(|| Error::NotFound { entity: T::KIND.name(), id: RecordKey::new(T::KIND, id).id_text() })
     }
 
     /// The `T` holding `unique`, or `None`.

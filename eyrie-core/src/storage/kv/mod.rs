@@ -176,7 +176,7 @@ fn expect_revision(kv: &mut (impl KvRead + ?Sized), key: RecordKey, expected: Re
         Some(current) => {
             Err(Error::Conflict(format!("{key} is at revision {current}, the write was based on {expected}")))
         }
-        None => Err(Error::NotFound { entity: key.kind.name(), id: format!("{:016x}", key.id) }),
+        None => Err(Error::NotFound { entity: key.kind.name(), id: key.id_text() }),
     }
 }
 
@@ -189,7 +189,7 @@ pub fn apply(kv: &mut (impl KvWrite + ?Sized), tx: &Transaction) -> Result<Recei
             Check::Revision(key, revision) => expect_revision(kv, *key, *revision)?,
             Check::Absent(key) => {
                 if current_revision(kv, *key)?.is_some() {
-                    return Err(Error::AlreadyExists { entity: key.kind.name(), key: format!("{:016x}", key.id) });
+                    return Err(Error::AlreadyExists { entity: key.kind.name(), key: key.id_text() });
                 }
             }
             Check::Count { index, count } => {
@@ -211,7 +211,7 @@ pub fn apply(kv: &mut (impl KvWrite + ?Sized), tx: &Transaction) -> Result<Recei
         let (old, new, revision) = match write {
             Write::Create(record) => {
                 if current_revision(kv, key)?.is_some() {
-                    return Err(Error::AlreadyExists { entity: key.kind.name(), key: format!("{:016x}", key.id) });
+                    return Err(Error::AlreadyExists { entity: key.kind.name(), key: key.id_text() });
                 }
                 (None, Some(record), Some(Revision::FIRST))
             }
@@ -237,7 +237,7 @@ fn read_expected(kv: &mut (impl KvWrite + ?Sized), key: RecordKey, expected: Rev
     expect_revision(kv, key, expected)?;
     match get(kv, key)? {
         Some(stored) => Ok(stored.record),
-        None => Err(Error::NotFound { entity: key.kind.name(), id: format!("{:016x}", key.id) }),
+        None => Err(Error::NotFound { entity: key.kind.name(), id: key.id_text() }),
     }
 }
 
