@@ -240,6 +240,9 @@ pub struct EngineBuilder {
     eyrie: Eyrie,
     config: EngineConfig,
     handlers: Option<HandlerRegistry>,
+    executor: Option<Arc<dyn ClusterExecutor>>,
+    #[cfg(feature = "monitor")]
+    monitor_policy: Option<eyrie_monitor::NetworkPolicy>,
 }
 
 impl std::fmt::Debug for EngineBuilder {
@@ -251,7 +254,14 @@ impl std::fmt::Debug for EngineBuilder {
 impl EngineBuilder {
     /// A builder for an engine over `eyrie`, with [`EngineConfig::default()`].
     pub fn new(eyrie: &Eyrie) -> Self {
-        EngineBuilder { eyrie: eyrie.clone(), config: EngineConfig::default(), handlers: None }
+        EngineBuilder {
+            eyrie: eyrie.clone(),
+            config: EngineConfig::default(),
+            handlers: None,
+            executor: None,
+            #[cfg(feature = "monitor")]
+            monitor_policy: Some(eyrie_monitor::NetworkPolicy::strict()),
+        }
     }
 
     /// Another configuration.
@@ -262,7 +272,24 @@ impl EngineBuilder {
 
     /// Runs the built-in steps on `executor`.
     pub fn executor(mut self, executor: Arc<dyn ClusterExecutor>) -> Self {
-        self.handlers = Some(HandlerRegistry::with_executor(executor));
+        self.handlers = Some(HandlerRegistry::with_executor(executor.clone()));
+        self.executor = Some(executor);
+        self
+    }
+
+    /// Monitor targets are checked under `policy` (by default
+    /// `NetworkPolicy::strict()`: loopback, link-local, private ranges and
+    /// cluster-internal names are refused).
+    #[cfg(feature = "monitor")]
+    pub fn monitor_policy(mut self, policy: eyrie_monitor::NetworkPolicy) -> Self {
+        self.monitor_policy = Some(policy);
+        self
+    }
+
+    /// Runs no monitor checks (the scheduler still prunes their logs).
+    #[cfg(feature = "monitor")]
+    pub fn without_monitoring(mut self) -> Self {
+        self.monitor_policy = None;
         self
     }
 
@@ -295,7 +322,22 @@ impl EngineBuilder {
                 "say where deployments go: .manifest_dir(…), .executor(…) or .handlers(…)",
             ))
         })?;
-        Ok(Engine::new(self.eyrie, handlers, self.config))
+        let engine = Engine::new(self.eyrie.clone(), handlers, self.config);
+        #[cfg(feature = "monitor")]
+        if let Some(policy) = self.monitor_policy {
+            let mut checker = eyrie_monitor::NetChecker::new(policy);
+            if let Some(executor) = self.executor {
+                checker = checker.with_executor(executor);
+            }
+            let monitoring = crate::jobs::Monitoring::new(
+                self.eyrie,
+                Arc::new(checker),
+                Arc::new(crate::jobs::TracingHook),
+                crate::jobs::MonitoringConfig::default(),
+            );
+            return Ok(engine.with_monitoring(Arc::new(monitoring)));
+        }
+        Ok(engine)
     }
 }
 

@@ -49,6 +49,7 @@
 //! | `redb` | yes | the redb store ([`redb_store`]), the default store |
 //! | `sled` | no | the sled store (`sled_store`) |
 //! | `postgres` | no | the PostgreSQL store (`postgres_store`), shared by several processes |
+//! | `monitor` | yes | monitor checks run by the engine's scheduler ([`monitor`]: HTTP and certificate checks behind a private-network guard, resource checks through the executor) |
 //! | `kube` | no | `KubeExecutor` (kube-rs with rustls and ring) |
 //!
 //! Every item of `eyrie-core` is re-exported at the root (`eyrie::Project`,
@@ -66,6 +67,8 @@ pub use eyrie_kube as kubernetes;
 #[cfg(feature = "kube")]
 pub use eyrie_kube::KubeExecutor;
 pub use eyrie_kube::manifests::{ManifestDir, WriteStats, Written};
+#[cfg(feature = "monitor")]
+pub use eyrie_monitor as monitor;
 #[cfg(feature = "postgres")]
 pub use eyrie_store_postgres as postgres_store;
 #[cfg(feature = "redb")]

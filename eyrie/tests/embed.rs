@@ -109,6 +109,10 @@ async fn the_engine_builder_wants_to_know_where_deployments_go() {
     let err = Engine::builder(&eyrie).build().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid);
     assert!(err.to_string().contains("manifest_dir"), "{err}");
+    let engine = Engine::builder(&eyrie).manifest_dir(tmp.path().join("m")).build().unwrap();
+    assert!(engine.monitoring().is_some(), "monitor checks run by default");
+    let engine = Engine::builder(&eyrie).manifest_dir(tmp.path().join("m")).without_monitoring().build().unwrap();
+    assert!(engine.monitoring().is_none());
 }
 
 #[tokio::test]
