@@ -8,30 +8,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use eyrie_core::executor::{ClusterAccess, ClusterExecutor, DesiredDeployment};
 use eyrie_core::jobs::HandlerRegistry;
 use eyrie_core::service::ScopePatch;
 use eyrie_core::storage::{StoreExt, Transaction};
-use eyrie_core::{
-    ClusterState, Deployment, Engine, EngineConfig, JobAction, JobState, LifecycleState, ObservedState, Result,
-};
+use eyrie_core::{ClusterState, Deployment, Engine, EngineConfig, JobAction, JobState, LifecycleState};
 use eyrie_testkit::fixtures::{Tenant, typical_tenant};
 use eyrie_testkit::{MemoryStore, RecordingExecutor};
 
-mockall::mock! {
-    #[derive(Debug)]
-    Exec {}
-    #[async_trait]
-    impl ClusterExecutor for Exec {
-        async fn ensure_namespace(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()>;
-        async fn apply(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()>;
-        async fn pause(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()>;
-        async fn resume(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()>;
-        async fn remove(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()>;
-        async fn observe(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<ObservedState>;
-    }
-}
+#[path = "support/mock_executor.rs"]
+mod mock_executor;
+use mock_executor::MockExec;
 
 /// An executor that must never be called.
 fn untouchable() -> Arc<MockExec> {

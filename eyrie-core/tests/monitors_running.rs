@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use MonitorState::{Error, Ok as Up, Unknown, Warning};
 use async_trait::async_trait;
-use eyrie_core::executor::{ClusterAccess, ClusterExecutor, DesiredDeployment, PodUsage};
+use eyrie_core::executor::PodUsage;
 use eyrie_core::jobs::HandlerRegistry;
 use eyrie_core::jobs::monitoring::{
     CheckTarget, MonitorChecker, MonitorHook, Monitoring, MonitoringConfig, check_resources,
@@ -19,8 +19,8 @@ use eyrie_core::jobs::monitoring::{
 use eyrie_core::service::NewMonitor;
 use eyrie_core::storage::{Index, StoreExt};
 use eyrie_core::{
-    AuditEvent, CheckOutcome, Clock, Engine, EngineConfig, JobAction, Monitor, MonitorId, MonitorState, ObservedState,
-    Result, StateChange, Timestamp,
+    AuditEvent, CheckOutcome, Clock, Engine, EngineConfig, JobAction, Monitor, MonitorId, MonitorState, StateChange,
+    Timestamp,
 };
 use eyrie_testkit::fixtures::{Tenant, typical_tenant};
 use eyrie_testkit::{MemoryStore, RecordingExecutor};
@@ -34,20 +34,9 @@ mockall::mock! {
     }
 }
 
-mockall::mock! {
-    #[derive(Debug)]
-    Exec {}
-    #[async_trait]
-    impl ClusterExecutor for Exec {
-        async fn ensure_namespace(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()>;
-        async fn apply(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()>;
-        async fn pause(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()>;
-        async fn resume(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()>;
-        async fn remove(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()>;
-        async fn observe(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<ObservedState>;
-        async fn pod_metrics(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<Vec<PodUsage>>;
-    }
-}
+#[path = "support/mock_executor.rs"]
+mod mock_executor;
+use mock_executor::MockExec;
 
 /// Answers with the scripted states in order, and remembers what it was asked.
 #[derive(Debug, Default)]
