@@ -4,9 +4,9 @@
 //! A `SecretString` is never `Serialize`, so it cannot reach a store or a log
 //! through serde by accident, and its `Debug`/`Display` print `[redacted]`.
 //! Entities carry secrets only as `SealedSecret`: an encrypted blob that names
-//! the key it was sealed with. Sealing and opening happen in the service, with
-//! a key ring that the embedding program supplies (not built yet: comes with
-//! the sealing work of the sled issue); this module only defines the shapes.
+//! the key it was sealed with. Sealing and opening happen in the service
+//! ([`crate::service::sealing`]: XChaCha20-Poly1305 under a key ring that the
+//! embedding program supplies); this module only defines the shapes.
 
 use std::fmt;
 

@@ -83,10 +83,12 @@
 //! ## The stall hazard
 //!
 //! sled 0.34 is unmaintained upstream and has open reports of hangs under
-//! sustained writes (sled issues 1308 and 1412): a loop of 3-tree
-//! transactions with two concurrent reader threads was seen to stall in 3
-//! of 6 runs of 300,000 iterations on our build machine. A stalled sled call
-//! never returns, and nothing in this crate can cancel it.
+//! sustained writes (sled issues 1308 and 1412), and it hangs here too: in
+//! 2 of 16 runs of a raw 3-tree transaction loop (below), and inside its own
+//! code in 4 of 9 criterion runs of this store's create loop on the shared
+//! layer (`Tree::insert` waiting in the segment accountant while every sled
+//! I/O thread waits in `write_to_log`). A stalled sled call never returns,
+//! and nothing in this crate can cancel it.
 //!
 //! Measured with `examples/soak.rs` (a 2-core shared machine, release build):
 //!

@@ -26,6 +26,11 @@
 //! # }
 //! ```
 //!
+//! # Guides
+//!
+//! [Embed Eyrie in 40 lines](guide::embed), [write a cluster executor](guide::executor),
+//! [run jobs and the scheduler](guide::jobs), [run several replicas](guide::replicas).
+//!
 //! # What it provides
 //!
 //! - [`Eyrie::builder()`](builder::EyrieExt::builder) and
@@ -59,9 +64,13 @@
 #![deny(missing_docs)]
 
 pub mod builder;
+pub mod guide;
 pub mod keys;
 pub mod system;
 
+/// The attribute the core's async traits are written with (`#[eyrie::async_trait]`
+/// on an `impl ClusterExecutor`), so an embedder needs no dependency of its own.
+pub use async_trait::async_trait;
 pub use eyrie_core::*;
 pub use eyrie_kube as kubernetes;
 #[cfg(feature = "kube")]
