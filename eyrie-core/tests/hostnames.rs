@@ -77,7 +77,10 @@ async fn claims_are_released_when_changed_or_deleted() {
     assert_eq!(e.kind(), ErrorKind::PolicyViolation, "the scope still holds its claim");
     let mut config = t.stage.config();
     config.root_subdomain = None;
-    t.eyrie.update_scope(t.owner, t.stage.id, ScopePatch { config: Some(config), ..Default::default() }).await.unwrap();
+    t.eyrie
+        .update_scope(t.owner, t.stage.id, ScopePatch { config: Some(config.into()), ..Default::default() })
+        .await
+        .unwrap();
     assert!(t.eyrie.update_project(zoe, zulu.id, set_domain("stage.acme.example")).await.is_ok(), "now released");
     t.eyrie.delete_project(zoe, zulu.id).await.unwrap();
     assert!(
@@ -164,7 +167,8 @@ async fn two_deployments_never_get_the_same_effective_hostname() {
     assert_eq!(twin.hostname.as_deref(), Some("preview.acme.example"));
     let mut config = dev.config();
     config.root_subdomain = Some("stage.acme.example".parse().unwrap());
-    let e = t.eyrie.update_scope(t.owner, dev.id, ScopePatch { config: Some(config), ..Default::default() }).await;
+    let e =
+        t.eyrie.update_scope(t.owner, dev.id, ScopePatch { config: Some(config.into()), ..Default::default() }).await;
     assert_eq!(
         e.unwrap_err().kind(),
         ErrorKind::AlreadyExists,

@@ -427,7 +427,7 @@ async fn the_desired_state_a_job_applies_is_fixed_when_the_job_starts() {
     let running = tokio::spawn(async move { engine.run_until_idle().await });
     tokio::time::sleep(Duration::from_secs(1)).await;
     let patch = eyrie_core::service::DeploymentPatch {
-        settings: Some(eyrie_core::Settings { replicas: Some(5), ..eyrie_core::Settings::default() }),
+        settings: Some(eyrie_core::SettingsPatch { replicas: Some(Some(5)), ..Default::default() }),
         ..Default::default()
     };
     r.t.eyrie.update_deployment(r.t.owner, d, patch).await.unwrap();

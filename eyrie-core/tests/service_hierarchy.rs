@@ -127,15 +127,19 @@ async fn group_creator_gets_it_added_to_their_favourites() {
 #[tokio::test]
 async fn deployment_inherits_type_and_settings_and_the_view_says_where_from() {
     let t = tenant().await;
-    let patch =
-        GroupPatch { settings: Some(Settings { replicas: Some(4), ..Settings::default() }), ..Default::default() };
+    let patch = GroupPatch {
+        settings: Some(Settings { replicas: Some(4), ..Settings::default() }.into()),
+        ..Default::default()
+    };
     t.eyrie.update_group(t.owner, t.group.id, patch).await.unwrap();
     let view = t.eyrie.effective(t.viewer, t.preview.id).await.unwrap();
     assert_eq!(view.group_type, GroupType::Odoo, "reading the type on a deployment reads the group's");
     assert_eq!((view.replicas.value, view.replicas.source), (4, Source::Group));
     assert_eq!(view.host.unwrap().value, "preview.stage.acme.example");
-    let own =
-        DeploymentPatch { settings: Some(Settings { replicas: Some(1), ..Settings::default() }), ..Default::default() };
+    let own = DeploymentPatch {
+        settings: Some(Settings { replicas: Some(1), ..Settings::default() }.into()),
+        ..Default::default()
+    };
     t.eyrie.update_deployment(t.developer, t.preview.id, own).await.unwrap();
     let view = t.eyrie.effective(t.viewer, t.preview.id).await.unwrap();
     assert_eq!((view.replicas.value, view.replicas.source), (1, Source::Deployment));
@@ -197,9 +201,13 @@ async fn changing_branch_image_or_commit_appends_a_version_and_other_edits_do_no
         commit_ref: Some("0a1b2c3".parse().unwrap()),
         ..Settings::default()
     };
-    e.update_deployment(t.developer, t.sandbox.id, DeploymentPatch { settings: Some(settings), ..Default::default() })
-        .await
-        .unwrap();
+    e.update_deployment(
+        t.developer,
+        t.sandbox.id,
+        DeploymentPatch { settings: Some(settings.into()), ..Default::default() },
+    )
+    .await
+    .unwrap();
     let versions = e.list_versions(t.viewer, t.sandbox.id).await.unwrap();
     assert_eq!(versions.len(), 2);
     let last = &versions[1];

@@ -201,7 +201,7 @@ async fn an_image_digest_change_redeploys_only_subscribed_deployments_in_deploy(
     e.update_group(
         t.owner,
         t.group.id,
-        eyrie_core::service::GroupPatch { settings: Some(settings), ..Default::default() },
+        eyrie_core::service::GroupPatch { settings: Some(settings.into()), ..Default::default() },
     )
     .await
     .unwrap();

@@ -62,7 +62,7 @@ async fn deployment_limit_refuses_a_move_into_a_full_scope() {
     let e = t.eyrie.move_deployment(t.admin, t.sandbox.id, tiny.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PolicyViolation, "{e}");
     let limit_too_low = ScopePatch {
-        config: Some(ScopeConfig { deployment_limit: Some(0), ..ScopeConfig::default() }),
+        config: Some(eyrie_core::ScopeConfigPatch { deployment_limit: Some(Some(0)), ..Default::default() }),
         ..Default::default()
     };
     assert_eq!(
@@ -143,7 +143,8 @@ async fn restore_from_scope_must_be_another_scope_of_the_same_group() {
         ErrorKind::NotFound
     );
     let itself = ScopeConfig { restore_from_scope: Some(t.dev.id), ..ScopeConfig::default() };
-    let e = t.eyrie.update_scope(t.admin, t.dev.id, ScopePatch { config: Some(itself), ..Default::default() }).await;
+    let e =
+        t.eyrie.update_scope(t.admin, t.dev.id, ScopePatch { config: Some(itself.into()), ..Default::default() }).await;
     assert_eq!(e.unwrap_err().kind(), ErrorKind::PolicyViolation);
 }
 
@@ -191,6 +192,46 @@ async fn managing_scopes_needs_admin() {
     let e = t.eyrie.create_scope(t.developer, t.group.id, new_scope("x", ScopeConfig::default()).unwrap()).await;
     assert_eq!(e.unwrap_err().kind(), ErrorKind::PermissionDenied);
     let cfg = ScopeConfig { role_to_admin: Role::User, ..ScopeConfig::default() };
-    let e = t.eyrie.update_scope(t.developer, t.dev.id, ScopePatch { config: Some(cfg), ..Default::default() }).await;
+    let e = t
+        .eyrie
+        .update_scope(t.developer, t.dev.id, ScopePatch { config: Some(cfg.into()), ..Default::default() })
+        .await;
     assert_eq!(e.unwrap_err().kind(), ErrorKind::PermissionDenied);
+}
+
+#[tokio::test]
+async fn patches_change_only_the_fields_they_name() {
+    let (t, _) = tenant().await;
+    let patch = ScopePatch {
+        config: Some(eyrie_core::ScopeConfigPatch {
+            monitor_log_delete_after_seconds: Some(Some(60)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let prod = t.eyrie.update_scope(t.owner, t.prod.id, patch).await.unwrap();
+    assert_eq!(prod.monitor_log_delete_after_seconds, Some(60));
+    assert_eq!(prod.deployment_limit, Some(3), "the limit was not named, so it stays");
+    assert_eq!(prod.deployment_cluster_ids, t.prod.deployment_cluster_ids);
+    assert!(prod.monitor, "monitor stays on");
+
+    let mut params = std::collections::BTreeMap::new();
+    params.insert("workers".to_owned(), Some("4".to_owned()));
+    let settings = eyrie_core::SettingsPatch { params: params.clone(), ..Default::default() };
+    let patch = eyrie_core::service::DeploymentPatch { settings: Some(settings), ..Default::default() };
+    let d = t.eyrie.update_deployment(t.owner, t.sandbox.id, patch).await.unwrap();
+    let mut more = std::collections::BTreeMap::new();
+    more.insert("db_filter".to_owned(), Some("^sandbox$".to_owned()));
+    let settings = eyrie_core::SettingsPatch { replicas: Some(Some(1)), params: more, ..Default::default() };
+    let patch = eyrie_core::service::DeploymentPatch { settings: Some(settings), ..Default::default() };
+    let d2 = t.eyrie.update_deployment(t.owner, t.sandbox.id, patch).await.unwrap();
+    assert_eq!(d.settings.params.get("workers").map(String::as_str), Some("4"));
+    assert_eq!(d2.settings.params.get("workers").map(String::as_str), Some("4"), "a key not named stays");
+    assert_eq!(d2.settings.params.get("db_filter").map(String::as_str), Some("^sandbox$"));
+    assert_eq!(d2.settings.replicas, Some(1));
+    params.insert("workers".to_owned(), None);
+    let settings = eyrie_core::SettingsPatch { params, replicas: Some(None), ..Default::default() };
+    let patch = eyrie_core::service::DeploymentPatch { settings: Some(settings), ..Default::default() };
+    let d3 = t.eyrie.update_deployment(t.owner, t.sandbox.id, patch).await.unwrap();
+    assert!(!d3.settings.params.contains_key("workers") && d3.settings.replicas.is_none(), "removed and cleared");
 }

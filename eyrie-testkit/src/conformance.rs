@@ -245,7 +245,7 @@ pub async fn refused_operations_change_nothing(store: Arc<dyn Store>) {
         ),
         (
             "limit below live deployments",
-            e.update_scope(t.owner, t.prod.id, ScopePatch { config: Some(full), ..ScopePatch::default() })
+            e.update_scope(t.owner, t.prod.id, ScopePatch { config: Some(full.into()), ..ScopePatch::default() })
                 .await
                 .expect_err("limit"),
         ),

@@ -15,6 +15,7 @@ mod hosts;
 mod jobs;
 pub mod monitoring;
 mod operations;
+mod patch;
 mod people;
 mod project;
 mod scope;
@@ -32,6 +33,7 @@ pub use monitoring::{CheckOutcome, HttpMethod, HttpOptions, StateChange};
 pub use operations::{
     Backup, BackupKind, BackupSchedule, BackupState, Monitor, MonitorLog, MonitorState, MonitorType, ScheduleKind,
 };
+pub use patch::{ScopeConfigPatch, SettingsPatch};
 pub use people::{Invitation, Membership, OverrideTarget, RoleOverride, User};
 pub use project::{Namespace, Project};
 pub use scope::{Scope, ScopeConfig};

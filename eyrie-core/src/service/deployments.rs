@@ -46,8 +46,8 @@ pub struct DeploymentPatch {
     pub cluster_ids: Option<BTreeSet<ClusterId>>,
     /// New subscription flag.
     pub image_subscribed: Option<bool>,
-    /// New own settings, replacing the old ones whole.
-    pub settings: Option<Settings>,
+    /// Changes to its own settings: only the fields (and params) named.
+    pub settings: Option<crate::model::SettingsPatch>,
 }
 
 /// The version-relevant values of a deployment, as text.
@@ -226,9 +226,6 @@ impl Eyrie {
         patch: DeploymentPatch,
     ) -> Result<Deployment> {
         let actor = self.identify(actor).await?;
-        if let Some(s) = &patch.settings {
-            s.validate()?;
-        }
         self.retrying(|| async {
             let da = self.deployment_access(actor, id).await?;
             allow(actor, Action::EditDeployment, &da.resource())?;
@@ -248,9 +245,11 @@ impl Eyrie {
             if let Some(subscribed) = patch.image_subscribed {
                 d.image_subscribed = subscribed;
             }
-            if let Some(settings) = &patch.settings {
-                self.check_settings_refs(settings, d.project_id).await?;
-                d.settings = settings.clone();
+            if let Some(changes) = &patch.settings {
+                let settings = changes.apply(&d.settings);
+                settings.validate()?;
+                self.check_settings_refs(&settings, d.project_id).await?;
+                d.settings = settings;
             }
             if let Some(clusters) = &patch.cluster_ids {
                 allow(actor, Action::LinkClusters, &da.resource())?;

@@ -40,8 +40,8 @@ pub struct GroupPatch {
     pub slug: Option<Slug>,
     /// New cluster links (needs `link_clusters`).
     pub group_cluster_ids: Option<BTreeSet<ClusterId>>,
-    /// New defaults.
-    pub settings: Option<Settings>,
+    /// Changes to its defaults: only the fields (and params) named.
+    pub settings: Option<crate::model::SettingsPatch>,
 }
 
 /// What a new scope needs.
@@ -62,8 +62,8 @@ pub struct ScopePatch {
     pub name: Option<Name>,
     /// New code.
     pub code: Option<Slug>,
-    /// New configuration, replacing the old one whole.
-    pub config: Option<ScopeConfig>,
+    /// Changes to its configuration: only the fields named.
+    pub config: Option<crate::model::ScopeConfigPatch>,
 }
 
 fn scope_key(id: ScopeId) -> RecordKey {
@@ -153,9 +153,6 @@ impl Eyrie {
     #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
     pub async fn update_group(&self, actor: Actor, id: GroupId, patch: GroupPatch) -> Result<DeploymentGroup> {
         let actor = self.identify(actor).await?;
-        if let Some(s) = &patch.settings {
-            s.validate()?;
-        }
         self.retrying(|| async {
             let ga = self.group_access(actor, id).await?;
             allow(actor, Action::EditGroup, &ga.resource())?;
@@ -167,9 +164,11 @@ impl Eyrie {
             if let Some(slug) = &patch.slug {
                 group.slug = slug.clone();
             }
-            if let Some(settings) = &patch.settings {
-                self.check_settings_refs(settings, group.project_id).await?;
-                group.settings = settings.clone();
+            if let Some(changes) = &patch.settings {
+                let settings = changes.apply(&group.settings);
+                settings.validate()?;
+                self.check_settings_refs(&settings, group.project_id).await?;
+                group.settings = settings;
             }
             if let Some(clusters) = &patch.group_cluster_ids {
                 allow(actor, Action::LinkClusters, &ga.resource())?;
@@ -295,9 +294,10 @@ impl Eyrie {
             if let Some(code) = &patch.code {
                 scope.code = code.clone();
             }
-            if let Some(config) = &patch.config {
-                tx.checks.extend(self.check_scope_config(&ga.group.value, Some(id), config).await?);
-                scope = Scope::new(id, &ga.group.value, scope.name, scope.code, scope.created_at, config.clone());
+            if let Some(changes) = &patch.config {
+                let config = changes.apply(&scope.config());
+                tx.checks.extend(self.check_scope_config(&ga.group.value, Some(id), &config).await?);
+                scope = Scope::new(id, &ga.group.value, scope.name, scope.code, scope.created_at, config);
                 let live = self.store.children::<Deployment>(Index::ScopeLiveDeployments(id)).await?;
                 if let Some(limit) = scope.deployment_limit
                     && live.len() > limit as usize
