@@ -341,14 +341,25 @@ mod tests {
         }
     }
 
-    /// The portal on a free loopback port, with an active cluster (id 9) and
-    /// users `owner`, `viewer` (invited later) and `stranger`.
-    async fn start() -> (Portal, Eyrie, HashMap<&'static str, (String, UserId)>) {
+    /// The portal on a free loopback port, with an active cluster (set up
+    /// by a platform administrator) and users `owner`, `viewer` (invited
+    /// later) and `stranger`.
+    async fn start() -> (Portal, Eyrie, HashMap<&'static str, (String, UserId)>, u64) {
         let data = tempfile::tempdir().unwrap();
         let eyrie = Eyrie::builder().data_dir(data.path()).build().await.unwrap();
         let engine = Engine::builder(&eyrie).manifest_dir(data.path().join("manifests")).build().unwrap();
-        let cluster = eyrie_testkit::builders::cluster(9, ClusterState::Active);
-        eyrie.store().commit(eyrie::storage::Transaction::new().create(cluster)).await.unwrap();
+        let root =
+            NewUser { name: "Root".parse().unwrap(), email: "root@example.org".parse().unwrap(), platform_admin: true };
+        let root = eyrie.actor(eyrie.register_user(Actor::System, root).await.unwrap().id).await.unwrap();
+        let cluster = NewCluster {
+            name: "Cluster 9".parse().unwrap(),
+            uid: "uid-9".parse().unwrap(),
+            connection: NewConnection::InCluster,
+        };
+        let cluster = eyrie.create_cluster(root, cluster).await.unwrap();
+        for state in [ClusterState::Init, ClusterState::Active] {
+            eyrie.transition_cluster(root, cluster.id, state).await.unwrap();
+        }
         let mut users = HashMap::new();
         let mut tokens = HashMap::new();
         for who in ["owner", "viewer", "stranger"] {
@@ -367,12 +378,12 @@ mod tests {
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router(app)).await });
         let client = Client::builder(TokioExecutor::new()).build_http();
-        (Portal { base, client, _data: data }, eyrie, users)
+        (Portal { base, client, _data: data }, eyrie, users, cluster.id.0)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_portal_over_loopback() {
-        let (portal, eyrie, users) = start().await;
+        let (portal, eyrie, users, cluster) = start().await;
         let owner = Some(users["owner"].0.as_str());
         let viewer = Some(users["viewer"].0.as_str());
         let stranger = Some(users["stranger"].0.as_str());
@@ -390,7 +401,7 @@ mod tests {
         let (status, listed) = portal.send("GET", "/projects", owner, None).await;
         assert_eq!((status, listed.as_array().map(Vec::len)), (200, Some(1)));
 
-        let body = json!({"name": "Shop", "group_type": "odoo", "cluster_ids": [9]});
+        let body = json!({"name": "Shop", "group_type": "odoo", "cluster_ids": [cluster]});
         let (status, group) = portal.send("POST", &format!("/projects/{project_id}/groups"), owner, Some(body)).await;
         assert_eq!(status, 201, "{group}");
         let group_id = group["id"].as_u64().unwrap();

@@ -49,7 +49,7 @@ async fn delete_project_leaves_nothing_but_audit_events() {
     engine.complete_manual_step(t.owner, backup.id).await.unwrap();
     engine.run_until_idle().await.unwrap();
     t.eyrie.set_backup_schedule(t.owner, t.sandbox.id, ScheduleKind::DailyTriggered).await.unwrap();
-    let monitor = t.eyrie.store().list(eyrie_core::storage::Index::DeploymentMonitors(t.shop.id)).await.unwrap();
+    let monitor = t.store.list(eyrie_core::storage::Index::DeploymentMonitors(t.shop.id)).await.unwrap();
     let monitor = eyrie_core::MonitorId(monitor[0].record.key().id);
     t.eyrie.record_monitor_log(t.admin, monitor, MonitorState::Ok, Some(3), "ok").await.unwrap();
     t.eyrie.invite(t.admin, t.project.id, "later@else.example".parse().unwrap(), Role::User).await.unwrap();

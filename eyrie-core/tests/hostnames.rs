@@ -128,7 +128,7 @@ async fn a_claim_made_between_the_check_and_the_commit_is_caught() {
     // after this call checked for overlaps and before it commits.
     let shard =
         HostShard { id: HostShardId(eyrie_core::hostnames::name_key("race.example")), name: "race.example".into() };
-    assert!(t.eyrie.store().find::<HostShard>(shard.id.0).await.unwrap().is_none());
+    assert!(t.store.find::<HostShard>(shard.id.0).await.unwrap().is_none());
     let claim = HostClaim {
         id: HostClaimId(0x7777),
         project_id: racer.id,

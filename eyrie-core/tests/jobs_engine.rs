@@ -51,7 +51,7 @@ async fn die_during(r: &Rig, job: eyrie_core::JobId, step: &str, op: Op) {
     let dying = tokio::spawn(async move { first.run_until_idle().await });
     loop {
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let j = r.t.eyrie.store().fetch::<Job>(job.0).await.unwrap().value;
+        let j = r.t.store.fetch::<Job>(job.0).await.unwrap().value;
         if j.steps.iter().any(|s| s.spec.name == step && s.state == StepState::Running) {
             break;
         }
@@ -337,7 +337,7 @@ async fn a_manual_step_waits_for_a_person() {
     r.engine.complete_manual_step(r.t.developer, job.id).await.unwrap();
     r.engine.run_until_idle().await.unwrap();
     assert_eq!(r.engine.get_job(r.t.owner, job.id).await.unwrap().state, JobState::Done);
-    let backups = r.t.eyrie.store().children::<Backup>(eyrie_core::storage::Index::DeploymentBackups(d)).await.unwrap();
+    let backups = r.t.store.children::<Backup>(eyrie_core::storage::Index::DeploymentBackups(d)).await.unwrap();
     assert_eq!(backups.len(), 1);
     assert_eq!(backups[0].value.state, eyrie_core::BackupState::Done);
 }

@@ -84,7 +84,7 @@ async fn a_job_whose_deployment_state_no_longer_allows_it_fails_and_reaches_no_c
     let job = engine.submit(t.developer, t.sandbox.id, JobAction::Pause, BTreeMap::new()).await.unwrap();
     // A state change that the service would refuse while the job is active,
     // written straight to the store: the engine must not trust its submit-time view.
-    let store = t.eyrie.store().clone();
+    let store = t.store.clone();
     let read = store.fetch::<Deployment>(t.sandbox.id.0).await.unwrap();
     let mut paused = read.value.clone();
     paused.state = LifecycleState::Pause;

@@ -164,7 +164,7 @@ async fn monitor_logs_are_pruned_after_the_scopes_retention() {
         .update_scope(t.owner, t.prod.id, ScopePatch { config: Some(keep.into()), ..Default::default() })
         .await
         .unwrap();
-    let monitors = t.eyrie.store().list(eyrie_core::storage::Index::DeploymentMonitors(t.shop.id)).await.unwrap();
+    let monitors = t.store.list(eyrie_core::storage::Index::DeploymentMonitors(t.shop.id)).await.unwrap();
     let monitor = eyrie_core::MonitorId(monitors[0].record.key().id);
     let log = t
         .eyrie
@@ -186,7 +186,7 @@ async fn retention_is_decided_when_pruning_shortening_it_prunes_old_logs() {
         ScopePatch { config: Some(config.into()), ..Default::default() }
     };
     t.eyrie.update_scope(t.owner, t.prod.id, with_retention(30 * 86_400)).await.unwrap();
-    let monitors = t.eyrie.store().list(eyrie_core::storage::Index::DeploymentMonitors(t.shop.id)).await.unwrap();
+    let monitors = t.store.list(eyrie_core::storage::Index::DeploymentMonitors(t.shop.id)).await.unwrap();
     let monitor = eyrie_core::MonitorId(monitors[0].record.key().id);
     let mut logs = Vec::new();
     for _ in 0..3 {
@@ -213,8 +213,7 @@ async fn a_tick_reads_only_what_is_due() {
     let plan = engine.plan_tick(t.clock.now().plus_seconds(8 * 3600)).await.unwrap();
     assert_eq!(plan.pauses, vec![t.sandbox.id], "stage has no timers, so preview is not even indexed");
     let indexed = t
-        .eyrie
-        .store()
+        .store
         .list_between(
             eyrie_core::storage::Index::DeploymentTimers(0),
             eyrie_core::storage::Index::DeploymentTimers(u64::MAX),

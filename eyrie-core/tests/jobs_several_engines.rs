@@ -107,7 +107,7 @@ async fn three_engines_with_one_stopped_mid_step_resume_it_once() {
     let dying = tokio::spawn(async move { first.run_until_idle().await });
     loop {
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let running = t.eyrie.store().fetch::<Job>(jobs[0].0).await.unwrap().value;
+        let running = t.store.fetch::<Job>(jobs[0].0).await.unwrap().value;
         if running.steps.iter().any(|s| s.spec.name == "apply" && s.state == StepState::Running) {
             break;
         }

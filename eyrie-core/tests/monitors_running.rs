@@ -85,11 +85,11 @@ fn with_monitoring(t: &Tenant, engine: Engine, checker: Arc<dyn MonitorChecker>,
 }
 
 async fn monitor(t: &Tenant, id: MonitorId) -> Monitor {
-    t.eyrie.store().fetch::<Monitor>(id.0).await.unwrap().value
+    t.store.fetch::<Monitor>(id.0).await.unwrap().value
 }
 
 async fn state_events(t: &Tenant) -> Vec<String> {
-    let events = t.eyrie.store().children::<AuditEvent>(Index::ProjectAudit(t.project.id)).await.unwrap();
+    let events = t.store.children::<AuditEvent>(Index::ProjectAudit(t.project.id)).await.unwrap();
     events.into_iter().filter(|e| e.value.action == "monitor.state").map(|e| e.value.target).collect()
 }
 
@@ -127,7 +127,7 @@ async fn a_state_changes_after_two_agreeing_results_and_each_change_is_audited_a
         t.clock.advance_seconds(60);
     }
     assert_eq!(state_events(&t).await.len(), 3, "three changes, three audit events: {:?}", state_events(&t).await);
-    let logs = t.eyrie.store().list(Index::MonitorLogs(m.id)).await.unwrap();
+    let logs = t.store.list(Index::MonitorLogs(m.id)).await.unwrap();
     assert_eq!(logs.len(), script.len(), "every check writes a log");
     assert!(checker.seen.lock().unwrap().iter().all(|s| s == "http https://sandbox.acme.example/web/health"));
 }
@@ -192,7 +192,7 @@ async fn a_slow_target_holds_up_neither_the_tick_nor_other_checks() {
     let report = engine.tick(t.clock.now()).await.unwrap();
     assert_eq!(report.checks_launched, 2, "the tick returned with the slow check still running");
     let logs = |id: MonitorId| {
-        let store = t.eyrie.store().clone();
+        let store = t.store.clone();
         async move { store.list(Index::MonitorLogs(id)).await.unwrap().len() }
     };
     for _ in 0..1000 {
@@ -204,7 +204,7 @@ async fn a_slow_target_holds_up_neither_the_tick_nor_other_checks() {
     assert_eq!(logs(fast.id).await, 1, "the fast check answered");
     assert_eq!(logs(slow.id).await, 0, "while the slow one still waits");
     engine.monitoring().unwrap().settle().await;
-    let cut = t.eyrie.store().children::<eyrie_core::MonitorLog>(Index::MonitorLogs(slow.id)).await.unwrap();
+    let cut = t.store.children::<eyrie_core::MonitorLog>(Index::MonitorLogs(slow.id)).await.unwrap();
     assert_eq!(cut.len(), 1);
     assert_eq!(cut[0].value.state, Error, "cut off at its time-out plus slack: {}", cut[0].value.message);
     assert!(cut[0].value.message.contains("no answer within 6000 ms"), "{}", cut[0].value.message);
@@ -224,7 +224,7 @@ async fn resource_checks_get_the_deployments_clusters_and_only_deployed_deployme
     assert_eq!(report.checks_launched, 1);
     engine.monitoring().unwrap().settle().await;
     assert_eq!(checker.seen.lock().unwrap().clone(), vec![format!("resource of sandbox on 2 clusters")]);
-    assert_eq!(t.eyrie.store().list(Index::MonitorLogs(r.id)).await.unwrap().len(), 1);
+    assert_eq!(t.store.list(Index::MonitorLogs(r.id)).await.unwrap().len(), 1);
 }
 
 fn usage(pod: &str, cpu_millicores: u64, memory_bytes: u64) -> PodUsage {

@@ -168,7 +168,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
         (
             "record_monitor_log",
             op!(|r| {
-                let monitors = r.t.eyrie.store().children::<Monitor>(Index::DeploymentMonitors(r.t.shop.id)).await?;
+                let monitors = r.t.store.children::<Monitor>(Index::DeploymentMonitors(r.t.shop.id)).await?;
                 r.arm();
                 r.t.eyrie
                     .record_monitor_log(r.t.admin, monitors[0].value.id, MonitorState::Ok, Some(12), "ok")
@@ -187,7 +187,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
         (
             "update_monitor",
             op!(|r| {
-                let monitors = r.t.eyrie.store().children::<Monitor>(Index::DeploymentMonitors(r.t.shop.id)).await?;
+                let monitors = r.t.store.children::<Monitor>(Index::DeploymentMonitors(r.t.shop.id)).await?;
                 r.arm();
                 let patch = eyrie_core::service::MonitorPatch { interval_seconds: Some(120), ..Default::default() };
                 r.t.eyrie.update_monitor(r.t.admin, monitors[0].value.id, patch).await.map(drop)
@@ -196,7 +196,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
         (
             "delete_monitor",
             op!(|r| {
-                let monitors = r.t.eyrie.store().children::<Monitor>(Index::DeploymentMonitors(r.t.shop.id)).await?;
+                let monitors = r.t.store.children::<Monitor>(Index::DeploymentMonitors(r.t.shop.id)).await?;
                 r.arm();
                 r.t.eyrie.delete_monitor(r.t.admin, monitors[0].value.id).await
             }),
@@ -204,7 +204,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
         (
             "record_check",
             op!(|r| {
-                let monitors = r.t.eyrie.store().children::<Monitor>(Index::DeploymentMonitors(r.t.shop.id)).await?;
+                let monitors = r.t.store.children::<Monitor>(Index::DeploymentMonitors(r.t.shop.id)).await?;
                 r.arm();
                 let outcome = eyrie_core::CheckOutcome::new(MonitorState::Ok, Some(12), "ok");
                 r.t.eyrie.record_check(r.t.admin, monitors[0].value.id, outcome).await.map(drop)

@@ -44,7 +44,7 @@ async fn project_creator_becomes_owner_and_admin_member() {
 #[tokio::test]
 async fn namespace_is_created_with_the_project_and_named_from_its_uid_never_the_slug() {
     let t = tenant().await;
-    let ns = t.eyrie.store().find::<Namespace>(t.project.namespace_uid.0).await.unwrap().unwrap().value;
+    let ns = t.store.find::<Namespace>(t.project.namespace_uid.0).await.unwrap().unwrap().value;
     assert_eq!(ns.project_id, t.project.id);
     let renamed = t
         .eyrie
@@ -61,7 +61,7 @@ async fn namespace_is_created_with_the_project_and_named_from_its_uid_never_the_
     assert_eq!(d.namespace(), ns.name(), "deployments expose the project's namespace");
     assert_eq!(t.eyrie.get_group(t.owner, t.group.id).await.unwrap().namespace(), ns.name());
     assert!(!ns.name().contains("acme"));
-    assert_eq!(t.eyrie.store().list_kind(EntityKind::Namespace).await.unwrap().len(), 1, "exactly one per project");
+    assert_eq!(t.store.list_kind(EntityKind::Namespace).await.unwrap().len(), 1, "exactly one per project");
 }
 
 #[tokio::test]

@@ -68,6 +68,6 @@ async fn the_scheduler_checks_a_real_server_with_damping_and_staleness() {
     monitoring.settle().await;
     assert_eq!(t.eyrie.get_monitor(t.viewer, m.id).await.unwrap().state, Unknown);
     assert_eq!(hook.0.lock().unwrap().clone(), [(Unknown, Ok), (Ok, Error), (Error, Unknown)], "once per change");
-    let logs = t.eyrie.store().list(eyrie_core::storage::Index::MonitorLogs(m.id)).await.unwrap();
+    let logs = t.store.list(eyrie_core::storage::Index::MonitorLogs(m.id)).await.unwrap();
     assert_eq!(logs.len(), 7, "every check logged");
 }

@@ -103,6 +103,9 @@ pub fn service(store: Arc<dyn Store>) -> (Eyrie, Arc<ManualClock>) {
 pub struct Tenant {
     /// The service.
     pub eyrie: Eyrie,
+    /// The store underneath, for tests that look behind the service (the
+    /// service itself offers no way around authorization and audit).
+    pub store: Arc<dyn Store>,
     /// Its clock.
     pub clock: Arc<ManualClock>,
     /// A platform administrator (not a member of the project).
@@ -162,7 +165,7 @@ fn actor(u: &User) -> Actor {
 
 /// Builds [`Tenant`] through the service on `store`.
 pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
-    let (eyrie, clock) = service(store);
+    let (eyrie, clock) = service(store.clone());
     let root = actor(&user(&eyrie, "Root", "root@platform.example", true).await?);
     let owner_u = user(&eyrie, "Olivia Owner", "olivia@acme.example", false).await?;
     let owner = actor(&owner_u);
@@ -264,6 +267,7 @@ pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
     }
     Ok(Tenant {
         eyrie,
+        store,
         clock,
         root,
         owner,

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use eyrie::prelude::*;
-use eyrie::storage::Transaction;
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -43,11 +42,19 @@ async fn a_deployment_reaches_the_manifest_directory_through_the_engine() {
     let owner =
         NewUser { name: "Olga".parse().unwrap(), email: "olga@example.org".parse().unwrap(), platform_admin: false };
     let owner = Actor::user(eyrie.register_user(Actor::System, owner).await.unwrap().id);
-    // The platform's cluster, as a platform administrator's setup leaves it
-    // (active, in-cluster credentials); written directly so that this test
-    // does not depend on how a platform administrator's actor is obtained.
-    let cluster = eyrie_testkit::builders::cluster(9, ClusterState::Active);
-    eyrie.store().commit(Transaction::new().create(cluster.clone())).await.unwrap();
+    // The platform's cluster, set up by a platform administrator.
+    let root =
+        NewUser { name: "Root".parse().unwrap(), email: "root@example.org".parse().unwrap(), platform_admin: true };
+    let root = eyrie.actor(eyrie.register_user(Actor::System, root).await.unwrap().id).await.unwrap();
+    let cluster = NewCluster {
+        name: "Cluster 9".parse().unwrap(),
+        uid: "uid-9".parse().unwrap(),
+        connection: NewConnection::InCluster,
+    };
+    let cluster = eyrie.create_cluster(root, cluster).await.unwrap();
+    for state in [ClusterState::Init, ClusterState::Active] {
+        eyrie.transition_cluster(root, cluster.id, state).await.unwrap();
+    }
 
     let project =
         NewProject { name: "Acme".parse().unwrap(), slug: None, domain: Some("acme.example".parse().unwrap()) };
@@ -133,9 +140,8 @@ async fn the_sled_store_is_one_call_away() {
         let input =
             NewUser { name: "Sam".parse().unwrap(), email: "sam@example.org".parse().unwrap(), platform_admin: false };
         let sam = eyrie.register_user(Actor::System, input).await.unwrap();
-        use eyrie::storage::StoreExt;
-        let stored = eyrie.store().find::<eyrie::User>(sam.id.0).await.unwrap();
-        assert_eq!(stored.map(|u| u.value.email), Some(sam.email), "the user is in the sled store");
+        let stored = eyrie.get_user(Actor::System, sam.id).await.unwrap();
+        assert_eq!(stored.email, sam.email, "the user is in the sled store");
     };
     // sled can stall under load (sled issue 1412): fail clearly instead of hanging.
     tokio::time::timeout(std::time::Duration::from_secs(60), work)

@@ -135,8 +135,10 @@ impl Eyrie {
         &self.config
     }
 
-    /// The store underneath.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The store underneath: for the engine and the scheduler only. There is
+    /// no public way around authorization and audit; a program that needs the
+    /// store itself (exports, `verify`) keeps the handle it opened.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 

@@ -261,7 +261,7 @@ async fn reader(world: &World, r: u64, deadline: Instant, progress: &Progress) {
 /// The after-run checks; returns what is wrong.
 async fn check(world: &World, t: &Tenant) -> Vec<String> {
     let mut broken = Vec::new();
-    let store = world.eyrie.store();
+    let store = &t.store;
     match store.verify().await {
         Ok(problems) if problems.is_empty() => {}
         Ok(problems) => broken.push(format!("verify: {problems:?}")),
