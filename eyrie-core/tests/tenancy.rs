@@ -118,6 +118,8 @@ async fn reads_reveal_nothing_to_strangers_an_existing_id_is_answered_like_a_mis
     }
     let email = "dev@acme.example".parse().unwrap();
     assert_eq!(e.find_user_by_email(zoe, &email).await.unwrap(), None, "a stranger's address is not found");
+    assert_eq!(e.find_project(zoe, &t.project.slug).await.unwrap(), None, "nor a project's slug");
+    assert_eq!(e.find_project(zoe, &"nobody-holds-this".parse().unwrap()).await.unwrap(), None);
     assert!(e.find_user_by_email(t.owner, &email).await.unwrap().is_some(), "a co-member's is");
     assert!(e.get_user(t.developer, id(t.owner)).await.is_ok(), "co-members see each other");
     assert!(e.get_user(t.root, id(t.developer)).await.is_ok(), "platform administrators see users");

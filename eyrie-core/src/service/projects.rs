@@ -117,7 +117,12 @@ impl Eyrie {
     pub async fn find_project(&self, actor: Actor, slug: &Slug) -> Result<Option<Project>> {
         let actor = self.identify(actor).await?;
         match self.store.find_unique::<Project>(&UniqueKey::ProjectSlug(slug.to_string())).await? {
-            Some(p) => self.project_as(actor, p.value.id).await.map(Some),
+            // A stranger gets `None`, as for a slug nobody holds.
+            Some(p) => match self.project_as(actor, p.value.id).await {
+                Ok(project) => Ok(Some(project)),
+                Err(Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            },
             None => Ok(None),
         }
     }
