@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use eyrie_core::storage::{Entity, Index, Record, RecordKey, Revision, Store, Stored, Transaction, Write, codec};
+use eyrie_core::storage::{Entity, Index, Record, RecordKey, Revision, Store, Stored, Transaction, Write, kit::codec};
 use eyrie_core::{Deployment, GroupId, GroupType, UserId};
 use eyrie_store_postgres::{PostgresConfig, PostgresStore};
 use eyrie_store_redb::{Durability, RedbConfig, RedbStore};

@@ -51,7 +51,7 @@ use std::time::{Duration, Instant};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use eyrie_core::storage::{
-    Check, Durability, Entity, Index, Record, RecordKey, Revision, Store, Stored, Transaction, Write, codec,
+    Check, Durability, Entity, Index, Record, RecordKey, Revision, Store, Stored, Transaction, Write, kit::codec,
 };
 use eyrie_core::{Deployment, GroupId, GroupType, UserId};
 use eyrie_store_redb::{RedbConfig, RedbStore};

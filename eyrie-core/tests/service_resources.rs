@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use eyrie_core::service::{KeyRing, NewCluster, NewConnection, NewDatasource, NewImage, NewRepository, SealingKey};
-use eyrie_core::storage::kv::Table;
+use eyrie_core::storage::kit::kv::Table;
 use eyrie_core::storage::{Index, Store, StoreExt, Transaction};
 use eyrie_core::{
     Actor, ClusterState, DataType, DatasourceUsage, Deployment, ErrorKind, Eyrie, LifecycleState, SecretString,

@@ -3,8 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
-use eyrie_core::storage::kv::{self, KvRead, MemoryTables, Overlay, Table};
-use eyrie_core::storage::{Check, Entity, Index, RecordKey, Revision, Transaction, UniqueKey, Versioned, codec};
+use eyrie_core::storage::kit::kv::{self, KvRead, MemoryTables, Overlay, Table};
+use eyrie_core::storage::{Check, Entity, Index, RecordKey, Revision, Transaction, UniqueKey, Versioned, kit::codec};
 use eyrie_core::{DeploymentGroup, ErrorKind, GroupType, LifecycleState, Project, Result, Slug, UserId};
 use eyrie_testkit::builders;
 

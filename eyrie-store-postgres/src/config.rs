@@ -62,7 +62,7 @@ impl PostgresConfig {
             connect_timeout: Duration::from_secs(10),
             serialization_retries: 16,
             serial_commits: true,
-            max_record_bytes: eyrie_core::storage::codec::DEFAULT_MAX_RECORD_BYTES,
+            max_record_bytes: eyrie_core::storage::kit::codec::DEFAULT_MAX_RECORD_BYTES,
         })
     }
 

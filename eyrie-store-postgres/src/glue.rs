@@ -1,8 +1,8 @@
 //! The engine's key-value view ([`KvRead`]) over a PostgreSQL connection or
 //! transaction: with `store.rs`, the only place this crate meets
-//! [`eyrie_core::storage::kv`]. Writes are not here: a commit runs
-//! [`kv::apply`](eyrie_core::storage::kv::apply) over a
-//! [`kv::Overlay`](eyrie_core::storage::kv::Overlay) on this reader, which
+//! [`eyrie_core::storage::kit::kv`]. Writes are not here: a commit runs
+//! [`kv::apply`](eyrie_core::storage::kit::kv::apply) over a
+//! [`kv::Overlay`](eyrie_core::storage::kit::kv::Overlay) on this reader, which
 //! buffers them, and [`crate::sql::write`] sends the final changes.
 //!
 //! # The bridge
@@ -26,7 +26,7 @@ use std::collections::HashMap;
 
 use deadpool_postgres::GenericClient;
 use eyrie_core::storage::Index;
-use eyrie_core::storage::kv::{KvRead, Pairs, Table};
+use eyrie_core::storage::kit::kv::{KvRead, Pairs, Table};
 use eyrie_core::{ErrorKind, Result};
 use tokio::runtime::Handle;
 

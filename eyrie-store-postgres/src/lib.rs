@@ -5,7 +5,7 @@
 //! [`PostgresStore`] keeps Eyrie's records, the lists (indexes) and unique
 //! values derived from them in three tables of one PostgreSQL schema, and
 //! fulfils the `Store` contract with the shared engine of
-//! [`eyrie_core::storage::kv`]: this crate only moves bytes and maps errors.
+//! [`eyrie_core::storage::kit::kv`]: this crate only moves bytes and maps errors.
 //! Every commit is one `SERIALIZABLE` transaction in which the engine's
 //! checks read the database and its writes are sent together at the end.
 //!
@@ -44,7 +44,7 @@
 //! One schema ([`PostgresConfig::schema`], default `eyrie`) holds `records`,
 //! `index_entries`, `unique_values` and `schema_version`; see [`schema`] for
 //! the columns. Records keep the exact envelope of
-//! [`eyrie_core::storage::codec`] in `envelope`, with the kind, id, revision
+//! [`eyrie_core::storage::kit::codec`] in `envelope`, with the kind, id, revision
 //! and the record as `jsonb` beside it for operators:
 //!
 //! ```sql
@@ -63,8 +63,8 @@
 //! session-level advisory lock, exclusive by default: commits from every
 //! process run one at a time; see the `session` module and
 //! [`PostgresConfig::serial_commits`]), opens a `SERIALIZABLE` transaction,
-//! runs [`kv::apply`](eyrie_core::storage::kv::apply) over a
-//! [`kv::Overlay`](eyrie_core::storage::kv::Overlay) whose reads go to that
+//! runs [`kv::apply`](eyrie_core::storage::kit::kv::apply) over a
+//! [`kv::Overlay`](eyrie_core::storage::kit::kv::Overlay) whose reads go to that
 //! transaction, sends the final changes in at most six pipelined statements,
 //! commits and unlocks. A serialization failure (`40001`, `40P01`; only
 //! possible with `serial_commits(false)`) means nothing was applied: the

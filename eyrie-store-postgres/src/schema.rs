@@ -6,12 +6,12 @@
 //! | table | columns | holds |
 //! | --- | --- | --- |
 //! | `records` | `key bytea` (primary key), `kind text`, `id numeric(20)`, `revision bigint`, `format smallint`, `body jsonb`, `envelope bytea` | one row per record |
-//! | `index_entries` | `entry bytea` (primary key), `value bytea` | one row per list entry (empty value), and one per list counter (key tag 0, the count as 8 bytes big-endian; see [`eyrie_core::storage::counts`]) |
+//! | `index_entries` | `entry bytea` (primary key), `value bytea` | one row per list entry (empty value), and one per list counter (key tag 0, the count as 8 bytes big-endian; see [`eyrie_core::storage::kit::counts`]) |
 //! | `unique_values` | `value bytea` (primary key), `owner bytea` | unique value → owning record key |
 //! | `schema_version` | `version integer` | one row: the schema version |
 //!
 //! In `records`, `envelope` is the exact record envelope of
-//! [`eyrie_core::storage::codec`] and the only column the store reads;
+//! [`eyrie_core::storage::kit::codec`] and the only column the store reads;
 //! `kind`, `id`, `revision`, `format` and `body` (the record's JSON) are
 //! written beside it in the same statement so operators can query records
 //! with SQL (`body ->> 'slug'`; an envelope of format 1, written before

@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::{Client, Object, Pool};
-use eyrie_core::storage::kv;
+use eyrie_core::storage::kit::kv;
 use eyrie_core::storage::{Index, RecordKey, Snapshot, Stored, UniqueKey};
 use eyrie_core::{Error, Result};
 use tokio::runtime::Handle;

@@ -7,8 +7,8 @@
 
 use deadpool_postgres::GenericClient;
 use eyrie_core::storage::RecordKey;
-use eyrie_core::storage::codec;
-use eyrie_core::storage::kv::{Change, Pairs, Table};
+use eyrie_core::storage::kit::codec;
+use eyrie_core::storage::kit::kv::{Change, Pairs, Table};
 use eyrie_core::{Error, Result};
 use futures::future::{BoxFuture, FutureExt, join_all};
 use tokio_postgres::types::ToSql;
@@ -183,7 +183,7 @@ async fn run(c: &impl GenericClient, sql: String, params: &[&(dyn ToSql + Sync)]
 }
 
 /// Writes `changes` (final values, one per key, as
-/// [`eyrie_core::storage::kv::Overlay`] hands them over) in at most six
+/// [`eyrie_core::storage::kit::kv::Overlay`] hands them over) in at most six
 /// statements, sent together (pipelined) on `c`.
 pub(crate) async fn write(c: &impl GenericClient, changes: Vec<Change>) -> Result<()> {
     let batch = batch(changes)?;

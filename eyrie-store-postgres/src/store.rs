@@ -1,7 +1,7 @@
 //! [`PostgresStore`]: the [`Store`] contract on a PostgreSQL database.
 //!
 //! Every call takes a pooled connection and runs the shared engine
-//! ([`eyrie_core::storage::kv`]) on a blocking thread over
+//! ([`eyrie_core::storage::kit::kv`]) on a blocking thread over
 //! [`crate::glue::SqlReader`]; reads that need more than one statement run
 //! in one `REPEATABLE READ READ ONLY` transaction (one snapshot), commits in
 //! one `SERIALIZABLE` transaction.
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Client, Pool, Transaction as SqlTransaction};
-use eyrie_core::storage::kv::{self, Overlay};
+use eyrie_core::storage::kit::kv::{self, Overlay};
 use eyrie_core::storage::{
     Capabilities, EntityKind, Index, Receipt, RecordKey, Snapshot, Store, Stored, Transaction, UniqueKey,
 };

@@ -7,7 +7,7 @@
 
 mod common;
 
-use eyrie_core::storage::{Entity, Store, StoreExt, Transaction, codec};
+use eyrie_core::storage::{Entity, Store, StoreExt, Transaction, kit::codec};
 use eyrie_core::{ErrorKind, Project, Slug, UserId};
 use eyrie_store_postgres::{PostgresStore, SCHEMA_VERSION};
 

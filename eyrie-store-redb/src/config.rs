@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use eyrie_core::storage::codec::DEFAULT_MAX_RECORD_BYTES;
+use eyrie_core::storage::kit::codec::DEFAULT_MAX_RECORD_BYTES;
 use eyrie_core::storage::{Durability, StoreOptions};
 
 /// How to open a [`crate::RedbStore`].

@@ -4,7 +4,7 @@
 //! | table | key | value |
 //! | --- | --- | --- |
 //! | `eyrie_meta` | `&str` | `u64`: `"layout_version"` → [`LAYOUT_VERSION`] |
-//! | `records` | record key (9 bytes) | record envelope of [`eyrie_core::storage::codec`] |
+//! | `records` | record key (9 bytes) | record envelope of [`eyrie_core::storage::kit::codec`] |
 //! | `index` | index entry (18 bytes) | empty |
 //! | `unique` | unique key | owning record key (9 bytes) |
 //!
@@ -15,7 +15,7 @@
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
-use eyrie_core::storage::kv::Table;
+use eyrie_core::storage::kit::kv::Table;
 use eyrie_core::{Error, Result};
 use redb::{Database, ReadableTable, TableDefinition, TableHandle, WriteTransaction};
 

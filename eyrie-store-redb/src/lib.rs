@@ -49,19 +49,19 @@
 //! One redb file with four tables (see [`layout`]):
 //!
 //! - `records`: record key → the record envelope of
-//!   [`eyrie_core::storage::codec`] — a format-version byte (currently
-//!   [`FORMAT_VERSION`](eyrie_core::storage::codec::FORMAT_VERSION)), the
+//!   [`eyrie_core::storage::kit::codec`] — a format-version byte (currently
+//!   [`FORMAT_VERSION`](eyrie_core::storage::kit::codec::FORMAT_VERSION)), the
 //!   revision, then the record as JSON. This crate stores exactly those
 //!   bytes, so every backend holds the same records; a record whose envelope
 //!   cannot be decoded reads as `ErrorKind::Corrupt` naming it, and the rest
 //!   of the store stays readable.
 //! - `index`: one empty-valued key per list entry (`list prefix · record key`),
-//!   and the list counters of [`eyrie_core::storage::counts`] (tag 0).
+//!   and the list counters of [`eyrie_core::storage::kit::counts`] (tag 0).
 //! - `unique`: unique value → the record key that holds it.
 //! - `eyrie_meta`: `"layout_version"` → [`LAYOUT_VERSION`], this crate's own
 //!   layout version. A file of [`PREVIOUS_LAYOUT_VERSION`] (no counters) is
 //!   upgraded when opened: its lists are counted once, and its records keep
-//!   their envelopes until next written ([`eyrie_core::storage::codec::upgrade`]).
+//!   their envelopes until next written ([`eyrie_core::storage::kit::codec::upgrade`]).
 //!   Opening a file with another version, or a redb file
 //!   without Eyrie's metadata, fails with a non-retryable `Backend` error
 //!   instead of guessing; so does a file that is not a redb database at all.

@@ -6,7 +6,7 @@
 //! Each of the engine's three key spaces is one redb table of byte keys and
 //! byte values named by [`Table::name`].
 
-use eyrie_core::storage::kv::{KvRead, KvWrite, Pairs, Table};
+use eyrie_core::storage::kit::kv::{KvRead, KvWrite, Pairs, Table};
 use eyrie_core::{Error, Result};
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, StorageError, TableDefinition, WriteTransaction};
 

@@ -9,8 +9,8 @@ mod common;
 use std::path::Path;
 
 use common::{db_path, group, open, project, scope};
-use eyrie_core::storage::kv::Table;
-use eyrie_core::storage::{EntityKind, Index, RecordKey, Revision, Store, Transaction, Versioned, codec};
+use eyrie_core::storage::kit::kv::Table;
+use eyrie_core::storage::{EntityKind, Index, RecordKey, Revision, Store, Transaction, Versioned, kit::codec};
 use eyrie_core::{ErrorKind, Result};
 use eyrie_store_redb::{LAYOUT_VERSION, RedbConfig, RedbStore};
 use redb::{ReadableDatabase, TableDefinition};

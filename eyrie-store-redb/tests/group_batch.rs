@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
-use eyrie_core::storage::kv::{self, KvRead, Table};
+use eyrie_core::storage::kit::kv::{self, KvRead, Table};
 use eyrie_core::storage::{Backend, EntityKind, RecordKey, Revision, Transaction, UniqueKey, Versioned, commit_batch};
 use eyrie_core::{DeploymentGroup, ErrorKind, GroupId, GroupType, LifecycleState, Project, ProjectId, Slug, UserId};
 use eyrie_store_redb::{ReadTables, RedbBackend, RedbConfig};

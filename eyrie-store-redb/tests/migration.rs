@@ -7,8 +7,8 @@
 
 mod common;
 
-use eyrie_core::storage::codec::FORMAT_VERSION;
-use eyrie_core::storage::kv::{KvRead, Table};
+use eyrie_core::storage::kit::codec::FORMAT_VERSION;
+use eyrie_core::storage::kit::kv::{KvRead, Table};
 use eyrie_core::storage::{Backend, Entity, Index, Store, StoreExt, Transaction};
 use eyrie_core::{Deployment, DeploymentGroup, Project};
 use eyrie_store_redb::{LAYOUT_VERSION, PREVIOUS_LAYOUT_VERSION};

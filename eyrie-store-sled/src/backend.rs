@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use eyrie_core::storage::kv::Overlay;
+use eyrie_core::storage::kit::kv::Overlay;
 use eyrie_core::storage::{Backend, Batch, Capabilities, StoreOptions};
 use eyrie_core::{Error, Result};
 use tokio::sync::RwLock;

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use eyrie_core::storage::codec::DEFAULT_MAX_RECORD_BYTES;
+use eyrie_core::storage::kit::codec::DEFAULT_MAX_RECORD_BYTES;
 use eyrie_core::storage::{Durability, StoreOptions};
 
 /// Where and how to open a store.

@@ -3,7 +3,7 @@
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
-//! | `records` | record key (9 bytes) | record envelope ([`eyrie_core::storage::codec`]) |
+//! | `records` | record key (9 bytes) | record envelope ([`eyrie_core::storage::kit::codec`]) |
 //! | `index` | index entry (18 bytes) | empty |
 //! | `unique` | unique key | owning record key (9 bytes) |
 //! | `meta` | `b"layout"` | layout version, u32 big-endian |
@@ -11,7 +11,7 @@
 //! Tree names for the first three are [`Table::name`]; keys are those of
 //! [`eyrie_core::storage`]'s `keys` module.
 
-use eyrie_core::storage::kv::Table;
+use eyrie_core::storage::kit::kv::Table;
 
 use crate::config::SledConfig;
 use crate::error::OpenError;

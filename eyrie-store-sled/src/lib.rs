@@ -42,7 +42,7 @@
 //! | `unique` | space tag (1) · scope id (8, BE) · value | owning record key (9) |
 //! | `meta` | `layout` | layout version, u32 BE ([`LAYOUT_VERSION`] = 2; 1 is upgraded on open) |
 //!
-//! The first three are named by [`eyrie_core::storage::kv::Table::name`] and
+//! The first three are named by [`eyrie_core::storage::kit::kv::Table::name`] and
 //! use the keys and envelope of [`eyrie_core::storage`] unchanged. Opening a
 //! store with another layout version fails with
 //! a non-retryable `Backend` error naming both versions; a store holding

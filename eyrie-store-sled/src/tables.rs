@@ -6,10 +6,10 @@
 //! therefore hold the store's gate shared ([`SledSnapshot`]) while the
 //! writer applies changes under it exclusively; see `crate::backend`.
 //!
-//! [`Overlay`]: eyrie_core::storage::kv::Overlay
+//! [`Overlay`]: eyrie_core::storage::kit::kv::Overlay
 
 use eyrie_core::Result;
-use eyrie_core::storage::kv::{Change, KvRead, Pairs, Table};
+use eyrie_core::storage::kit::kv::{Change, KvRead, Pairs, Table};
 use sled::transaction::{ConflictableTransactionResult, Transactional, TransactionalTree};
 use tokio::sync::OwnedRwLockReadGuard;
 

@@ -11,8 +11,8 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use eyrie_core::storage::codec::DEFAULT_MAX_RECORD_BYTES;
-use eyrie_core::storage::kv::{self, KvRead, MemoryTables, Overlay, Pairs, Table};
+use eyrie_core::storage::kit::codec::DEFAULT_MAX_RECORD_BYTES;
+use eyrie_core::storage::kit::kv::{self, KvRead, MemoryTables, Overlay, Pairs, Table};
 use eyrie_core::storage::{
     EntityKind, Index, KvSnapshot, Receipt, RecordKey, Snapshot, Store, Stored, Transaction, UniqueKey,
 };

@@ -22,10 +22,13 @@
 //!   `snapshot`, and [`counts::ensure`] once when opening.
 
 mod backend;
-pub mod codec;
-pub mod counts;
 mod keys;
-pub mod kv;
+/// For store authors: the engine every store runs — the key-value view
+/// ([`kit::kv`]), the record encoding ([`kit::codec`]) and the list
+/// counters ([`kit::counts`]). A program that embeds Eyrie never needs them;
+/// they are not in any prelude.
+pub mod kit;
+pub(crate) use kit::{codec, counts, kv};
 mod kv_store;
 mod record;
 mod snapshot;

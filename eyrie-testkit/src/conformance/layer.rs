@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use eyrie_core::storage::codec::DEFAULT_MAX_RECORD_BYTES;
+use eyrie_core::storage::kit::codec::DEFAULT_MAX_RECORD_BYTES;
 use eyrie_core::storage::{Index, SnapshotExt, Store, StoreExt, Transaction, UniqueKey};
 use eyrie_core::{
     DeploymentGroup, ErrorKind, GroupType, MonitorId, MonitorLog, MonitorLogId, MonitorState, Project, ProjectId,

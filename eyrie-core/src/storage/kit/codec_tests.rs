@@ -18,7 +18,7 @@ fn project() -> Project {
 }
 
 /// A version-1 envelope, byte for byte as the previous release wrote it.
-const V1_PROJECT: &[u8] = include_bytes!("testdata/v1_project.envelope");
+const V1_PROJECT: &[u8] = include_bytes!("../testdata/v1_project.envelope");
 
 #[test]
 fn a_version_1_envelope_is_upgraded_on_read() {

@@ -1,5 +1,5 @@
-//! Maintained list counts: [`Check::Count`](super::Check::Count),
-//! [`Check::CountBelow`](super::Check::CountBelow) and `Store::count` read one
+//! Maintained list counts: [`Check::Count`](crate::storage::Check::Count),
+//! [`Check::CountBelow`](crate::storage::Check::CountBelow) and `Store::count` read one
 //! counter instead of walking the list, so a write costs the same whether
 //! its list holds 3 or 30,000 entries.
 //!
@@ -11,16 +11,16 @@
 //! | `0 · list prefix (9)` | entries in that list, u64 big-endian; absent when 0 |
 //! | `0` | the counters' format ([`COUNTERS_VERSION`]): present once every counter is maintained |
 //!
-//! The engine ([`super::kv::apply`]) changes a counter in the same
-//! transaction as the entries it counts; [`super::kv::verify`] recounts
+//! The engine ([`crate::storage::kv::apply`]) changes a counter in the same
+//! transaction as the entries it counts; [`crate::storage::kv::verify`] recounts
 //! them. A store written before counters existed has no marker:
 //! [`ensure`] (run by every store when it opens) counts its lists once.
 
 use std::collections::BTreeMap;
 
-use super::keys::{Index, hex};
-use super::kv::{KvRead, KvWrite, Table};
 use crate::error::{Error, Result};
+use crate::storage::keys::{Index, hex};
+use crate::storage::kv::{KvRead, KvWrite, Table};
 
 /// The first byte of every counter key; no index uses it.
 const TAG: u8 = 0;

@@ -23,10 +23,10 @@
 //! guessing. Secret fields are [`crate::SealedSecret`] blobs, so no
 //! plaintext secret is ever in an envelope.
 
-use super::keys::RecordKey;
-use super::record::Record;
-use super::tx::{Revision, Stored};
 use crate::error::{Error, Result};
+use crate::storage::keys::RecordKey;
+use crate::storage::record::Record;
+use crate::storage::tx::{Revision, Stored};
 use crate::validate::ValidationError;
 
 /// The version this build writes.

@@ -8,12 +8,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::codec;
-use super::counts;
-use super::keys::{EntityKind, Index, RecordKey, UniqueKey, hex};
-use super::record::Record;
-use super::tx::{Check, Receipt, Revision, Stored, Transaction, Write};
 use crate::error::{Error, Result};
+use crate::storage::codec;
+use crate::storage::counts;
+use crate::storage::keys::{EntityKind, Index, RecordKey, UniqueKey, hex};
+use crate::storage::record::Record;
+use crate::storage::tx::{Check, Receipt, Revision, Stored, Transaction, Write};
 
 /// The three key spaces (tables in redb, trees in sled).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
