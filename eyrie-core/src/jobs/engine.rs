@@ -556,17 +556,15 @@ impl Engine {
                     .await?
             }
         };
+        let mut records = Vec::new();
+        for id in desired.effective.cluster_ids.value.iter() {
+            records.push(self.store().fetch::<crate::model::Cluster>(id.0).await?.value);
+        }
         if matches!(job.action, JobAction::Initialize | JobAction::Deploy | JobAction::Redeploy) {
-            let mut records = Vec::new();
-            for id in desired.effective.cluster_ids.value.iter() {
-                records.push(self.store().fetch::<crate::model::Cluster>(id.0).await?.value);
-            }
             crate::rules::check_clusters_active(&records).map_err(recheck)?;
         }
-        let mut clusters = Vec::new();
-        for id in desired.effective.cluster_ids.value.iter() {
-            clusters.push(self.eyrie.open_cluster_as(Principal::System, *id).await?);
-        }
+        // The system principal may open every cluster: no further check.
+        let clusters = records.into_iter().map(|c| self.eyrie.open_cluster_record(c)).collect::<Result<Vec<_>>>()?;
         let ctx =
             StepContext { job: job.clone(), step: job.steps[i].clone(), desired, clusters, now: self.eyrie.now() };
         Ok((ctx, da.group.value.group_type))

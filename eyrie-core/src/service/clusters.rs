@@ -204,6 +204,13 @@ impl Eyrie {
     pub(crate) async fn open_cluster_as(&self, actor: Principal, id: ClusterId) -> Result<ClusterAccess> {
         allow(actor, Action::ManageClusters, &Resource::Global)?;
         let cluster = self.store.fetch::<Cluster>(id.0).await?.value;
+        self.open_cluster_record(cluster)
+    }
+
+    /// Opens the connection of a cluster record the caller already read
+    /// (and authorized): the engine reads each cluster once per step.
+    pub(crate) fn open_cluster_record(&self, cluster: Cluster) -> Result<ClusterAccess> {
+        let id = cluster.id;
         let credentials = match &cluster.connection {
             ClusterConnection::Kubeconfig(sealed) => {
                 ClusterCredentials::Kubeconfig(self.sealer.open(sealed, &kubeconfig_context(id))?)
