@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use super::keys::{Index, RecordKey, UniqueKey};
 use super::kv::{self, KvRead};
 use super::record::Entity;
+use super::store::typed;
 use super::tx::{Stored, Versioned};
 use crate::error::{Error, Result};
 
@@ -38,12 +39,6 @@ pub trait Snapshot: Send + Sync + fmt::Debug {
 
     /// How many records are in one list.
     async fn count(&self, index: Index) -> Result<u64>;
-}
-
-fn typed<T: Entity>(stored: Stored) -> Result<Versioned<T>> {
-    let key = stored.record.key();
-    Versioned::from_stored(stored)
-        .ok_or_else(|| Error::Corrupt { record: key.to_string(), reason: format!("expected a {}", T::KIND) })
 }
 
 /// Typed reads over any [`Snapshot`].

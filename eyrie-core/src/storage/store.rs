@@ -96,7 +96,9 @@ fn wrong_kind(stored: &Stored, expected: EntityKind) -> Error {
     Error::Corrupt { record: stored.record.key().to_string(), reason: format!("expected a {expected}") }
 }
 
-fn typed<T: Entity>(stored: Stored) -> Result<Versioned<T>> {
+/// A stored record as a `T`, or `Corrupt` naming it: shared by the typed
+/// reads of [`StoreExt`] and [`super::SnapshotExt`].
+pub(super) fn typed<T: Entity>(stored: Stored) -> Result<Versioned<T>> {
     let kind_error = wrong_kind(&stored, T::KIND);
     Versioned::from_stored(stored).ok_or(kind_error)
 }
