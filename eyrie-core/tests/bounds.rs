@@ -6,15 +6,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use eyrie_core::jobs::{HandlerRegistry, MAX_JOB_PARAMETERS};
+use eyrie_core::jobs::MAX_JOB_PARAMETERS;
 use eyrie_core::service::{DeploymentPatch, NewDatasource};
 use eyrie_core::storage::Store;
 use eyrie_core::{
-    CronExpr, DataType, DatasourceUsage, Engine, EngineConfig, ErrorKind, GitUrl, JobAction, MAX_PARAMS,
-    MAX_PARAMS_BYTES, Name, Settings, Url,
+    CronExpr, DataType, DatasourceUsage, ErrorKind, GitUrl, JobAction, MAX_PARAMS, MAX_PARAMS_BYTES, Name, Settings,
+    Url,
 };
+use eyrie_testkit::MemoryStore;
 use eyrie_testkit::fixtures::typical_tenant;
-use eyrie_testkit::{MemoryStore, RecordingExecutor};
 
 fn params(entries: usize, value_len: usize) -> BTreeMap<String, String> {
     (0..entries).map(|i| (format!("k{i}"), "v".repeat(value_len))).collect()
@@ -24,11 +24,7 @@ fn params(entries: usize, value_len: usize) -> BTreeMap<String, String> {
 async fn every_field_a_tenant_fills_has_a_bound_and_is_refused_as_invalid_changing_nothing() {
     let store = Arc::new(MemoryStore::new());
     let t = typical_tenant(store.clone()).await.unwrap();
-    let engine = Engine::new(
-        t.eyrie.clone(),
-        HandlerRegistry::with_executor(Arc::new(RecordingExecutor::new())),
-        EngineConfig::default(),
-    );
+    let engine = eyrie_testkit::fixtures::recording_engine(&t);
     let before = store.dump().await.unwrap();
 
     let too_many = Settings { params: params(MAX_PARAMS + 1, 1), ..Settings::default() };

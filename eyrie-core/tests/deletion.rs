@@ -5,12 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use eyrie_core::jobs::HandlerRegistry;
 use eyrie_core::service::ScopePatch;
 use eyrie_core::storage::{Record, Store};
-use eyrie_core::{Engine, EngineConfig, JobAction, MonitorState, Role, ScheduleKind};
+use eyrie_core::{JobAction, MonitorState, Role, ScheduleKind};
+use eyrie_testkit::MemoryStore;
 use eyrie_testkit::fixtures::typical_tenant;
-use eyrie_testkit::{MemoryStore, RecordingExecutor};
 
 /// Every number a JSON value holds under a key that names a record.
 fn referenced_ids(value: &serde_json::Value, key: &str, out: &mut BTreeSet<u64>) {
@@ -34,11 +33,7 @@ fn referenced_ids(value: &serde_json::Value, key: &str, out: &mut BTreeSet<u64>)
 async fn delete_project_leaves_nothing_but_audit_events() {
     let store = Arc::new(MemoryStore::new());
     let t = typical_tenant(store.clone()).await.unwrap();
-    let engine = Engine::new(
-        t.eyrie.clone(),
-        HandlerRegistry::with_executor(Arc::new(RecordingExecutor::new())),
-        EngineConfig::default(),
-    );
+    let engine = eyrie_testkit::fixtures::recording_engine(&t);
     // A life: jobs (one waiting for a person, then done), a schedule, monitor
     // logs, a pending invitation, overrides, favourites, domain claims.
     for action in [JobAction::Initialize, JobAction::Deploy, JobAction::Backup] {

@@ -12,8 +12,8 @@ use eyrie_core::jobs::HandlerRegistry;
 use eyrie_core::service::ScopePatch;
 use eyrie_core::storage::{StoreExt, Transaction};
 use eyrie_core::{ClusterState, Deployment, Engine, EngineConfig, JobAction, JobState, LifecycleState};
+use eyrie_testkit::MemoryStore;
 use eyrie_testkit::fixtures::{Tenant, typical_tenant};
-use eyrie_testkit::{MemoryStore, RecordingExecutor};
 
 #[path = "support/mock_executor.rs"]
 mod mock_executor;
@@ -34,11 +34,7 @@ fn untouchable() -> Arc<MockExec> {
 /// The tenant with its sandbox deployed, and an engine whose executor must stay untouched.
 async fn deployed_sandbox() -> (Tenant, Engine) {
     let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
-    let setup = Engine::new(
-        t.eyrie.clone(),
-        HandlerRegistry::with_executor(Arc::new(RecordingExecutor::new())),
-        EngineConfig::default(),
-    );
+    let setup = eyrie_testkit::fixtures::recording_engine(&t);
     for action in [JobAction::Initialize, JobAction::Deploy] {
         setup.submit(t.developer, t.sandbox.id, action, BTreeMap::new()).await.unwrap();
         setup.run_until_idle().await.unwrap();

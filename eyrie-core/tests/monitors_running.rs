@@ -12,18 +12,16 @@ use std::sync::{Arc, Mutex};
 use MonitorState::{Error, Ok as Up, Unknown, Warning};
 use async_trait::async_trait;
 use eyrie_core::executor::PodUsage;
-use eyrie_core::jobs::HandlerRegistry;
 use eyrie_core::jobs::monitoring::{
     CheckTarget, MonitorChecker, MonitorHook, Monitoring, MonitoringConfig, check_resources,
 };
 use eyrie_core::service::NewMonitor;
 use eyrie_core::storage::{Index, StoreExt};
 use eyrie_core::{
-    AuditEvent, CheckOutcome, Clock, Engine, EngineConfig, JobAction, Monitor, MonitorId, MonitorState, StateChange,
-    Timestamp,
+    AuditEvent, CheckOutcome, Clock, Engine, JobAction, Monitor, MonitorId, MonitorState, StateChange, Timestamp,
 };
+use eyrie_testkit::MemoryStore;
 use eyrie_testkit::fixtures::{Tenant, typical_tenant};
-use eyrie_testkit::{MemoryStore, RecordingExecutor};
 
 mockall::mock! {
     #[derive(Debug)]
@@ -67,11 +65,7 @@ impl MonitorChecker for Scripted {
 /// The tenant with its sandbox deployed.
 async fn deployed() -> (Tenant, Engine) {
     let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
-    let engine = Engine::new(
-        t.eyrie.clone(),
-        HandlerRegistry::with_executor(Arc::new(RecordingExecutor::new())),
-        EngineConfig::default(),
-    );
+    let engine = eyrie_testkit::fixtures::recording_engine(&t);
     for action in [JobAction::Initialize, JobAction::Deploy] {
         engine.submit(t.developer, t.sandbox.id, action, BTreeMap::new()).await.unwrap();
         engine.run_until_idle().await.unwrap();

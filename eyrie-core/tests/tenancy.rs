@@ -5,14 +5,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use eyrie_core::jobs::HandlerRegistry;
 use eyrie_core::service::{NewCluster, NewConnection, NewDatasource, NewProject, NewUser};
 use eyrie_core::{
-    Action, Actor, ClusterConnection, DataType, DatasourceUsage, Engine, EngineConfig, ErrorKind, InvitationState,
-    JobAction, OverrideTarget, ProjectId, Role, SecretString, UserId,
+    Action, Actor, ClusterConnection, DataType, DatasourceUsage, ErrorKind, InvitationState, JobAction, OverrideTarget,
+    ProjectId, Role, SecretString, UserId,
 };
+use eyrie_testkit::MemoryStore;
 use eyrie_testkit::fixtures::{Tenant, new_deployment, new_scope, typical_tenant};
-use eyrie_testkit::{MemoryStore, RecordingExecutor};
 
 fn id(actor: Actor) -> UserId {
     match actor {
@@ -82,11 +81,7 @@ async fn identity_comes_from_the_store_only_a_stored_platform_administrator_mana
 #[tokio::test]
 async fn reads_reveal_nothing_to_strangers_an_existing_id_is_answered_like_a_missing_one() {
     let (t, zoe, _) = with_stranger().await;
-    let engine = Engine::new(
-        t.eyrie.clone(),
-        HandlerRegistry::with_executor(Arc::new(RecordingExecutor::new())),
-        EngineConfig::default(),
-    );
+    let engine = eyrie_testkit::fixtures::recording_engine(&t);
     let job = engine.submit(t.owner, t.sandbox.id, JobAction::Initialize, BTreeMap::new()).await.unwrap();
     t.eyrie.set_portal_blocked(t.owner, t.project.id, true).await.unwrap();
     let e = &t.eyrie;

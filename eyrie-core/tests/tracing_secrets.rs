@@ -8,10 +8,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use eyrie_core::jobs::HandlerRegistry;
-use eyrie_core::{Engine, EngineConfig, JobAction};
+use eyrie_core::JobAction;
+use eyrie_testkit::MemoryStore;
 use eyrie_testkit::fixtures::{KNOWN_SECRETS, occurrences, write_known_secrets};
-use eyrie_testkit::{MemoryStore, RecordingExecutor};
 use tracing_subscriber::fmt::format::FmtSpan;
 
 #[derive(Clone, Default)]
@@ -43,11 +42,7 @@ async fn spans_cover_service_calls_jobs_steps_and_executor_calls_and_carry_no_se
     t.eyrie.open_cluster(t.root, t.clusters[0].id).await.unwrap();
     let ds = t.eyrie.list_datasources(t.admin, t.project.id).await.unwrap();
     t.eyrie.open_datasource_credentials(t.admin, ds[0].id).await.unwrap();
-    let engine = Engine::new(
-        t.eyrie.clone(),
-        HandlerRegistry::with_executor(Arc::new(RecordingExecutor::new())),
-        EngineConfig::default(),
-    );
+    let engine = eyrie_testkit::fixtures::recording_engine(&t);
     engine.submit(t.developer, t.sandbox.id, JobAction::Initialize, BTreeMap::new()).await.unwrap();
     assert!(engine.run_until_idle().await.unwrap().is_clean());
     let refused = t.eyrie.open_cluster(t.developer, t.clusters[0].id).await;

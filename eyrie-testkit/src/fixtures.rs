@@ -163,6 +163,14 @@ fn actor(u: &User) -> Actor {
     Actor::User { id: u.id }
 }
 
+/// An engine over `t`'s service with the default configuration, whose
+/// built-in steps run on a fresh [`RecordingExecutor`](crate::RecordingExecutor).
+pub fn recording_engine(t: &Tenant) -> eyrie_core::Engine {
+    let executor = Arc::new(crate::RecordingExecutor::new());
+    let handlers = eyrie_core::jobs::HandlerRegistry::with_executor(executor);
+    eyrie_core::Engine::new(t.eyrie.clone(), handlers, eyrie_core::EngineConfig::default())
+}
+
 /// Builds [`Tenant`] through the service on `store`.
 pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
     let (eyrie, clock) = service(store.clone());
