@@ -79,16 +79,15 @@
 
 mod credentials;
 mod error;
-pub mod keys;
 mod options;
 mod presign;
-pub mod retention;
 mod store;
 mod upload;
 pub mod verify;
 
 pub use credentials::S3Credentials;
-pub use keys::{BackupPrefix, DeploymentPrefix, ObjectKey, key_belongs_to};
+pub use eyrie_core::backups::keys::{self, BackupPrefix, DeploymentPrefix, ObjectKey, key_belongs_to};
+pub use eyrie_core::backups::retention;
 pub use options::{MIN_PART_SIZE, S3Options};
 pub use presign::{DownloadTtl, DownloadUrl};
 pub use store::{BackupStore, StoredObject};

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::effective::EffectiveDeployment;
 use crate::error::Result;
-use crate::ids::{ClusterId, DeploymentId, GroupId, ProjectId};
+use crate::ids::{BackupId, ClusterId, DeploymentId, GroupId, ProjectId};
 use crate::lifecycle::LifecycleState;
 use crate::model::ObservedState;
 use crate::secret::SecretString;
@@ -131,6 +131,32 @@ pub trait ClusterExecutor: Send + Sync + std::fmt::Debug {
     /// Reads back what the cluster reports.
     async fn observe(&self, cluster: &ClusterAccess, deployment: &DesiredDeployment) -> Result<ObservedState>;
 
+    /// Takes (or reports on) the backup `target` of `deployment` into its
+    /// bucket. Idempotent: the first call starts the work, later calls with
+    /// the same target report on it. A group type without backups is
+    /// refused with a non-retryable error. The default refuses everything.
+    async fn backup(
+        &self,
+        cluster: &ClusterAccess,
+        deployment: &DesiredDeployment,
+        target: &BackupTarget,
+    ) -> Result<Progress> {
+        let _ = (cluster, deployment, target);
+        Err(unsupported("backup"))
+    }
+
+    /// Loads `source` into `deployment`, replacing its data. Idempotent as
+    /// [`ClusterExecutor::backup`]. The default refuses.
+    async fn restore(
+        &self,
+        cluster: &ClusterAccess,
+        deployment: &DesiredDeployment,
+        source: &RestoreSource,
+    ) -> Result<Progress> {
+        let _ = (cluster, deployment, source);
+        Err(unsupported("restore"))
+    }
+
     /// What the deployment's pods use now, from the cluster's metrics API
     /// (`metrics.k8s.io` PodMetrics), one entry per pod. An executor that
     /// cannot read metrics keeps this default: a `Backend` error saying so.
@@ -152,4 +178,96 @@ pub struct PodUsage {
     pub cpu_millicores: u64,
     /// Memory in bytes.
     pub memory_bytes: u64,
+}
+
+/// An S3-compatible bucket with its credentials opened: where a
+/// deployment's backups go (the scope's `backup_dest_datasource`). Built by
+/// the engine right before a call; never stored; `Debug` shows no secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ObjectStorage {
+    /// The endpoint URL (`http(s)://host[:port]`); `None` for AWS itself.
+    pub endpoint: Option<String>,
+    /// The signing region (`us-east-1` unless the datasource names one).
+    pub region: String,
+    /// The bucket.
+    pub bucket: String,
+    /// Path-style addressing (`endpoint/bucket/key`) rather than
+    /// virtual-hosted (`bucket.endpoint/key`).
+    pub path_style: bool,
+    /// The access key id (not secret on its own, but kept out of logs too).
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: SecretString,
+}
+
+impl std::fmt::Debug for ObjectStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectStorage")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("path_style", &self.path_style)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One backup to take: which record, and where its objects must go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupTarget {
+    /// The backup record being filled.
+    pub backup_id: BackupId,
+    /// Why it is taken.
+    pub kind: crate::model::BackupKind,
+    /// The key prefix the backup's own objects go under:
+    /// `<namespace uid>/<deployment id>/<backup id>/` (16 hex digits each,
+    /// see [`crate::backups::keys`]). Executors whose tool keeps one
+    /// repository per deployment (pgBackRest) write under
+    /// [`BackupTarget::deployment_prefix`] instead and say so in
+    /// [`Progress::Succeeded`].
+    pub prefix: String,
+    /// `<namespace uid>/<deployment id>/`: everything of this deployment.
+    pub deployment_prefix: String,
+    /// The bucket.
+    pub storage: ObjectStorage,
+}
+
+/// A `done` backup to load into a deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreSource {
+    /// The backup restored.
+    pub backup_id: BackupId,
+    /// The deployment it was taken of (same project and group type).
+    pub source_deployment: DeploymentId,
+    /// Where its objects are: the `location` its backup step reported.
+    pub location: String,
+    /// Its objects' keys, as verified after the backup.
+    pub object_keys: Vec<String>,
+    /// When the backup ended (a point-in-time target for tools that restore
+    /// by time, such as pgBackRest).
+    pub ended_at: Option<crate::clock::Timestamp>,
+    /// The bucket.
+    pub storage: ObjectStorage,
+}
+
+/// How a long-running cluster operation (a backup or a restore) stands.
+/// The calls that return it are idempotent: the first call starts the
+/// work, later calls report on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Started or still running; the message says what the cluster reports.
+    Running(String),
+    /// Finished. For a backup, `location` is the key prefix its objects are
+    /// under (within the deployment's prefix); for a restore it is empty.
+    Succeeded {
+        /// Key prefix of the backup's objects.
+        location: String,
+    },
+    /// Finished and failed, with the reason the cluster gives (for a pod,
+    /// its termination reason and message).
+    Failed(String),
+}
+
+/// The error an executor returns for an operation it does not offer.
+pub fn unsupported(what: &str) -> crate::Error {
+    crate::Error::Backend { message: format!("{what} is not supported by this executor"), retryable: false }
 }

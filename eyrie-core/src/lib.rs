@@ -58,6 +58,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod backups;
 pub mod clock;
 pub mod effective;
 pub mod error;

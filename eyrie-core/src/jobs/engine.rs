@@ -274,10 +274,17 @@ impl Engine {
                 }),
                 job_id: Some(job.id),
                 datasource_id: da.scope.value.backup_dest_datasource,
-                state: BackupState::Pending,
-                created_at: now,
+                scope_id: Some(d.scope_id),
+                group_type: Some(da.group.value.group_type),
+                state: BackupState::Running,
+                started_at: now,
+                ended_at: None,
+                location: None,
+                object_keys: Vec::new(),
                 size_bytes: None,
-                object_key: None,
+                checksum: None,
+                error: None,
+                review_at: None,
             });
         }
         Ok((job, tx))
@@ -811,9 +818,9 @@ impl Engine {
             done.error = error;
             done.lease = None;
             for backup in self.store().children::<Backup>(Index::DeploymentBackups(job.deployment_id)).await? {
-                if backup.value.job_id == Some(job.id) && backup.value.state == BackupState::Pending {
+                if backup.value.job_id == Some(job.id) && backup.value.state == BackupState::Running {
                     let mut b = backup.value.clone();
-                    b.state = if state == JobState::Done { BackupState::Done } else { BackupState::Failed };
+                    b.state = if state == JobState::Done { BackupState::Done } else { BackupState::Error };
                     tx = tx.update(&backup, b);
                 }
             }

@@ -159,6 +159,20 @@ pub enum BackupKind {
     DailyTriggered,
     /// A cron schedule.
     CronFull,
+    /// The safety backup a restore takes of the deployment it overwrites.
+    PreRestore,
+}
+
+impl BackupKind {
+    /// The snake-case name used in parameters and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupKind::Manual => "manual",
+            BackupKind::DailyTriggered => "daily_triggered",
+            BackupKind::CronFull => "cron_full",
+            BackupKind::PreRestore => "pre_restore",
+        }
+    }
 }
 
 /// How far a backup got.
@@ -166,11 +180,27 @@ pub enum BackupKind {
 #[serde(rename_all = "snake_case")]
 pub enum BackupState {
     /// Its job has not finished.
-    Pending,
-    /// Stored.
+    #[serde(alias = "pending")]
+    Running,
+    /// Stored and verified (present, not empty).
     Done,
-    /// Its job failed.
-    Failed,
+    /// Its job failed, or the object was missing or empty.
+    #[serde(alias = "failed")]
+    Error,
+    /// Removed by retention: its objects are deleted.
+    Expired,
+}
+
+impl BackupState {
+    /// The snake-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupState::Running => "running",
+            BackupState::Done => "done",
+            BackupState::Error => "error",
+            BackupState::Expired => "expired",
+        }
+    }
 }
 
 /// One backup of a deployment.
@@ -182,6 +212,12 @@ pub struct Backup {
     pub project_id: ProjectId,
     /// The deployment backed up.
     pub deployment_id: DeploymentId,
+    /// Its scope when the backup was taken (listing per scope, seeding).
+    #[serde(default)]
+    pub scope_id: Option<ScopeId>,
+    /// Its group type (a restore needs the same).
+    #[serde(default)]
+    pub group_type: Option<crate::model::GroupType>,
     /// Why.
     pub kind: BackupKind,
     /// The job that takes it.
@@ -190,10 +226,29 @@ pub struct Backup {
     pub datasource_id: Option<DatasourceId>,
     /// How far it got.
     pub state: BackupState,
-    /// When it was taken.
-    pub created_at: Timestamp,
-    /// Its size once stored.
+    /// When its job was created.
+    #[serde(alias = "created_at")]
+    pub started_at: Timestamp,
+    /// When it became `done` or `error`.
+    #[serde(default)]
+    pub ended_at: Option<Timestamp>,
+    /// The key prefix its objects are under, as the executor reported it.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// Its objects' keys, as verified.
+    #[serde(default)]
+    pub object_keys: Vec<String>,
+    /// Total size of its objects.
     pub size_bytes: Option<u64>,
-    /// Its object key in the datasource.
-    pub object_key: Option<String>,
+    /// The checksum the bucket reports (see `eyrie-backup`'s `verify`), one
+    /// per object, in `object_keys` order, joined by `,`.
+    #[serde(default)]
+    pub checksum: Option<String>,
+    /// Why it failed.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// When retention should look at this deployment's backups again
+    /// (indexed by time for the scheduler); `None` when nothing is due.
+    #[serde(default)]
+    pub review_at: Option<Timestamp>,
 }

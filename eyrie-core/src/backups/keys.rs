@@ -11,10 +11,10 @@
 //! (`…/../other`, an extra segment, upper-case hex) is not that tenant's:
 //! [`ObjectKey::belongs_to`] and [`key_belongs_to`] answer `false` for it.
 //!
-//! [`Namespace::name_for`]: eyrie_core::Namespace::name_for
+//! [`Namespace::name_for`]: crate::Namespace::name_for
 
-use eyrie_core::validate::ValidationError;
-use eyrie_core::{BackupId, DeploymentId, NamespaceUid};
+use crate::validate::ValidationError;
+use crate::{BackupId, DeploymentId, NamespaceUid};
 use std::fmt;
 
 /// The longest file name allowed under a backup's prefix.

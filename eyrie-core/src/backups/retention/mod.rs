@@ -38,7 +38,7 @@ mod calendar;
 
 pub use calendar::Tier;
 
-use eyrie_core::{BackupId, Timestamp};
+use crate::{BackupId, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Why a backup was taken, as retention sees it.

@@ -2,8 +2,8 @@
 //! (Monday to Sunday) and calendar month, each as a number that grows with
 //! time so that "the newest N periods" is "the N largest keys".
 
-use eyrie_core::Timestamp;
-use eyrie_core::clock::civil_from_days;
+use crate::Timestamp;
+use crate::clock::civil_from_days;
 
 /// A retention tier of scheduled backups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
