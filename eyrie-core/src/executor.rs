@@ -234,6 +234,9 @@ pub struct BackupTarget {
 /// A `done` backup to load into a deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestoreSource {
+    /// The job running this restore: names the cluster objects of this run,
+    /// so restoring the same backup again later is a new operation.
+    pub run: crate::ids::JobId,
     /// The backup restored.
     pub backup_id: BackupId,
     /// The deployment it was taken of (same project and group type).
