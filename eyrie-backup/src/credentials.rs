@@ -27,18 +27,8 @@ impl S3Credentials {
     /// Parses `ACCESS_KEY_ID:SECRET_ACCESS_KEY` (see the module docs).
     /// `Invalid` names the field `credentials` and never echoes the secret.
     pub fn parse(secret: &SecretString) -> Result<S3Credentials, ValidationError> {
-        let refuse = |why: &str| ValidationError::field("credentials", "[redacted]", why.to_owned());
-        let text = secret.expose().trim();
-        let Some((id, key)) = text.split_once(':') else {
-            return Err(refuse("must be ACCESS_KEY_ID:SECRET_ACCESS_KEY"));
-        };
-        if id.is_empty() || id.len() > 128 || id.chars().any(char::is_whitespace) {
-            return Err(refuse("the access key id must be 1-128 characters without spaces"));
-        }
-        if key.is_empty() || key.len() > 1024 || key.chars().any(char::is_control) {
-            return Err(refuse("the secret access key must be 1-1024 characters without control characters"));
-        }
-        Ok(S3Credentials { access_key_id: id.to_owned(), secret_access_key: SecretString::new(key) })
+        let (access_key_id, secret_access_key) = eyrie_core::executor::ObjectStorage::parse_credentials(secret)?;
+        Ok(S3Credentials { access_key_id, secret_access_key })
     }
 
     /// A key pair from its parts (tests, programs that hold them apart).

@@ -79,6 +79,7 @@
 
 mod credentials;
 mod error;
+mod objects;
 mod options;
 mod presign;
 mod store;
@@ -88,6 +89,7 @@ pub mod verify;
 pub use credentials::S3Credentials;
 pub use eyrie_core::backups::keys::{self, BackupPrefix, DeploymentPrefix, ObjectKey, key_belongs_to};
 pub use eyrie_core::backups::retention;
+pub use objects::S3Objects;
 pub use options::{MIN_PART_SIZE, S3Options};
 pub use presign::{DownloadTtl, DownloadUrl};
 pub use store::{BackupStore, StoredObject};

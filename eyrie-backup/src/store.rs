@@ -58,6 +58,13 @@ impl BackupStore {
             );
         };
         let endpoint = datasource.endpoint.as_ref().map(|u| u.as_str().to_owned());
+        let mut options = options;
+        if let Some(region) = &datasource.region {
+            options = options.with_region(region.clone());
+        }
+        if let Some(path_style) = datasource.path_style {
+            options = options.with_path_style(path_style);
+        }
         Self::open(bucket, endpoint, &S3Credentials::parse(credentials)?, options)
     }
 
@@ -118,6 +125,11 @@ impl BackupStore {
     /// Every object of one backup, sorted by key.
     pub async fn list_backup(&self, prefix: BackupPrefix) -> Result<Vec<StoredObject>> {
         self.list_under(prefix.to_string()).await
+    }
+
+    /// Every object under a raw key prefix (trailing `/` optional), sorted by key.
+    pub async fn list_prefix(&self, prefix: &str) -> Result<Vec<StoredObject>> {
+        self.list_under(prefix.trim_end_matches('/').to_owned()).await
     }
 
     async fn list_under(&self, prefix: String) -> Result<Vec<StoredObject>> {

@@ -274,3 +274,48 @@ pub enum Progress {
 pub fn unsupported(what: &str) -> crate::Error {
     crate::Error::Backend { message: format!("{what} is not supported by this executor"), retryable: false }
 }
+
+impl ObjectStorage {
+    /// Splits opened datasource credentials, `ACCESS_KEY_ID:SECRET_ACCESS_KEY`,
+    /// into the key id and the secret. `Invalid` names the field
+    /// `credentials` and never echoes the secret.
+    pub fn parse_credentials(
+        secret: &SecretString,
+    ) -> std::result::Result<(String, SecretString), crate::validate::ValidationError> {
+        let refuse =
+            |why: &str| crate::validate::ValidationError::field("credentials", "[redacted]", why.to_owned());
+        let text = secret.expose().trim();
+        let Some((id, key)) = text.split_once(':') else {
+            return Err(refuse("must be ACCESS_KEY_ID:SECRET_ACCESS_KEY"));
+        };
+        if id.is_empty() || id.len() > 128 || id.chars().any(char::is_whitespace) {
+            return Err(refuse("the access key id must be 1-128 characters without spaces"));
+        }
+        if key.is_empty() || key.len() > 1024 || key.chars().any(char::is_control) {
+            return Err(refuse("the secret access key must be 1-1024 characters without control characters"));
+        }
+        Ok((id.to_owned(), SecretString::new(key)))
+    }
+
+    /// The bucket of an `s3like` datasource, with its opened credentials.
+    /// Refuses (`PolicyViolation`) a datasource that is not `s3like` or has
+    /// no bucket, and (`Invalid`) credentials of the wrong shape.
+    pub fn from_datasource(ds: &crate::model::Datasource, credentials: &SecretString) -> Result<ObjectStorage> {
+        if ds.data_type != crate::model::DataType::S3like {
+            return Err(crate::Error::policy(format!("datasource {} is not s3like: it cannot hold backups", ds.id)));
+        }
+        let Some(bucket) = &ds.bucket else {
+            return Err(crate::Error::policy(format!("datasource {} names no bucket", ds.id)));
+        };
+        let (access_key_id, secret_access_key) = Self::parse_credentials(credentials)?;
+        let endpoint = ds.endpoint.as_ref().map(|u| u.as_str().trim_end_matches('/').to_owned());
+        Ok(ObjectStorage {
+            path_style: ds.path_style.unwrap_or(endpoint.is_some()),
+            endpoint,
+            region: ds.region.clone().unwrap_or_else(|| "us-east-1".to_owned()),
+            bucket: bucket.clone(),
+            access_key_id,
+            secret_access_key,
+        })
+    }
+}

@@ -51,6 +51,8 @@ async fn every_field_a_tenant_fills_has_a_bound_and_is_refused_as_invalid_changi
             usage: DatasourceUsage::RemoteBackup,
             endpoint: None,
             bucket: Some(bucket.into()),
+            region: None,
+            path_style: None,
             connection: None,
             credentials: None,
         };

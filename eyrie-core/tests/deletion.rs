@@ -33,16 +33,15 @@ fn referenced_ids(value: &serde_json::Value, key: &str, out: &mut BTreeSet<u64>)
 async fn delete_project_leaves_nothing_but_audit_events() {
     let store = Arc::new(MemoryStore::new());
     let t = typical_tenant(store.clone()).await.unwrap();
-    let engine = eyrie_testkit::fixtures::recording_engine(&t);
-    // A life: jobs (one waiting for a person, then done), a schedule, monitor
+    let engine = eyrie_testkit::fixtures::backup_rig(&t).await.unwrap().engine;
+    // A life: jobs (a backup among them, with its record), a schedule, monitor
     // logs, a pending invitation, overrides, favourites, domain claims.
     for action in [JobAction::Initialize, JobAction::Deploy, JobAction::Backup] {
         engine.submit(t.owner, t.sandbox.id, action, BTreeMap::new()).await.unwrap();
         engine.run_until_idle().await.unwrap();
     }
-    let backup = engine.list_jobs(t.owner, t.sandbox.id).await.unwrap().pop().unwrap();
-    engine.complete_manual_step(t.owner, backup.id).await.unwrap();
-    engine.run_until_idle().await.unwrap();
+    let backups = t.eyrie.list_backups(t.owner, t.sandbox.id, eyrie_core::service::BackupQuery::first(10)).await;
+    assert_eq!(backups.unwrap().backups.len(), 1, "the life includes a backup record");
     t.eyrie.set_backup_schedule(t.owner, t.sandbox.id, ScheduleKind::DailyTriggered).await.unwrap();
     let monitor = t.store.list(eyrie_core::storage::Index::DeploymentMonitors(t.shop.id)).await.unwrap();
     let monitor = eyrie_core::MonitorId(monitor[0].record.key().id);

@@ -330,16 +330,21 @@ async fn a_manual_step_waits_for_a_person() {
     let d = r.t.sandbox.id;
     run(&r, d, JobAction::Initialize).await;
     run(&r, d, JobAction::Deploy).await;
-    let job = run(&r, d, JobAction::Backup).await;
+    let steps = vec![
+        StepSpec { kind: StepKind::Manual, ..StepSpec::handler("confirm", builtin::PAUSE, 10, 5, "a person confirms") },
+        StepSpec::handler("pause", builtin::PAUSE, 20, 30, "Scale to zero"),
+    ];
+    let system = eyrie_core::Actor::System;
+    r.engine.publish_book(system, GroupType::Odoo, JobAction::Pause, "confirmed pause", steps).await.unwrap();
+    let job = run(&r, d, JobAction::Pause).await;
     assert_eq!(job.state, JobState::Running);
     assert_eq!(job.steps[0].state, StepState::WaitingManual);
     assert_eq!(r.engine.run_until_idle().await.unwrap().finished, 0, "nothing to run while a person is needed");
+    assert_eq!(r.t.eyrie.get_deployment(r.t.owner, d).await.unwrap().state, eyrie_core::LifecycleState::Deploy);
     r.engine.complete_manual_step(r.t.developer, job.id).await.unwrap();
     r.engine.run_until_idle().await.unwrap();
     assert_eq!(r.engine.get_job(r.t.owner, job.id).await.unwrap().state, JobState::Done);
-    let backups = r.t.store.children::<Backup>(eyrie_core::storage::Index::DeploymentBackups(d)).await.unwrap();
-    assert_eq!(backups.len(), 1);
-    assert_eq!(backups[0].value.state, eyrie_core::BackupState::Done);
+    assert_eq!(r.t.eyrie.get_deployment(r.t.owner, d).await.unwrap().state, eyrie_core::LifecycleState::Pause);
 }
 
 #[tokio::test(start_paused = true)]

@@ -254,6 +254,8 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
                     usage: DatasourceUsage::RemoteBackup,
                     endpoint: None,
                     bucket: Some("acme-backups".into()),
+                    region: None,
+                    path_style: None,
                     connection: None,
                     credentials: None,
                 };

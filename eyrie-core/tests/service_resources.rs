@@ -116,6 +116,8 @@ async fn secrets_are_sealed_before_they_reach_the_store() {
         usage: DatasourceUsage::RemoteBackup,
         endpoint: Some("https://s3.example".parse().unwrap()),
         bucket: Some("acme".into()),
+        region: None,
+        path_style: None,
         connection: Some(SecretString::new("postgres://u:pw-7f3a@db/x")),
         credentials: Some(SecretString::new("AKIA-ACCESS-KEY-9c1e")),
     };

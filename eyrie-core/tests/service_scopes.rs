@@ -157,6 +157,8 @@ async fn backup_destination_must_be_an_s3like_datasource_of_the_project() {
         usage: DatasourceUsage::RemoteBackup,
         endpoint: Some("https://s3.example".parse().unwrap()),
         bucket: Some("acme-backups".into()),
+        region: None,
+        path_style: None,
         connection: None,
         credentials: Some(eyrie_core::SecretString::new("AKIA/secret")),
     };

@@ -171,6 +171,8 @@ async fn sealed_blobs_go_only_to_those_who_may_open_them() {
         usage: DatasourceUsage::RemoteBackup,
         endpoint: None,
         bucket: Some("acme-backups".into()),
+        region: None,
+        path_style: None,
         connection: Some(SecretString::new("postgres://u:p@db/x")),
         credentials: Some(SecretString::new("AKIA-x")),
     };

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use eyrie_core::executor::{ClusterAccess, ClusterExecutor, DesiredDeployment};
-use eyrie_core::{ClusterId, DeploymentId, Error, ImageRef, ObservedState, Result};
+use eyrie_core::executor::{BackupTarget, ClusterAccess, ClusterExecutor, DesiredDeployment, Progress, RestoreSource};
+use eyrie_core::{BackupId, ClusterId, DeploymentId, Error, ImageRef, ObservedState, Result};
 use tokio::sync::Notify;
 
 /// An executor operation.
@@ -26,6 +26,10 @@ pub enum Op {
     Remove,
     /// `observe`.
     Observe,
+    /// `backup`.
+    Backup,
+    /// `restore`.
+    Restore,
 }
 
 /// One recorded call.
@@ -50,6 +54,19 @@ struct State {
     stalled: BTreeSet<Op>,
     running: BTreeMap<(ClusterId, DeploymentId), u32>,
     namespaces: BTreeSet<(ClusterId, String)>,
+    progress: HashMap<Op, VecDeque<Progress>>,
+    restored: Vec<Restored>,
+}
+
+/// A restore the fake carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    /// Into which deployment.
+    pub into: DeploymentId,
+    /// Which backup.
+    pub backup: BackupId,
+    /// From which location.
+    pub location: String,
 }
 
 /// A recording fake [`ClusterExecutor`]. Cloning shares the same state.
@@ -57,6 +74,7 @@ struct State {
 pub struct RecordingExecutor {
     state: Arc<Mutex<State>>,
     wake: Arc<Notify>,
+    objects: Option<crate::MemoryObjects>,
 }
 
 impl RecordingExecutor {
@@ -82,6 +100,24 @@ impl RecordingExecutor {
     /// Makes the next call of `op` fail with `error` (queued, one per call).
     pub fn fail_next(&self, op: Op, error: Error) {
         self.lock().failures.entry(op).or_default().push_back(error);
+    }
+
+    /// The same fake, writing each backup it takes into `objects`: one
+    /// object `<prefix>db.dump` whose bytes name the deployment and backup.
+    pub fn with_objects(mut self, objects: crate::MemoryObjects) -> Self {
+        self.objects = Some(objects);
+        self
+    }
+
+    /// Makes the next successful call of `op` (backup or restore) answer
+    /// `progress` instead of finishing (queued, one per call).
+    pub fn answer_next(&self, op: Op, progress: Progress) {
+        self.lock().progress.entry(op).or_default().push_back(progress);
+    }
+
+    /// Every restore carried out, in order.
+    pub fn restored(&self) -> Vec<Restored> {
+        self.lock().restored.clone()
     }
 
     /// Makes every call of `op` wait until [`RecordingExecutor::release`].
@@ -163,6 +199,32 @@ impl ClusterExecutor for RecordingExecutor {
         self.enter(Op::Remove, cluster, d).await?;
         self.lock().running.remove(&(cluster.cluster_id, d.deployment_id));
         Ok(())
+    }
+
+    async fn backup(&self, cluster: &ClusterAccess, d: &DesiredDeployment, target: &BackupTarget) -> Result<Progress> {
+        self.enter(Op::Backup, cluster, d).await?;
+        if let Some(p) = self.lock().progress.get_mut(&Op::Backup).and_then(VecDeque::pop_front) {
+            return Ok(p);
+        }
+        if let Some(objects) = &self.objects {
+            let body = format!("dump of {} for backup {}", d.deployment_id, target.backup_id);
+            objects.put(&target.storage.bucket, &format!("{}db.dump", target.prefix), body.into_bytes());
+        }
+        Ok(Progress::Succeeded { location: target.prefix.clone() })
+    }
+
+    async fn restore(&self, cluster: &ClusterAccess, d: &DesiredDeployment, source: &RestoreSource) -> Result<Progress> {
+        self.enter(Op::Restore, cluster, d).await?;
+        let mut state = self.lock();
+        if let Some(p) = state.progress.get_mut(&Op::Restore).and_then(VecDeque::pop_front) {
+            return Ok(p);
+        }
+        state.restored.push(Restored {
+            into: d.deployment_id,
+            backup: source.backup_id,
+            location: source.location.clone(),
+        });
+        Ok(Progress::Succeeded { location: String::new() })
     }
 
     async fn observe(&self, cluster: &ClusterAccess, d: &DesiredDeployment) -> Result<ObservedState> {

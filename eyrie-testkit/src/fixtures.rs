@@ -171,6 +171,57 @@ pub fn recording_engine(t: &Tenant) -> eyrie_core::Engine {
     eyrie_core::Engine::new(t.eyrie.clone(), handlers, eyrie_core::EngineConfig::default())
 }
 
+/// What [`backup_rig`] sets up: the tenant's service with an in-memory
+/// bucket, the engine over a recording executor that writes backups into
+/// it, and the datasource every scope now sends its backups to.
+#[derive(Debug, Clone)]
+pub struct BackupRig {
+    /// The tenant's service, with [`BackupRig::objects`] as its bucket client.
+    pub eyrie: Eyrie,
+    /// The engine.
+    pub engine: eyrie_core::Engine,
+    /// Its executor.
+    pub executor: crate::RecordingExecutor,
+    /// The bucket.
+    pub objects: crate::MemoryObjects,
+    /// The `s3like` datasource (bucket [`BACKUP_BUCKET`]).
+    pub datasource: eyrie_core::Datasource,
+}
+
+/// The bucket of [`backup_rig`]'s datasource.
+pub const BACKUP_BUCKET: &str = "acme-backups";
+
+/// Adds an `s3like` datasource to the tenant's project, makes it the
+/// `backup_dest_datasource` of prod, stage and dev, and builds a
+/// [`BackupRig`] around it.
+pub async fn backup_rig(t: &Tenant) -> Result<BackupRig> {
+    use eyrie_core::model::ScopeConfigPatch;
+    use eyrie_core::service::{NewDatasource, ScopePatch};
+    let objects = crate::MemoryObjects::new();
+    let eyrie = t.eyrie.clone().with_backup_objects(Arc::new(objects.clone()));
+    let input = NewDatasource {
+        name: "Backups".parse()?,
+        data_type: eyrie_core::DataType::S3like,
+        usage: eyrie_core::DatasourceUsage::RemoteBackup,
+        endpoint: Some("https://s3.acme.example".parse()?),
+        bucket: Some(BACKUP_BUCKET.to_owned()),
+        region: None,
+        path_style: None,
+        connection: None,
+        credentials: Some(SecretString::new("AKIDACME:acme-secret-key")),
+    };
+    let datasource = eyrie.create_datasource(t.admin, t.project.id, input).await?;
+    for scope in [&t.prod, &t.stage, &t.dev] {
+        let config = ScopeConfigPatch { backup_dest_datasource: Some(Some(datasource.id)), ..Default::default() };
+        let patch = ScopePatch { config: Some(config), ..Default::default() };
+        eyrie.update_scope(t.owner, scope.id, patch).await?;
+    }
+    let executor = crate::RecordingExecutor::new().with_objects(objects.clone());
+    let handlers = eyrie_core::jobs::HandlerRegistry::with_executor(Arc::new(executor.clone()));
+    let engine = eyrie_core::Engine::new(eyrie.clone(), handlers, eyrie_core::EngineConfig::default());
+    Ok(BackupRig { eyrie, engine, executor, objects, datasource })
+}
+
 /// Builds [`Tenant`] through the service on `store`.
 pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
     let (eyrie, clock) = service(store.clone());
@@ -315,6 +366,8 @@ pub async fn write_known_secrets(store: Arc<dyn Store>) -> Result<Tenant> {
         usage: eyrie_core::DatasourceUsage::RemoteBackup,
         endpoint: Some("https://s3.example".parse()?),
         bucket: Some(KNOWN_PLAIN[0].to_owned()),
+        region: None,
+        path_style: None,
         connection: Some(SecretString::new(format!("postgres://u:{}@db/x", KNOWN_SECRETS[2]))),
         credentials: Some(SecretString::new(KNOWN_SECRETS[3])),
     };

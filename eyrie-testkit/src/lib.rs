@@ -22,8 +22,10 @@ mod executor;
 pub mod fixtures;
 mod interpose;
 mod memory;
+mod objects;
 pub mod strategies;
 
-pub use executor::{Call, Op, RecordingExecutor};
+pub use executor::{Call, Op, RecordingExecutor, Restored};
 pub use interpose::{Change, InterposingStore};
 pub use memory::MemoryStore;
+pub use objects::MemoryObjects;

@@ -70,6 +70,8 @@ impl S3Server {
             usage: DatasourceUsage::RemoteBackup,
             endpoint: Some(self.endpoint.parse().unwrap()),
             bucket: Some(BUCKET.to_owned()),
+            region: None,
+            path_style: None,
             connection: None,
             credentials: None,
             created_at: Timestamp(0),

@@ -2,8 +2,10 @@
 //! planner ([`retention`]) are plain functions of ids and times; the
 //! service calls (`backup_now`, `restore`, `download_urls`, listings) are on
 //! [`crate::Eyrie`], the job steps in [`crate::jobs`], and the S3 side behind
-//! the [`ObjectStore`](storage::BackupObjects) trait, which `eyrie-backup`
-//! implements.
+//! the [`BackupObjects`] trait, which `eyrie-backup` implements.
 
 pub mod keys;
 pub mod retention;
+pub mod objects;
+
+pub use objects::{BackupObjects, StoredObject};

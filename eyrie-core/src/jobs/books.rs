@@ -2,6 +2,7 @@
 //! publishing new versions (refused when a step names an unknown handler).
 
 use super::Engine;
+use super::backups::{PARAM_BACKUP, PARAM_PRE_RESTORE, PARAM_SOURCE, STEP_ONLY_WITH};
 use super::handler::builtin;
 use crate::error::{Error, Result};
 use crate::ids::BookId;
@@ -11,8 +12,10 @@ use crate::storage::{Index, StoreExt, Transaction};
 use crate::validate::ValidationError;
 
 /// The steps Eyrie ships for `group_type` and `action`. Handler steps use
-/// the built-in executor handlers ([`builtin`]); backup and restore are
-/// manual steps until an executor registers handlers for them.
+/// the built-in handlers ([`builtin`]). Steps with an `only_with`
+/// parameter run only in jobs that have that parameter: the safety backup
+/// of a restore, and the seed of an initialize in a scope with
+/// `restore_from_scope` that found a backup.
 pub fn default_steps(group_type: GroupType, action: JobAction) -> Vec<StepSpec> {
     let ready_seconds = match group_type {
         GroupType::Pgo | GroupType::Pxc => 300,
@@ -20,19 +23,18 @@ pub fn default_steps(group_type: GroupType, action: JobAction) -> Vec<StepSpec> 
         GroupType::None => 60,
     };
     let step = StepSpec::handler;
-    let manual = |name: &str, description: &str| StepSpec {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        sequence: 10,
-        kind: StepKind::Manual,
-        parameters: Default::default(),
-        estimated_duration: 0,
-        estimated_duration_over_stop: 10,
+    let with = |mut s: StepSpec, parameters: &[(&str, &str)]| {
+        s.parameters.extend(parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        s
     };
     match action {
-        JobAction::Initialize => {
-            vec![step("namespace", builtin::ENSURE_NAMESPACE, 10, 5, "Create the project namespace")]
-        }
+        JobAction::Initialize => vec![
+            step("namespace", builtin::ENSURE_NAMESPACE, 10, 5, "Create the project namespace"),
+            with(
+                step("seed", builtin::RESTORE, 20, 900, "Load the newest done backup of the scope named by restore_from_scope"),
+                &[(STEP_ONLY_WITH, PARAM_SOURCE)],
+            ),
+        ],
         JobAction::Deploy => vec![
             step("namespace", builtin::ENSURE_NAMESPACE, 10, 5, "Create the project namespace"),
             step("apply", builtin::APPLY, 20, 10, "Apply the desired objects"),
@@ -44,8 +46,17 @@ pub fn default_steps(group_type: GroupType, action: JobAction) -> Vec<StepSpec> 
         ],
         JobAction::Pause => vec![step("pause", builtin::PAUSE, 10, 30, "Scale to zero, keeping the data")],
         JobAction::Drop => vec![step("remove", builtin::REMOVE, 10, 60, "Delete every object of the deployment")],
-        JobAction::Backup => vec![manual("backup", "Take a backup to the scope's backup datasource")],
-        JobAction::Restore => vec![manual("restore", "Load the chosen backup into the deployment")],
+        JobAction::Backup => vec![with(
+            step("backup", builtin::BACKUP, 10, 600, "Take a backup to the scope's backup datasource and verify it"),
+            &[("target", PARAM_BACKUP)],
+        )],
+        JobAction::Restore => vec![
+            with(
+                step("pre-restore-backup", builtin::BACKUP, 10, 600, "Take a safety backup of the deployment first"),
+                &[("target", PARAM_PRE_RESTORE), (STEP_ONLY_WITH, PARAM_PRE_RESTORE)],
+            ),
+            step("restore", builtin::RESTORE, 20, 900, "Load the chosen backup into the deployment"),
+        ],
     }
 }
 

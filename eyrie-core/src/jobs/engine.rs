@@ -16,10 +16,10 @@ use super::handler::{HandlerRegistry, StepContext, StepOutcome};
 use super::lifecycle::{action_permission, apply_outcome, check_can_start};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::ids::{BackupId, BookId, DeploymentId, JobId};
+use crate::ids::{BookId, DeploymentId, JobId};
 use crate::lifecycle::JobState;
 use crate::model::{
-    Backup, BackupKind, BackupState, Job, JobAction, JobStep, Lease, Scope, StepKind, StepState, StepStats,
+    Job, JobAction, JobStep, Lease, Scope, StepKind, StepState, StepStats,
 };
 use crate::permission::Actor;
 use crate::rules::deployment_clusters;
@@ -126,6 +126,12 @@ impl Engine {
     pub fn new(eyrie: Eyrie, handlers: HandlerRegistry, config: EngineConfig) -> Self {
         let slots = Arc::new(Semaphore::new(config.max_concurrent_jobs.max(1)));
         let id = config.engine_id.unwrap_or_else(|| eyrie.next_id());
+        let mut handlers = handlers;
+        for (name, handler) in super::backups::handlers(&eyrie, handlers.executor().cloned()) {
+            if !handlers.contains(name) {
+                handlers.register(name, handler);
+            }
+        }
         Engine { id, eyrie, handlers: Arc::new(handlers), config, slots, monitoring: None }
     }
 
@@ -234,8 +240,25 @@ impl Engine {
             ),
         };
         let now = self.eyrie.now();
+        let id = JobId(self.eyrie.next_id());
+        let extras = self.backup_extras(actor, &da, action, parameters, id).await?;
+        let mut parameters = parameters.clone();
+        parameters.extend(extras.parameters);
+        let mut steps: Vec<JobStep> = steps
+            .into_iter()
+            .map(|spec| JobStep {
+                spec,
+                state: StepState::Pending,
+                attempts: 0,
+                started_at: None,
+                finished_at: None,
+                retry_at: None,
+                last_error: None,
+            })
+            .collect();
+        super::backups::keep_steps(&mut steps, &parameters);
         let job = Job {
-            id: JobId(self.eyrie.next_id()),
+            id,
             project_id: d.project_id,
             deployment_id: d.id,
             action,
@@ -244,48 +267,21 @@ impl Engine {
             actor: actor.reference(),
             state: JobState::Scheduled,
             transitions: vec![(JobState::Draft, now), (JobState::Scheduled, now)],
-            steps: steps
-                .into_iter()
-                .map(|spec| JobStep {
-                    spec,
-                    state: StepState::Pending,
-                    attempts: 0,
-                    started_at: None,
-                    finished_at: None,
-                    retry_at: None,
-                    last_error: None,
-                })
-                .collect(),
+            steps,
             lease: None,
             desired: None,
+            notes: extras.notes,
             cancel_requested: false,
             error: None,
-            parameters: parameters.clone(),
+            parameters,
             created_at: now,
         };
         let mut tx = da.access.pinned().unchanged(&da.deployment).create(job.clone());
-        if action == JobAction::Backup {
-            tx = tx.create(Backup {
-                id: BackupId(self.eyrie.next_id()),
-                project_id: d.project_id,
-                deployment_id: d.id,
-                kind: parameters.get("schedule").map_or(BackupKind::Manual, |k| {
-                    if k == "cron" { BackupKind::CronFull } else { BackupKind::DailyTriggered }
-                }),
-                job_id: Some(job.id),
-                datasource_id: da.scope.value.backup_dest_datasource,
-                scope_id: Some(d.scope_id),
-                group_type: Some(da.group.value.group_type),
-                state: BackupState::Running,
-                started_at: now,
-                ended_at: None,
-                location: None,
-                object_keys: Vec::new(),
-                size_bytes: None,
-                checksum: None,
-                error: None,
-                review_at: None,
-            });
+        for pinned in &extras.pins {
+            tx = tx.unchanged(pinned);
+        }
+        for backup in extras.backups {
+            tx = tx.create(backup);
         }
         Ok((job, tx))
     }
@@ -817,13 +813,13 @@ impl Engine {
             done.enter(state, now)?;
             done.error = error;
             done.lease = None;
-            for backup in self.store().children::<Backup>(Index::DeploymentBackups(job.deployment_id)).await? {
-                if backup.value.job_id == Some(job.id) && backup.value.state == BackupState::Running {
-                    let mut b = backup.value.clone();
-                    b.state = if state == JobState::Done { BackupState::Done } else { BackupState::Error };
-                    tx = tx.update(&backup, b);
-                }
-            }
+            // Backups of this job still `running` were never verified.
+            let why = match &ending {
+                Ending::Failed(msg) => msg.clone(),
+                Ending::Cancelled => "the job was cancelled".to_owned(),
+                Ending::Done => "the job ended without verifying the backup".to_owned(),
+            };
+            tx = self.fail_backups(job, &why, tx).await?;
             tx = tx.update(&base, done.clone());
             if deployment != da.deployment.value {
                 tx = tx.update(&da.deployment, deployment);

@@ -64,6 +64,7 @@ pub trait StepHandler: Send + Sync + fmt::Debug {
 #[derive(Debug, Clone, Default)]
 pub struct HandlerRegistry {
     handlers: BTreeMap<String, Arc<dyn StepHandler>>,
+    executor: Option<Arc<dyn ClusterExecutor>>,
 }
 
 impl HandlerRegistry {
@@ -75,10 +76,17 @@ impl HandlerRegistry {
     /// A registry with the built-in handlers over `executor`.
     pub fn with_executor(executor: Arc<dyn ClusterExecutor>) -> Self {
         let mut r = Self::new();
+        r.executor = Some(executor.clone());
         for op in builtin::ALL {
             r.register(op, Arc::new(ExecutorStep { op, executor: executor.clone() }));
         }
         r
+    }
+
+    /// The executor given to [`HandlerRegistry::with_executor`]; the engine
+    /// builds its backup and restore steps over it.
+    pub fn executor(&self) -> Option<&Arc<dyn ClusterExecutor>> {
+        self.executor.as_ref()
     }
 
     /// Registers (or replaces) a handler.
@@ -111,7 +119,15 @@ pub mod builtin {
     pub const RESUME: &str = "resume";
     /// Removes everything on every cluster.
     pub const REMOVE: &str = "remove";
-    /// Every built-in handler.
+    /// Takes the backup a job names (its parameter named by the step's
+    /// `target` parameter, default `backup`) on the first cluster, then
+    /// verifies its objects in the bucket and marks it `done`. Registered by
+    /// the engine itself.
+    pub const BACKUP: &str = "backup";
+    /// Loads the backup a job names (parameter `source`) into the
+    /// deployment on its first cluster. Registered by the engine itself.
+    pub const RESTORE: &str = "restore";
+    /// Every built-in handler that maps to one executor call per cluster.
     pub const ALL: [&str; 6] = [ENSURE_NAMESPACE, APPLY, WAIT_READY, PAUSE, RESUME, REMOVE];
 }
 

@@ -33,6 +33,8 @@ pub struct TickPlan {
     pub redeploys: Vec<(ImageId, Vec<DeploymentId>, usize)>,
     /// Backup schedules that are due.
     pub backups: Vec<BackupScheduleId>,
+    /// Deployments whose backups retention should look at.
+    pub backup_reviews: Vec<DeploymentId>,
     /// Monitor logs past their retention.
     pub expired_logs: Vec<MonitorLogId>,
     /// Monitors whose next check is due.
@@ -50,6 +52,8 @@ pub struct TickReport {
     pub jobs: Vec<crate::ids::JobId>,
     /// Monitor logs deleted.
     pub pruned: usize,
+    /// Backups expired by retention.
+    pub backups_expired: usize,
     /// Monitor checks started (they finish outside the tick).
     pub checks_launched: usize,
     /// Monitors that went `unknown` for want of results.
@@ -113,6 +117,7 @@ impl Engine {
                 plan.backups.push(s.value.id);
             }
         }
+        plan.backup_reviews = self.retention_due(now).await?;
         for l in self.store().list_between(Index::LogsExpiring(0), Index::LogsExpiring(until)).await? {
             if let Some(l) = crate::storage::Versioned::<MonitorLog>::from_stored(l)
                 && l.value.delete_after.is_some_and(|at| at <= now)
@@ -177,6 +182,12 @@ impl Engine {
                 Ok(Some(job)) => report.jobs.push(job),
                 Ok(None) => {}
                 Err(e) => report.skipped.push(format!("backup of schedule {id}: {e}")),
+            }
+        }
+        for d in &plan.backup_reviews {
+            match self.review_backups(*d, now).await {
+                Ok(r) => report.backups_expired += r.expired.len(),
+                Err(e) => report.skipped.push(format!("backup retention of {d}: {e}")),
             }
         }
         for chunk in plan.expired_logs.chunks(256) {

@@ -44,6 +44,13 @@ pub struct Datasource {
     pub endpoint: Option<Url>,
     /// Bucket name (S3-like).
     pub bucket: Option<String>,
+    /// Signing region (S3-like); `us-east-1` when unset.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Path-style addressing (S3-like); on when unset and an endpoint is
+    /// set (what S3-compatible servers expect), off for AWS itself.
+    #[serde(default)]
+    pub path_style: Option<bool>,
     /// Sealed connection string (database); it usually embeds a password.
     pub connection: Option<SealedSecret>,
     /// Sealed credentials (access keys, passwords).

@@ -215,6 +215,10 @@ pub struct Job {
     /// the *next* job applies, never the rest of this one.
     #[serde(default)]
     pub desired: Option<Box<crate::executor::DesiredDeployment>>,
+    /// What the job wants its reader to know that is not an error (for
+    /// example that a seed from `restore_from_scope` found no backup).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl Job {

@@ -105,6 +105,7 @@ pub struct ScopeConfigPatch {
     pub restore_from_scope: Option<Option<ScopeId>>,
     pub backup_dest_datasource: Option<Option<DatasourceId>>,
     pub monitor_log_delete_after_seconds: Option<Option<u64>>,
+    pub backup_retention: Option<crate::backups::retention::RetentionPolicy>,
     /// Changes to the scope's settings.
     pub settings: Option<SettingsPatch>,
 }
@@ -127,6 +128,7 @@ impl ScopeConfigPatch {
         set(&mut c.restore_from_scope, &self.restore_from_scope);
         set(&mut c.backup_dest_datasource, &self.backup_dest_datasource);
         set(&mut c.monitor_log_delete_after_seconds, &self.monitor_log_delete_after_seconds);
+        set_plain(&mut c.backup_retention, &self.backup_retention);
         if let Some(settings) = &self.settings {
             c.settings = settings.apply(&c.settings);
         }
@@ -151,6 +153,7 @@ impl From<ScopeConfig> for ScopeConfigPatch {
             restore_from_scope: Some(c.restore_from_scope),
             backup_dest_datasource: Some(c.backup_dest_datasource),
             monitor_log_delete_after_seconds: Some(c.monitor_log_delete_after_seconds),
+            backup_retention: Some(c.backup_retention),
             settings: Some(c.settings.into()),
         }
     }

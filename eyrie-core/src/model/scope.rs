@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::settings::Settings;
+use crate::backups::retention::RetentionPolicy;
 use crate::clock::Timestamp;
 use crate::ids::{ClusterId, DatasourceId, GroupId, ProjectId, ScopeId};
 use crate::model::DeploymentGroup;
@@ -51,6 +52,10 @@ pub struct Scope {
     pub backup_dest_datasource: Option<DatasourceId>,
     /// Monitor logs older than this are pruned.
     pub monitor_log_delete_after_seconds: Option<u64>,
+    /// How many backups of its deployments are kept (7 daily, 4 weekly, 3
+    /// monthly, manual ones 30 days unless set).
+    #[serde(default)]
+    pub backup_retention: RetentionPolicy,
     /// Tier defaults for its deployments, between theirs and the group's.
     pub settings: Settings,
     /// When it was created.
@@ -75,6 +80,7 @@ pub struct ScopeConfig {
     pub restore_from_scope: Option<ScopeId>,
     pub backup_dest_datasource: Option<DatasourceId>,
     pub monitor_log_delete_after_seconds: Option<u64>,
+    pub backup_retention: RetentionPolicy,
     pub settings: Settings,
 }
 
@@ -97,6 +103,7 @@ impl Default for ScopeConfig {
             restore_from_scope: None,
             backup_dest_datasource: None,
             monitor_log_delete_after_seconds: None,
+            backup_retention: RetentionPolicy::default(),
             settings: Settings::default(),
         }
     }
@@ -120,6 +127,7 @@ impl Scope {
             restore_from_scope: self.restore_from_scope,
             backup_dest_datasource: self.backup_dest_datasource,
             monitor_log_delete_after_seconds: self.monitor_log_delete_after_seconds,
+            backup_retention: self.backup_retention,
             settings: self.settings.clone(),
         }
     }
@@ -153,6 +161,7 @@ impl Scope {
             restore_from_scope: c.restore_from_scope,
             backup_dest_datasource: c.backup_dest_datasource,
             monitor_log_delete_after_seconds: c.monitor_log_delete_after_seconds,
+            backup_retention: c.backup_retention,
             settings: c.settings,
             created_at,
         }

@@ -95,6 +95,8 @@ actions! {
     Backup = "backup" => DEVELOPER;
     /// Restore a backup.
     Restore = "restore" => DEVELOPER;
+    /// Issue pre-signed download URLs for a backup.
+    DownloadBackups = "download_backups" => DEVELOPER;
     /// Drop a deployment (the scope must also allow it).
     Drop = "drop" => DEVELOPER;
     /// Manage the project's repositories, branches and images.

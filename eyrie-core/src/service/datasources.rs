@@ -1,7 +1,7 @@
 //! Datasources (their secrets sealed) and key rotation of every stored secret.
 
 use super::{Eyrie, allow};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::{DatasourceId, ProjectId};
 use crate::model::{Cluster, ClusterConnection, DataType, Datasource, DatasourceUsage};
 use crate::permission::{Action, Actor, Resource};
@@ -22,6 +22,11 @@ pub struct NewDatasource {
     pub endpoint: Option<Url>,
     /// Bucket (S3-like).
     pub bucket: Option<String>,
+    /// Signing region (S3-like); `us-east-1` when unset. 1–32 characters of
+    /// `a-z`, `0-9` and `-`.
+    pub region: Option<String>,
+    /// Path-style addressing (S3-like); see [`Datasource::path_style`].
+    pub path_style: Option<bool>,
     /// Connection string (database).
     pub connection: Option<SecretString>,
     /// Credentials.
@@ -47,7 +52,14 @@ fn check_bucket(bucket: &str) -> Result<(), ValidationError> {
     }
 }
 
-fn context(id: DatasourceId, field: &str) -> String {
+/// A signing region: 1–32 characters of `a-z`, `0-9` and `-`.
+fn check_region(region: &str) -> Result<(), ValidationError> {
+    let ok = (1..=32).contains(&region.len())
+        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok { Ok(()) } else { Err(ValidationError::field("region", region, "must be 1-32 characters of a-z, 0-9, '-'")) }
+}
+
+pub(crate) fn context(id: DatasourceId, field: &str) -> String {
     format!("datasource/{}/{field}", id.0)
 }
 
@@ -64,6 +76,9 @@ impl Eyrie {
         if let Some(bucket) = &input.bucket {
             check_bucket(bucket)?;
         }
+        if let Some(region) = &input.region {
+            check_region(region)?;
+        }
         self.retrying(|| async {
             let access = self.project_access(actor, project, None, None).await?;
             allow(actor, Action::ManageDatasources, &access.resource())?;
@@ -79,6 +94,8 @@ impl Eyrie {
                 usage: input.usage,
                 endpoint: input.endpoint.clone(),
                 bucket: input.bucket.clone(),
+                region: input.region.clone(),
+                path_style: input.path_style,
                 connection: seal(&input.connection, "connection")?,
                 credentials: seal(&input.credentials, "credentials")?,
                 created_at: self.now(),
@@ -124,6 +141,48 @@ impl Eyrie {
         let access = self.project_access(actor, ds.project_id, None, None).await.map_err(super::as_seen(named))?;
         allow(actor, Action::ManageDatasources, &access.resource())?;
         ds.credentials.as_ref().map(|s| self.sealer.open(s, &context(id, "credentials"))).transpose()
+    }
+
+    /// Deletes a datasource (admins). Refused while a scope names it as its
+    /// `backup_dest_datasource`, or while a backup that is not `expired`
+    /// is stored in it: those objects would become unreachable.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = ?actor, id = %id), err(level = "debug", Display))]
+    pub async fn delete_datasource(&self, actor: Actor, id: DatasourceId) -> Result<()> {
+        let actor = self.identify(actor).await?;
+        self.retrying(|| async {
+            let read = self.store.fetch::<Datasource>(id.0).await?;
+            let named = RecordKey::new(EntityKind::Datasource, id.0);
+            let project = read.value.project_id;
+            let access = self.project_access(actor, project, None, None).await.map_err(super::as_seen(named))?;
+            allow(actor, Action::ManageDatasources, &access.resource())?;
+            let mut tx = access.pinned();
+            for group in self.store.children::<crate::model::DeploymentGroup>(Index::ProjectGroups(project)).await? {
+                for scope in self.store.children::<crate::model::Scope>(Index::GroupScopes(group.value.id)).await? {
+                    if scope.value.backup_dest_datasource == Some(id) {
+                        return Err(Error::policy(format!(
+                            "datasource {id} is the backup destination of scope {}; change the scope first",
+                            scope.value.code
+                        )));
+                    }
+                    tx = tx.unchanged(&scope);
+                }
+            }
+            let backups = self.store.children::<crate::model::Backup>(Index::DatasourceBackups(id)).await?;
+            let live = backups.iter().filter(|b| b.value.state != crate::model::BackupState::Expired).count();
+            if live > 0 {
+                return Err(Error::policy(format!(
+                    "datasource {id} still holds {live} backup(s) that are not expired; it cannot be deleted"
+                )));
+            }
+            for b in &backups {
+                tx = tx.unchanged(b);
+            }
+            let tx = tx
+                .check(crate::storage::Check::Count { index: Index::DatasourceBackups(id), count: backups.len() as u64 })
+                .delete(&read);
+            self.commit(tx, self.audit(actor, Some(project), "datasource.delete", id)).await
+        })
+        .await
     }
 
     /// Re-seals every stored secret that is not under the active key

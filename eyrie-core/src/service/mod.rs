@@ -30,6 +30,7 @@
 //!   changed or removed, and ownership moves only by transfer.
 
 mod access;
+mod backups;
 mod clusters;
 mod code;
 mod datasources;
@@ -45,6 +46,11 @@ pub mod sealing;
 
 pub use crate::model::ScopeConfig;
 pub(crate) use access::{as_seen, unseen};
+pub(crate) use access::DeploymentAccess;
+pub(crate) use backups::{deployment_prefix, inside};
+pub use backups::{
+    BackupCursor, BackupPage, BackupQuery, DEFAULT_DOWNLOAD_TTL, DownloadLink, MAX_BACKUP_PAGE, MAX_DOWNLOAD_TTL,
+};
 pub use clusters::{ClusterPatch, NewCluster, NewConnection};
 pub use code::{NewBranch, NewImage, NewRepository};
 pub use datasources::NewDatasource;
@@ -110,6 +116,7 @@ pub struct Eyrie {
     ids: Arc<dyn IdSource>,
     sealer: Arc<dyn Sealer>,
     config: Arc<ServiceConfig>,
+    objects: Option<Arc<dyn crate::backups::BackupObjects>>,
 }
 
 impl fmt::Debug for Eyrie {
@@ -121,7 +128,15 @@ impl fmt::Debug for Eyrie {
 impl Eyrie {
     /// A service over `store`, with injected time, ids and secret sealing.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>, sealer: Arc<dyn Sealer>) -> Self {
-        Eyrie { store, clock, ids, sealer, config: Arc::new(ServiceConfig::default()) }
+        Eyrie { store, clock, ids, sealer, config: Arc::new(ServiceConfig::default()), objects: None }
+    }
+
+    /// The same service with a backup bucket client: backups are verified,
+    /// expired and downloaded through it. Without one, backup jobs fail
+    /// with a message saying so.
+    pub fn with_backup_objects(mut self, objects: Arc<dyn crate::backups::BackupObjects>) -> Self {
+        self.objects = Some(objects);
+        self
     }
 
     /// The same service with other settings.

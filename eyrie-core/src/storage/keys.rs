@@ -180,7 +180,7 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-use crate::ids::{ClusterId, DeploymentId, GroupId, ImageId, MonitorId, ProjectId, RepositoryId, ScopeId, UserId};
+use crate::ids::{ClusterId, DatasourceId, DeploymentId, GroupId, ImageId, MonitorId, ProjectId, RepositoryId, ScopeId, UserId};
 
 /// A list of records under one parent, kept by the store from the
 /// records themselves (see [`super::Record::indexes`]).
@@ -273,6 +273,13 @@ pub enum Index {
     MonitorsStale(u64),
     /// Monitor logs by monitor and minute written (parent: [`Index::monitor_log_parent`]).
     MonitorLogsAt(u64),
+    /// Backups taken in a scope (listing per scope, seeding from it).
+    ScopeBackups(ScopeId),
+    /// Backups stored in a datasource (a datasource still referenced is not deleted).
+    DatasourceBackups(DatasourceId),
+    /// Backups by the instant (seconds) retention should look at their
+    /// deployment again ([`crate::Backup::review_at`]).
+    BackupsToReview(u64),
 }
 
 impl Index {
@@ -321,6 +328,9 @@ impl Index {
             Index::MonitorsDue(p) => (40, p),
             Index::MonitorsStale(p) => (41, p),
             Index::MonitorLogsAt(p) => (42, p),
+            Index::ScopeBackups(p) => (43, p.0),
+            Index::DatasourceBackups(p) => (44, p.0),
+            Index::BackupsToReview(p) => (45, p),
         }
     }
 }

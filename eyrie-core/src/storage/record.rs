@@ -162,7 +162,13 @@ impl Record {
                 out
             }
             Record::Version(v) => vec![Index::DeploymentVersions(v.deployment_id)],
-            Record::Backup(b) => vec![Index::DeploymentBackups(b.deployment_id)],
+            Record::Backup(b) => {
+                let mut out = vec![Index::DeploymentBackups(b.deployment_id)];
+                out.extend(b.scope_id.map(Index::ScopeBackups));
+                out.extend(b.datasource_id.map(Index::DatasourceBackups));
+                out.extend(b.review_at.map(|at| Index::BackupsToReview(Index::time_parent(at))));
+                out
+            }
             Record::BackupSchedule(s) => {
                 let mut out = vec![Index::DeploymentSchedules(s.deployment_id)];
                 out.extend(s.next_run_at.map(|at| Index::BackupsDue(Index::time_parent(at))));

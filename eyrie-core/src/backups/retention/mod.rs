@@ -115,8 +115,12 @@ impl BackupFacts {
 }
 
 /// A scope's retention policy. [`RetentionPolicy::default`] is 7 daily, 4
-/// weekly, 3 monthly, manual ones for 30 days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// weekly, 3 monthly, manual ones for 30 days (what Odoo.sh promises).
+/// Bounds, checked by [`RetentionPolicy::check`]: at most
+/// [`RetentionPolicy::MAX_SLOTS`] periods per tier and
+/// [`RetentionPolicy::MAX_MANUAL_SECONDS`] for the manual window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct RetentionPolicy {
     /// Days whose newest scheduled backup is kept.
@@ -139,6 +143,33 @@ impl RetentionPolicy {
     /// A policy of `daily`, `weekly` and `monthly` slots and a manual window.
     pub fn new(daily: u32, weekly: u32, monthly: u32, manual_for_seconds: u64) -> Self {
         RetentionPolicy { daily, weekly, monthly, manual_for_seconds }
+    }
+
+    /// The most periods one tier may keep.
+    pub const MAX_SLOTS: u32 = 1_000;
+    /// The longest manual window: ten years.
+    pub const MAX_MANUAL_SECONDS: u64 = 10 * 366 * 86_400;
+
+    /// Refuses a tier above [`Self::MAX_SLOTS`] or a manual window above
+    /// [`Self::MAX_MANUAL_SECONDS`].
+    pub fn check(&self) -> Result<(), crate::validate::ValidationError> {
+        for (field, value) in [("daily", self.daily), ("weekly", self.weekly), ("monthly", self.monthly)] {
+            if value > Self::MAX_SLOTS {
+                return Err(crate::validate::ValidationError::field(
+                    "backup_retention",
+                    &format!("{field} = {value}"),
+                    "at most 1000 periods per tier",
+                ));
+            }
+        }
+        if self.manual_for_seconds > Self::MAX_MANUAL_SECONDS {
+            return Err(crate::validate::ValidationError::field(
+                "backup_retention",
+                &format!("manual_for_seconds = {}", self.manual_for_seconds),
+                "at most ten years",
+            ));
+        }
+        Ok(())
     }
 
     /// The number of periods a tier keeps.
