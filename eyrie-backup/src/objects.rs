@@ -51,7 +51,11 @@ impl BackupObjects for S3Objects {
             for listed in store.list_prefix(prefix).await? {
                 // HEAD each object: what the bucket says now, not the listing.
                 let what = format!("verification of {}", listed.key);
-                let meta = store.s3.head(&path(&storage.bucket, &listed.key)?).await.map_err(|e| map(&storage.bucket, &what, e))?;
+                let meta = store
+                    .s3
+                    .head(&path(&storage.bucket, &listed.key)?)
+                    .await
+                    .map_err(|e| map(&storage.bucket, &what, e))?;
                 found.push(StoredObject {
                     key: listed.key,
                     size: meta.size,

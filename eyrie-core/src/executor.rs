@@ -282,8 +282,7 @@ impl ObjectStorage {
     pub fn parse_credentials(
         secret: &SecretString,
     ) -> std::result::Result<(String, SecretString), crate::validate::ValidationError> {
-        let refuse =
-            |why: &str| crate::validate::ValidationError::field("credentials", "[redacted]", why.to_owned());
+        let refuse = |why: &str| crate::validate::ValidationError::field("credentials", "[redacted]", why.to_owned());
         let text = secret.expose().trim();
         let Some((id, key)) = text.split_once(':') else {
             return Err(refuse("must be ACCESS_KEY_ID:SECRET_ACCESS_KEY"));

@@ -10,8 +10,8 @@ use std::time::Duration;
 use eyrie_core::jobs::{HandlerRegistry, builtin, default_steps};
 use eyrie_core::storage::StoreExt;
 use eyrie_core::{
-    Backup, Deployment, Engine, EngineConfig, Error, ErrorKind, GroupType, Job, JobAction, JobState, LifecycleState,
-    StepKind, StepSpec, StepState,
+    Deployment, Engine, EngineConfig, Error, ErrorKind, GroupType, Job, JobAction, JobState, LifecycleState, StepKind,
+    StepSpec, StepState,
 };
 use eyrie_testkit::fixtures::{Tenant, typical_tenant};
 use eyrie_testkit::{MemoryStore, Op, RecordingExecutor};

@@ -213,7 +213,12 @@ impl ClusterExecutor for RecordingExecutor {
         Ok(Progress::Succeeded { location: target.prefix.clone() })
     }
 
-    async fn restore(&self, cluster: &ClusterAccess, d: &DesiredDeployment, source: &RestoreSource) -> Result<Progress> {
+    async fn restore(
+        &self,
+        cluster: &ClusterAccess,
+        d: &DesiredDeployment,
+        source: &RestoreSource,
+    ) -> Result<Progress> {
         self.enter(Op::Restore, cluster, d).await?;
         let mut state = self.lock();
         if let Some(p) = state.progress.get_mut(&Op::Restore).and_then(VecDeque::pop_front) {

@@ -11,10 +11,13 @@ use eyrie_core::Result;
 use eyrie_core::backups::{BackupObjects, StoredObject};
 use eyrie_core::executor::ObjectStorage;
 
+/// Object bodies by (bucket, key).
+type Objects = BTreeMap<(String, String), Vec<u8>>;
+
 /// Objects by bucket and key. Cloning shares them.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryObjects {
-    objects: Arc<Mutex<BTreeMap<(String, String), Vec<u8>>>>,
+    objects: Arc<Mutex<Objects>>,
 }
 
 impl MemoryObjects {
@@ -23,7 +26,7 @@ impl MemoryObjects {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<(String, String), Vec<u8>>> {
+    fn lock(&self) -> MutexGuard<'_, Objects> {
         self.objects.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 

@@ -5,7 +5,7 @@
 //! the [`BackupObjects`] trait, which `eyrie-backup` implements.
 
 pub mod keys;
-pub mod retention;
 pub mod objects;
+pub mod retention;
 
 pub use objects::{BackupObjects, StoredObject};

@@ -242,13 +242,20 @@ impl Engine {
             )));
         }
         if b.state != BackupState::Done {
-            return Err(Error::policy(format!("backup {id} is {}: only done backups can be restored", b.state.as_str())));
+            return Err(Error::policy(format!(
+                "backup {id} is {}: only done backups can be restored",
+                b.state.as_str()
+            )));
         }
         Ok(read)
     }
 
     /// The newest `done` backup taken in `scope` of a deployment of `group_type`.
-    async fn newest_done_in(&self, scope: crate::ids::ScopeId, group_type: GroupType) -> Result<Option<Versioned<Backup>>> {
+    async fn newest_done_in(
+        &self,
+        scope: crate::ids::ScopeId,
+        group_type: GroupType,
+    ) -> Result<Option<Versioned<Backup>>> {
         let all = self.store().children::<Backup>(Index::ScopeBackups(scope)).await?;
         Ok(all
             .into_iter()
@@ -279,7 +286,10 @@ pub(crate) fn keep_steps(steps: &mut Vec<JobStep>, parameters: &BTreeMap<String,
 }
 
 /// The `backup` and `restore` handlers over `executor`.
-pub(crate) fn handlers(eyrie: &Eyrie, executor: Option<Arc<dyn ClusterExecutor>>) -> [(&'static str, Arc<dyn StepHandler>); 2] {
+pub(crate) fn handlers(
+    eyrie: &Eyrie,
+    executor: Option<Arc<dyn ClusterExecutor>>,
+) -> [(&'static str, Arc<dyn StepHandler>); 2] {
     [
         (super::handler::builtin::BACKUP, Arc::new(BackupStep { eyrie: eyrie.clone(), executor: executor.clone() })),
         (super::handler::builtin::RESTORE, Arc::new(RestoreStep { eyrie: eyrie.clone(), executor })),
@@ -360,7 +370,10 @@ impl BackupStep {
         }
         let found = objects.inspect(&storage, &location).await?;
         if found.is_empty() {
-            return Ok(StepOutcome::Failed(format!("no backup object found under {location} in bucket {}", storage.bucket)));
+            return Ok(StepOutcome::Failed(format!(
+                "no backup object found under {location} in bucket {}",
+                storage.bucket
+            )));
         }
         if let Some(empty) = found.iter().find(|o| o.size == 0) {
             return Ok(StepOutcome::Failed(format!("backup object {} is empty", empty.key)));
@@ -420,7 +433,11 @@ impl RestoreStep {
         };
         let b = self.eyrie.store().fetch::<Backup>(id).await?.value;
         if b.state != BackupState::Done {
-            return Ok(StepOutcome::Failed(format!("backup {} is {}: it can no longer be restored", b.id, b.state.as_str())));
+            return Ok(StepOutcome::Failed(format!(
+                "backup {} is {}: it can no longer be restored",
+                b.id,
+                b.state.as_str()
+            )));
         }
         let (Some(ds), Some(location)) = (b.datasource_id, b.location.clone()) else {
             return Ok(StepOutcome::Failed(format!("backup {} has no recorded location", b.id)));

@@ -31,7 +31,13 @@ pub fn default_steps(group_type: GroupType, action: JobAction) -> Vec<StepSpec> 
         JobAction::Initialize => vec![
             step("namespace", builtin::ENSURE_NAMESPACE, 10, 5, "Create the project namespace"),
             with(
-                step("seed", builtin::RESTORE, 20, 900, "Load the newest done backup of the scope named by restore_from_scope"),
+                step(
+                    "seed",
+                    builtin::RESTORE,
+                    20,
+                    900,
+                    "Load the newest done backup of the scope named by restore_from_scope",
+                ),
                 &[(STEP_ONLY_WITH, PARAM_SOURCE)],
             ),
         ],

@@ -18,9 +18,7 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::ids::{BookId, DeploymentId, JobId};
 use crate::lifecycle::JobState;
-use crate::model::{
-    Job, JobAction, JobStep, Lease, Scope, StepKind, StepState, StepStats,
-};
+use crate::model::{Job, JobAction, JobStep, Lease, Scope, StepKind, StepState, StepStats};
 use crate::permission::Actor;
 use crate::rules::deployment_clusters;
 use crate::service::{Eyrie, allow, as_seen};

@@ -32,17 +32,18 @@ mod books;
 mod engine;
 mod handler;
 mod lifecycle;
-mod retention;
 pub mod monitoring;
+mod retention;
 mod scheduler;
 
 pub use backups::{
-    MAX_RECORDED_KEYS, PARAM_BACKUP, PARAM_PRE_RESTORE, PARAM_SOURCE, PARAM_TAKE_PRE_RESTORE, RestoreOptions, STEP_ONLY_WITH,
+    MAX_RECORDED_KEYS, PARAM_BACKUP, PARAM_PRE_RESTORE, PARAM_SOURCE, PARAM_TAKE_PRE_RESTORE, RestoreOptions,
+    STEP_ONLY_WITH,
 };
 pub use books::default_steps;
 pub use engine::{Engine, EngineConfig, MAX_JOB_PARAMETER_BYTES, MAX_JOB_PARAMETERS, RunReport};
 pub use handler::{HandlerRegistry, StepContext, StepHandler, StepOutcome, builtin};
-pub use retention::Reviewed;
 pub use lifecycle::{action_permission, check_can_start, target_state};
 pub use monitoring::{CheckTarget, MonitorChecker, MonitorHook, Monitoring, MonitoringConfig, TracingHook};
+pub use retention::Reviewed;
 pub use scheduler::{TickPlan, TickReport, next_run};

@@ -83,7 +83,8 @@ impl Engine {
                     let shared = b.location.as_ref().is_some_and(|l| *l != prefix);
                     if !shared && let Some(ds) = b.datasource_id {
                         let storage = self.eyrie().object_storage(ds).await?;
-                        reviewed.objects_deleted += self.eyrie().backup_objects()?.delete_prefix(&storage, &prefix).await?;
+                        reviewed.objects_deleted +=
+                            self.eyrie().backup_objects()?.delete_prefix(&storage, &prefix).await?;
                     }
                     next.state = BackupState::Expired;
                     next.review_at = None;
@@ -100,9 +101,11 @@ impl Engine {
                     .retrying(|| async {
                         match self.store().find::<Backup>(b.id.0).await? {
                             // Written only over the state it was planned from.
-                            Some(now_read) if now_read.value.state == b.state => {
-                                self.store().commit(Transaction::new().update(&now_read, next.clone())).await.map(|_| ())
-                            }
+                            Some(now_read) if now_read.value.state == b.state => self
+                                .store()
+                                .commit(Transaction::new().update(&now_read, next.clone()))
+                                .await
+                                .map(|_| ()),
                             _ => Ok(()),
                         }
                     })

@@ -98,7 +98,7 @@ impl fmt::Debug for DownloadLink {
 }
 
 fn newest_first(mut backups: Vec<Backup>, query: BackupQuery) -> BackupPage {
-    backups.sort_by(|a, b| (b.started_at, b.id).cmp(&(a.started_at, a.id)));
+    backups.sort_by_key(|b| std::cmp::Reverse((b.started_at, b.id)));
     let start = match query.after {
         Some(c) => backups.iter().position(|b| (b.started_at, b.id) < (c.started_at, c.id)).unwrap_or(backups.len()),
         None => 0,
@@ -198,7 +198,10 @@ impl Eyrie {
             let da = self.deployment_access(actor, b.deployment_id).await.map_err(as_seen(named))?;
             allow(actor, Action::DownloadBackups, &da.resource())?;
             if b.state != BackupState::Done {
-                return Err(Error::policy(format!("backup {id} is {}: only done backups can be downloaded", b.state.as_str())));
+                return Err(Error::policy(format!(
+                    "backup {id} is {}: only done backups can be downloaded",
+                    b.state.as_str()
+                )));
             }
             let Some(ds) = b.datasource_id else {
                 return Err(Error::policy(format!("backup {id} names no datasource")));

@@ -178,7 +178,10 @@ impl Eyrie {
                 tx = tx.unchanged(b);
             }
             let tx = tx
-                .check(crate::storage::Check::Count { index: Index::DatasourceBackups(id), count: backups.len() as u64 })
+                .check(crate::storage::Check::Count {
+                    index: Index::DatasourceBackups(id),
+                    count: backups.len() as u64,
+                })
                 .delete(&read);
             self.commit(tx, self.audit(actor, Some(project), "datasource.delete", id)).await
         })

@@ -45,12 +45,12 @@ mod projects;
 pub mod sealing;
 
 pub use crate::model::ScopeConfig;
-pub(crate) use access::{as_seen, unseen};
 pub(crate) use access::DeploymentAccess;
-pub(crate) use backups::{deployment_prefix, inside};
+pub(crate) use access::{as_seen, unseen};
 pub use backups::{
     BackupCursor, BackupPage, BackupQuery, DEFAULT_DOWNLOAD_TTL, DownloadLink, MAX_BACKUP_PAGE, MAX_DOWNLOAD_TTL,
 };
+pub(crate) use backups::{deployment_prefix, inside};
 pub use clusters::{ClusterPatch, NewCluster, NewConnection};
 pub use code::{NewBranch, NewImage, NewRepository};
 pub use datasources::NewDatasource;

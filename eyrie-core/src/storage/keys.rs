@@ -180,7 +180,9 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-use crate::ids::{ClusterId, DatasourceId, DeploymentId, GroupId, ImageId, MonitorId, ProjectId, RepositoryId, ScopeId, UserId};
+use crate::ids::{
+    ClusterId, DatasourceId, DeploymentId, GroupId, ImageId, MonitorId, ProjectId, RepositoryId, ScopeId, UserId,
+};
 
 /// A list of records under one parent, kept by the store from the
 /// records themselves (see [`super::Record::indexes`]).

@@ -157,7 +157,7 @@ impl RetentionPolicy {
             if value > Self::MAX_SLOTS {
                 return Err(crate::validate::ValidationError::field(
                     "backup_retention",
-                    &format!("{field} = {value}"),
+                    format!("{field} = {value}"),
                     "at most 1000 periods per tier",
                 ));
             }
@@ -165,7 +165,7 @@ impl RetentionPolicy {
         if self.manual_for_seconds > Self::MAX_MANUAL_SECONDS {
             return Err(crate::validate::ValidationError::field(
                 "backup_retention",
-                &format!("manual_for_seconds = {}", self.manual_for_seconds),
+                format!("manual_for_seconds = {}", self.manual_for_seconds),
                 "at most ten years",
             ));
         }
