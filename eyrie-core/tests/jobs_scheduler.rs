@@ -135,7 +135,8 @@ async fn a_new_digest_redeploys_subscribed_deployments_once() {
 
 #[tokio::test(start_paused = true)]
 async fn due_backups_launch_once_and_move_their_schedule_on() {
-    let (t, engine) = rig().await;
+    let (t, _) = rig().await;
+    let engine = eyrie_testkit::fixtures::backup_rig(&t).await.unwrap().engine;
     drive(&t, &engine, t.sandbox.id, &[JobAction::Initialize, JobAction::Deploy]).await;
     let cron: eyrie_core::CronExpr = "0 3 * * *".parse().unwrap();
     let schedule = t.eyrie.set_backup_schedule(t.developer, t.sandbox.id, ScheduleKind::CronFull(cron)).await.unwrap();

@@ -19,7 +19,7 @@ use eyrie_core::{
     Actor, DataType, DatasourceUsage, Engine, EngineConfig, GroupType, JobAction, Monitor, MonitorState,
     OverrideTarget, Result, Role, ScheduleKind, UserId,
 };
-use eyrie_testkit::fixtures::{Tenant, new_deployment, new_scope, typical_tenant};
+use eyrie_testkit::fixtures::{Tenant, backup_rig, new_deployment, new_scope, typical_tenant};
 use eyrie_testkit::{Change, InterposingStore, MemoryStore, RecordingExecutor};
 
 struct Rig {
@@ -54,6 +54,21 @@ async fn rig(change: fn(&Tenant) -> Change) -> Rig {
     let engine = Engine::new(t.eyrie.clone(), handlers, EngineConfig::default());
     let change = change(&t);
     Rig { t, store, engine, change }
+}
+
+async fn deployed(r: &Rig, engine: &Engine) -> Result<()> {
+    for action in [JobAction::Initialize, JobAction::Deploy] {
+        engine.submit(r.t.admin, r.t.sandbox.id, action, BTreeMap::new()).await?;
+        engine.run_until_idle().await?;
+    }
+    Ok(())
+}
+
+async fn backed_up(r: &Rig, engine: &Engine) -> Result<eyrie_core::BackupId> {
+    deployed(r, engine).await?;
+    let job = engine.backup_now(r.t.admin, r.t.sandbox.id).await?;
+    engine.run_until_idle().await?;
+    Ok(eyrie_core::BackupId(job.parameters["backup"].parse().expect("a backup id")))
 }
 
 /// Runs `op` once per change and checks it changed nothing after the change.
@@ -328,13 +343,65 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
         (
             "Engine::complete_manual_step",
             op!(|r| {
-                for action in [JobAction::Initialize, JobAction::Deploy, JobAction::Backup] {
+                for action in [JobAction::Initialize, JobAction::Deploy] {
                     r.engine.submit(r.t.admin, r.t.sandbox.id, action, BTreeMap::new()).await?;
                     r.engine.run_until_idle().await?;
                 }
-                let job = r.engine.list_jobs(r.t.admin, r.t.sandbox.id).await?.pop().expect("the backup job");
+                let confirm = eyrie_core::StepSpec {
+                    kind: eyrie_core::StepKind::Manual,
+                    ..eyrie_core::StepSpec::handler("confirm", eyrie_core::jobs::builtin::PAUSE, 10, 5, "a person")
+                };
+                let (odoo, pause) = (GroupType::Odoo, JobAction::Pause);
+                r.engine.publish_book(Actor::System, odoo, pause, "confirmed", vec![confirm]).await?;
+                r.engine.submit(r.t.admin, r.t.sandbox.id, pause, BTreeMap::new()).await?;
+                r.engine.run_until_idle().await?;
+                let job = r.engine.list_jobs(r.t.admin, r.t.sandbox.id).await?.pop().expect("the pause job");
                 r.arm();
                 r.engine.complete_manual_step(r.t.admin, job.id).await.map(drop)
+            }),
+        ),
+        (
+            "Engine::backup_now",
+            op!(|r| {
+                let rig = backup_rig(&r.t).await?;
+                deployed(r, &rig.engine).await?;
+                r.arm();
+                rig.engine.backup_now(r.t.admin, r.t.sandbox.id).await.map(drop)
+            }),
+        ),
+        (
+            "Engine::restore",
+            op!(|r| {
+                let rig = backup_rig(&r.t).await?;
+                let backup = backed_up(r, &rig.engine).await?;
+                r.arm();
+                let options = eyrie_core::jobs::RestoreOptions::default();
+                rig.engine.restore(r.t.admin, backup, r.t.sandbox.id, options).await.map(drop)
+            }),
+        ),
+        (
+            "download_urls",
+            op!(|r| {
+                let rig = backup_rig(&r.t).await?;
+                let backup = backed_up(r, &rig.engine).await?;
+                r.arm();
+                rig.eyrie.download_urls(r.t.admin, backup, None).await.map(drop)
+            }),
+        ),
+        (
+            "delete_datasource",
+            op!(|r| {
+                let rig = backup_rig(&r.t).await?;
+                for scope in [&r.t.prod, &r.t.stage, &r.t.dev] {
+                    let config = eyrie_core::model::ScopeConfigPatch {
+                        backup_dest_datasource: Some(None),
+                        ..Default::default()
+                    };
+                    let patch = ScopePatch { config: Some(config), ..Default::default() };
+                    r.t.eyrie.update_scope(r.t.owner, scope.id, patch).await?;
+                }
+                r.arm();
+                r.t.eyrie.delete_datasource(r.t.admin, rig.datasource.id).await
             }),
         ),
     ];
