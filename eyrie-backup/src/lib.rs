@@ -64,12 +64,19 @@
 //! # Ok::<(), eyrie_core::validate::ValidationError>(())
 //! ```
 //!
-//! # What the datasource model does not hold yet
+//! # For the service and the engine
 //!
-//! `Datasource` has `endpoint`, `bucket` and sealed `credentials`; the
-//! signing **region** and **path-style addressing** come in [`S3Options`]
-//! until the model grows `region: Option<String>` (default `us-east-1`) and
-//! `path_style: Option<bool>` (default: on when an endpoint is set).
+//! [`S3Objects`] implements the core's
+//! [`BackupObjects`](eyrie_core::backups::BackupObjects): the job engine
+//! lists (HEADs) what a backup step wrote, the scheduler's retention deletes
+//! expired backups' objects, and `Eyrie::download_urls` signs GETs, all
+//! through it. The `eyrie` facade sets it by default. Region and
+//! path-style addressing come from the datasource (`region`, default
+//! `us-east-1`; `path_style`, default on when an endpoint is set); the other
+//! [`S3Options`] (time-outs, retries, `allow_http`) from the embedder.
+//!
+//! Keys and the retention planner are pure and live in
+//! `eyrie_core::backups`; they are re-exported here.
 //!
 //! # Errors
 //!

@@ -58,6 +58,7 @@ pub struct EyrieBuilder {
     clock: Option<Arc<dyn Clock>>,
     ids: Option<Arc<dyn IdSource>>,
     keys: KeyChoice,
+    objects: Option<Arc<dyn eyrie_core::backups::BackupObjects>>,
 }
 
 impl std::fmt::Debug for EyrieBuilder {
@@ -74,6 +75,7 @@ impl Default for EyrieBuilder {
             clock: None,
             ids: None,
             keys: KeyChoice::Default,
+            objects: None,
         }
     }
 }
@@ -145,6 +147,22 @@ impl EyrieBuilder {
         self
     }
 
+    /// The client backups are verified, expired and downloaded through.
+    /// With the `backup` feature (default) it is `eyrie-backup`'s
+    /// [`S3Objects`](eyrie_backup::S3Objects) with default options (HTTPS
+    /// only); without it and without this call, backup jobs fail saying so.
+    pub fn backup_objects(mut self, objects: Arc<dyn eyrie_core::backups::BackupObjects>) -> Self {
+        self.objects = Some(objects);
+        self
+    }
+
+    /// The default S3 client with other options (time-outs, retries, or
+    /// `allow_http` for an S3-compatible server on a private network).
+    #[cfg(feature = "backup")]
+    pub fn backup_options(self, options: eyrie_backup::S3Options) -> Self {
+        self.backup_objects(Arc::new(eyrie_backup::S3Objects::new(options)))
+    }
+
     /// Where the default store lives in `data_dir`: `eyrie.redb`.
     pub fn default_store_path(&self) -> PathBuf {
         self.data_dir.join("eyrie.redb")
@@ -164,7 +182,15 @@ impl EyrieBuilder {
             Some(ids) => ids,
             None => Arc::new(TimeOrderedIds::new()?),
         };
-        Ok(Eyrie::new(store, clock, ids, sealer))
+        let eyrie = Eyrie::new(store, clock, ids, sealer);
+        #[cfg(feature = "backup")]
+        let objects = Some(self.objects.unwrap_or_else(|| Arc::new(eyrie_backup::S3Objects::default())));
+        #[cfg(not(feature = "backup"))]
+        let objects = self.objects;
+        Ok(match objects {
+            Some(objects) => eyrie.with_backup_objects(objects),
+            None => eyrie,
+        })
     }
 
     fn sealer_from_choice(&self) -> Result<Arc<dyn Sealer>> {

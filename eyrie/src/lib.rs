@@ -55,6 +55,7 @@
 //! | `sled` | no | the sled store (`sled_store`) |
 //! | `postgres` | no | the PostgreSQL store (`postgres_store`), shared by several processes |
 //! | `monitor` | yes | monitor checks run by the engine's scheduler ([`monitor`]: HTTP and certificate checks behind a private-network guard, resource checks through the executor) |
+//! | `backup` | yes | backups on S3-compatible storage ([`backup`]: `eyrie-backup`'s `S3Objects`, set on every service the builder builds) |
 //! | `kube` | no | `KubeExecutor` (kube-rs with rustls and ring) |
 //!
 //! Every item of `eyrie-core` is re-exported at the root (`eyrie::Project`,
@@ -71,6 +72,8 @@ pub mod system;
 /// The attribute the core's async traits are written with (`#[eyrie::async_trait]`
 /// on an `impl ClusterExecutor`), so an embedder needs no dependency of its own.
 pub use async_trait::async_trait;
+#[cfg(feature = "backup")]
+pub use eyrie_backup as backup;
 pub use eyrie_core::*;
 pub use eyrie_kube as kubernetes;
 #[cfg(feature = "kube")]
@@ -96,8 +99,9 @@ pub fn builder() -> EyrieBuilder {
 /// Everything a program embedding Eyrie usually names: `use eyrie::prelude::*;`.
 pub mod prelude {
     pub use crate::builder::{EngineExt as _, EyrieExt as _};
+    pub use crate::jobs::RestoreOptions;
     pub use crate::service::{
-        NewCluster, NewConnection, NewDeployment, NewGroup, NewProject, NewScope, NewUser, ScopeConfig,
+        BackupQuery, NewCluster, NewConnection, NewDeployment, NewGroup, NewProject, NewScope, NewUser, ScopeConfig,
     };
     pub use crate::{
         Action, Actor, ClusterState, Deployment, DeploymentGroup, DeploymentId, Engine, EngineConfig, Error, ErrorKind,

@@ -25,7 +25,9 @@
 //! - **Cancel** stops a running job between steps; a scheduled one at once.
 //! - **Books**: until a book is published for a group type and action, the
 //!   built-in default steps are used; [`Engine::install_default_books`]
-//!   publishes them as version 1. Backup and restore ship as manual steps.
+//!   publishes them as version 1. Backup and restore run as the `backup` and
+//!   `restore` handlers the engine registers itself (see the crate's rules
+//!   document, "Backups and restores").
 
 mod backups;
 mod books;
