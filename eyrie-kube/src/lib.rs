@@ -53,6 +53,11 @@
 //!   when the deployment has a host.
 //! - Labels with ids and annotations with slugs ([`labels`]); names within
 //!   Kubernetes limits and unique per deployment ([`names`]).
+//! - For backups and restores ([`backups`]): a Job per operation for `odoo`,
+//!   the `PostgresCluster`'s pgBackRest repository and its `manual` and
+//!   `restore` sections for `pgo`, a storage plus
+//!   `PerconaXtraDBClusterBackup` / `PerconaXtraDBClusterRestore` for `pxc`,
+//!   and a Secret with the bucket's credentials; `none` has no backups.
 //!
 //! # Choices made here
 //!
@@ -73,6 +78,7 @@
 
 #[cfg(feature = "client")]
 pub mod apply;
+pub mod backups;
 #[cfg(feature = "client")]
 pub mod connect;
 #[cfg(feature = "demo")]

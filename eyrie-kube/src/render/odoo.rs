@@ -41,7 +41,16 @@ pub const DEFAULT_IMAGE: &str = "odoo:18.0";
 const HTTP_PORT: i32 = 8069;
 const GEVENT_PORT: i32 = 8072;
 /// Params Eyrie reads itself; they are not written to `odoo.conf`.
-const EYRIE_PARAMS: [&str; 4] = ["storage_class", "ingress_class", "tls_secret", "filestore_access_mode"];
+const EYRIE_PARAMS: [&str; 8] = [
+    "storage_class",
+    "ingress_class",
+    "tls_secret",
+    "filestore_access_mode",
+    "backup_image",
+    "backup_s3_image",
+    "backup_script",
+    "restore_script",
+];
 /// Secrets written to `odoo.conf` when given.
 const SECRET_OPTIONS: [&str; 2] = ["admin_passwd", "db_password"];
 
