@@ -17,7 +17,8 @@
 //!
 //! The scripts are [`DUMP_SCRIPT`], [`UPLOAD_SCRIPT`], [`DOWNLOAD_SCRIPT`]
 //! and [`LOAD_SCRIPT`]; the params `backup_script` and `restore_script`
-//! replace the first container's script of a backup or a restore. Every
+//! replace the database side (dump, load) of a backup or a restore, run
+//! after [`CONNECT`] (so `$db` and libpq's variables are set). Every
 //! value reaches the scripts as an environment variable, never spliced
 //! into them; the credentials come from the deployment's storage Secret
 //! through `secretKeyRef`.
@@ -56,8 +57,9 @@ pub const FILESTORE_FILE: &str = "filestore.tar.gz";
 /// How long a finished Job is kept (7 days).
 pub const JOB_TTL_SECONDS: i32 = 7 * 24 * 3600;
 
-/// Reads the database connection from `odoo.conf` into libpq's variables.
-const CONNECT: &str = r#"set -eu
+/// The prelude of the database steps: reads the connection from `odoo.conf`
+/// into libpq's variables and the database name into `$db`.
+pub const CONNECT: &str = r#"set -eu
 conf=/etc/odoo/odoo.conf
 opt() { sed -n "s/^$1[[:space:]]*=[[:space:]]*//p" "$conf" | tail -n 1; }
 for pair in PGHOST:db_host PGPORT:db_port PGUSER:db_user PGPASSWORD:db_password; do
@@ -68,8 +70,9 @@ db="$(opt db_name)"
 if [ -z "$db" ] || [ "$db" = False ]; then echo "odoo.conf sets no db_name: no database to back up or restore" >&2; exit 1; fi
 "#;
 
-/// The AWS CLI's settings from the Job's environment.
-const S3: &str = r#"set -eu
+/// The prelude of the S3 steps: path-style addressing and the endpoint from
+/// the Job's environment (`$EYRIE_PATH_STYLE`, `$EYRIE_ENDPOINT`).
+pub const S3_SETUP: &str = r#"set -eu
 if [ "$EYRIE_PATH_STYLE" = true ]; then aws configure set default.s3.addressing_style path; fi
 if [ -n "$EYRIE_ENDPOINT" ]; then set -- --endpoint-url "$EYRIE_ENDPOINT"; else set --; fi
 "#;
@@ -83,12 +86,12 @@ else
 fi
 "#;
 
-/// The backup's second step (after the S3 settings): upload both files.
+/// The backup's second step (after [`S3_SETUP`]): upload both files.
 pub const UPLOAD_SCRIPT: &str = r#"aws "$@" s3 cp /work/db.dump "s3://$EYRIE_BUCKET/${EYRIE_PREFIX}db.dump"
 aws "$@" s3 cp /work/filestore.tar.gz "s3://$EYRIE_BUCKET/${EYRIE_PREFIX}filestore.tar.gz"
 "#;
 
-/// The restore's first step (after the S3 settings): download both files.
+/// The restore's first step (after [`S3_SETUP`]): download both files.
 pub const DOWNLOAD_SCRIPT: &str = r#"aws "$@" s3 cp "s3://$EYRIE_BUCKET/${EYRIE_PREFIX}db.dump" /work/db.dump
 aws "$@" s3 cp "s3://$EYRIE_BUCKET/${EYRIE_PREFIX}filestore.tar.gz" /work/filestore.tar.gz
 "#;
@@ -133,9 +136,9 @@ pub fn restore_objects(desired: &DesiredDeployment, source: &RestoreSource) -> R
     }
     let none = DeploymentSecrets::none();
     let ctx = ctx(desired, &none);
-    let script = ctx.param("restore_script").unwrap_or(DOWNLOAD_SCRIPT);
-    let first = s3(&ctx, "download", script, &source.storage, &location);
-    let second = tools(&ctx, "load", LOAD_SCRIPT, false);
+    let first = s3(&ctx, "download", DOWNLOAD_SCRIPT, &source.storage, &location);
+    let script = ctx.param("restore_script").unwrap_or(LOAD_SCRIPT);
+    let second = tools(&ctx, "load", script, false);
     let name = restore_name(source.run);
     let job = job(desired, &name, "restore", (labels::RUN, source.run.to_string()), first, second, false)?;
     Ok(vec![aws_secret(desired, &source.storage)?, job])
@@ -202,7 +205,7 @@ fn s3(ctx: &crate::render::Ctx<'_>, name: &str, script: &str, storage: &ObjectSt
             env("EYRIE_PATH_STYLE", if storage.path_style { "true" } else { "false" }),
         ]),
         volume_mounts: Some(vec![mount("work", "/work", false)]),
-        ..shell(name, image, format!("{S3}{script}"))
+        ..shell(name, image, format!("{S3_SETUP}{script}"))
     }
 }
 

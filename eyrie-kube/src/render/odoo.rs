@@ -2,7 +2,9 @@
 //! a Service and (with a host) an Ingress.
 //!
 //! - `odoo.conf` holds every param except the ones Eyrie reads itself
-//!   (`storage_class`, `ingress_class`, `tls_secret`, `filestore_access_mode`);
+//!   (`storage_class`, `ingress_class`, `tls_secret`, `filestore_access_mode`,
+//!   and the backup Job's `backup_image`, `backup_s3_image`, `backup_script`,
+//!   `restore_script`, see [`crate::backups::odoo`]);
 //!   `db_filter` is written as Odoo's `dbfilter`. Eyrie adds `data_dir`,
 //!   `proxy_mode` and `gevent_port`. Secret values (`admin_passwd`,
 //!   `db_password`) appear only when handed to the renderer. A value with a

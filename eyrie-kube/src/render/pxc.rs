@@ -14,6 +14,8 @@
 //! - `secretsName` is `<base>-secrets`; the operator generates the
 //!   passwords there. Eyrie does not write it.
 //! - Paused is the operator's `pause: true`; always written.
+//! - `spec.backup` is not rendered here: the first backup adds its storage
+//!   and image under its own field manager (see [`crate::backups::pxc`]).
 
 use eyrie_core::Result;
 use serde_json::{Map, Value, json};
