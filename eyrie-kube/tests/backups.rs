@@ -238,6 +238,9 @@ fn pgo_refuses_what_it_cannot_restore_or_reach() {
     assert_eq!(pgo::restore_objects(&d, &s).unwrap_err().kind(), ErrorKind::Invalid);
     let s = source(&d, 1, 2, "somewhere/else/");
     assert_eq!(pgo::restore_objects(&d, &s).unwrap_err().kind(), ErrorKind::Invalid);
+    // Claimed as its own, but the location is another deployment's repository.
+    let s = source(&d, 1, 2, &location);
+    assert_eq!(pgo::restore_objects(&d, &s).unwrap_err().kind(), ErrorKind::Invalid);
 
     let mut t = target(&d, 1);
     t.storage.endpoint = Some("http://minio:9000".into());
@@ -304,13 +307,18 @@ fn progress_is_read_from_what_the_cluster_reports() {
     let status = json!({"id": "bak-1", "finished": true, "failed": 2});
     assert!(matches!(pgo::job_progress(Some(&status), "bak-1", "backup", "l/"), Some(Progress::Failed(_))));
 
-    let storage = support::storage();
-    let backup = json!({"status": {"state": "Succeeded", "destination": "s3://eyrie-backups/a/b/pxc/x-full"}});
-    assert_eq!(pxc::backup_progress(&backup, &storage), Progress::Succeeded { location: "a/b/pxc/x-full/".into() });
-    let elsewhere = json!({"status": {"state": "Succeeded", "destination": "s3://other/a/x-full"}});
-    assert!(matches!(pxc::backup_progress(&elsewhere, &storage), Progress::Failed(_)));
+    let d = deployment(GroupType::Pxc, "my", "orders", 79);
+    let t = target(&d, 0x2a);
+    let inside = format!("s3://eyrie-backups/{}pxc/x-full", t.deployment_prefix);
+    let backup = json!({"status": {"state": "Succeeded", "destination": inside}});
+    let location = format!("{}pxc/x-full/", t.deployment_prefix);
+    assert_eq!(pxc::backup_progress(&backup, &t), Progress::Succeeded { location });
+    for outside in ["s3://other/a/x-full", "s3://eyrie-backups/a/b/pxc/x-full", "s3://eyrie-backups/"] {
+        let elsewhere = json!({"status": {"state": "Succeeded", "destination": outside}});
+        assert!(matches!(pxc::backup_progress(&elsewhere, &t), Progress::Failed(_)), "{outside}");
+    }
     let failed = json!({"status": {"state": "Failed", "error": "xbcloud put: 403"}});
-    assert_eq!(pxc::backup_progress(&failed, &storage), Progress::Failed("xtrabackup failed: xbcloud put: 403".into()));
+    assert_eq!(pxc::backup_progress(&failed, &t), Progress::Failed("xtrabackup failed: xbcloud put: 403".into()));
     assert!(matches!(pxc::restore_progress(&json!({"status": {"state": "Restoring"}})), Progress::Running(_)));
 }
 

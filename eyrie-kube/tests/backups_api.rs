@@ -280,6 +280,14 @@ async fn pxc_backup_adds_the_storage_and_a_backup_resource() {
     );
     assert_eq!(seen.len(), 1);
 
+    // A paused cluster: failed, nothing written.
+    let paused = render(&d, Run::Paused, &DeploymentSecrets::none()).unwrap().objects.remove(0);
+    let script = vec![Exchange::get(&backup, 404, missing()), Exchange::get(&cluster_path, 200, paused.body)];
+    let (result, seen) = run(script, async |x| x.backup(&access(), &d, &t).await).await;
+    let Progress::Failed(reason) = result.unwrap() else { panic!("a paused cluster cannot be backed up") };
+    assert!(reason.contains("paused"), "{reason}");
+    assert!(seen.iter().all(|s| !s.is_write()));
+
     // No cluster: nothing is created.
     let script = vec![Exchange::get(&backup, 404, missing()), Exchange::get(&cluster_path, 404, missing())];
     let (result, seen) = run(script, async |x| x.backup(&access(), &d, &t).await).await;

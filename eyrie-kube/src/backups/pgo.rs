@@ -163,8 +163,9 @@ pub fn restore_objects(desired: &DesiredDeployment, source: &RestoreSource) -> R
         )));
     }
     let location = dir(&source.location);
-    let Some(deployment_prefix) = location.strip_suffix("pgbackrest/") else {
-        return Err(invalid("location", &source.location, "is not a pgBackRest repository of a pgo backup"));
+    let own = format!("{:016x}/pgbackrest/", desired.deployment_id.0);
+    let Some(deployment_prefix) = location.strip_suffix("pgbackrest/").filter(|_| location.ends_with(&own)) else {
+        return Err(invalid("location", &source.location, "is not this deployment's pgBackRest repository"));
     };
     let Some(ended_at) = source.ended_at else {
         return Err(invalid("ended_at", source.backup_id, "a pgo restore needs the time its backup ended"));

@@ -117,17 +117,21 @@ fn text<'a>(body: &'a Value, pointer: &str) -> &'a str {
     body.pointer(pointer).and_then(Value::as_str).unwrap_or("")
 }
 
-/// How a `PerconaXtraDBClusterBackup` stands; a succeeded backup's location
-/// is its destination's key part, as a prefix (`…-full/`).
-pub fn backup_progress(backup: &Value, storage: &ObjectStorage) -> Progress {
+/// How a `PerconaXtraDBClusterBackup` of `target` stands; a succeeded
+/// backup's location is its destination's key part, as a prefix
+/// (`…-full/`), which must be inside the deployment's prefix.
+pub fn backup_progress(backup: &Value, target: &BackupTarget) -> Progress {
+    let bucket = &target.storage.bucket;
     match text(backup, "/status/state") {
         "Succeeded" => {
             let destination = text(backup, "/status/destination");
-            match destination.strip_prefix(&format!("s3://{}/", storage.bucket)) {
-                Some(key) if !key.is_empty() => Progress::Succeeded { location: dir(key) },
+            match destination.strip_prefix(&format!("s3://{bucket}/")) {
+                Some(key) if !key.is_empty() && dir(key).starts_with(&dir(&target.deployment_prefix)) => {
+                    Progress::Succeeded { location: dir(key) }
+                }
                 _ => Progress::Failed(format!(
-                    "the operator reports the backup at {destination:?}, not in bucket {}",
-                    storage.bucket
+                    "the operator reports the backup at {destination:?}, not inside s3://{bucket}/{}",
+                    dir(&target.deployment_prefix)
                 )),
             }
         }

@@ -42,9 +42,15 @@ pub(crate) async fn backup(cluster: &Cluster, desired: &DesiredDeployment, targe
             let objects = pxc::backup_objects(desired, target)?;
             let name = backup_name(target.backup_id);
             match cluster.get(Kind::PerconaXtraDbClusterBackup, Some(ns), &name).await? {
-                Some(live) => Ok(pxc::backup_progress(&live.body, &target.storage)),
+                Some(live) => Ok(pxc::backup_progress(&live.body, target)),
                 None => {
-                    operator_cluster(cluster, desired, Kind::PerconaXtraDbCluster).await?;
+                    let live = operator_cluster(cluster, desired, Kind::PerconaXtraDbCluster).await?;
+                    if live.body.pointer("/spec/pause").and_then(Value::as_bool) == Some(true) {
+                        return Ok(Progress::Failed(format!(
+                            "PerconaXtraDBCluster {} is paused (so is the deployment): xtrabackup backs up a running cluster",
+                            live.name
+                        )));
+                    }
                     create(cluster, &objects).await?;
                     Ok(Progress::Running(format!("created PerconaXtraDBClusterBackup {name}")))
                 }
