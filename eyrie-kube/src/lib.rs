@@ -59,6 +59,13 @@
 //!   `PerconaXtraDBClusterBackup` / `PerconaXtraDBClusterRestore` for `pxc`,
 //!   and a Secret with the bucket's credentials; `none` has no backups.
 //!
+//! # Backups
+//!
+//! [`KubeExecutor`] takes backups and restores as each group type's tool
+//! does them: a Job for `odoo`, pgBackRest through the `PostgresCluster` for
+//! `pgo`, the Percona operator's backup and restore resources for `pxc`;
+//! `none` refuses. What is created, named and reported is in [`backups`].
+//!
 //! # Choices made here
 //!
 //! - Names end in the deployment id (base 36), which makes them unique by

@@ -15,7 +15,9 @@
 //!   the operator writes the backup to `status.destination`
 //!   (`s3://<bucket>/<deployment prefix>pxc/<cluster>-<time>-full`), whose
 //!   key part is the backup's `location`: inside the deployment's prefix,
-//!   not under the backup's own prefix (the operator names the folder).
+//!   not under the backup's own prefix (the operator names the folder). A
+//!   destination outside the deployment's prefix is reported as a failure;
+//!   so is a paused cluster (`pause: true`), before anything is created.
 //! - **Restore.** A `PerconaXtraDBClusterRestore` named from the run
 //!   ([`super::restore_name`]), `spec {pxcCluster, backupSource
 //!   {destination, s3}}`: the operator reads the backup from the bucket, so
