@@ -254,7 +254,7 @@ fn pgo_refuses_what_it_cannot_restore_or_reach() {
 }
 
 #[test]
-fn pxc_backups_name_a_storage_inside_the_deployment_prefix() {
+fn pxc_backups_point_the_storage_at_their_own_prefix() {
     let d = deployment(GroupType::Pxc, "my", "orders", 79);
     let t = target(&d, 0x2a);
     let objects = pxc::backup_objects(&d, &t).unwrap();
@@ -262,19 +262,19 @@ fn pxc_backups_name_a_storage_inside_the_deployment_prefix() {
     assert_eq!(kinds, [Kind::Secret, Kind::PerconaXtraDbCluster, Kind::PerconaXtraDbClusterBackup]);
     let storage = &objects[1].body["spec"]["backup"]["storages"][pxc::STORAGE];
     assert_eq!(storage["type"], "s3");
-    assert_eq!(storage["s3"]["bucket"], format!("eyrie-backups/{}pxc", t.deployment_prefix));
+    assert_eq!(storage["s3"]["bucket"], format!("eyrie-backups/{}", t.prefix.trim_end_matches('/')));
     assert_eq!(storage["s3"]["credentialsSecret"], "my-orders-27-backup-s3");
     assert_eq!(storage["s3"]["endpointUrl"], "https://minio.acme.example:9000");
     assert_eq!(storage["s3"]["forcePathStyle"], true);
     assert_eq!(objects[1].body["spec"]["backup"]["image"], pxc::DEFAULT_BACKUP_IMAGE);
     assert_eq!(objects[2].body["spec"], json!({"pxcCluster": "my-orders-27", "storageName": pxc::STORAGE}));
 
-    let s = source(&d, 0x2a, 0x99, &format!("{}pxc/my-orders-27-2026-01-01-00:00:00-full/", t.deployment_prefix));
+    let s = source(&d, 0x2a, 0x99, &format!("{}my-orders-27-2026-01-01-00:00:00-full/", t.prefix));
     let restore = pxc::restore_objects(&d, &s).unwrap().remove(1);
     assert_eq!(restore.kind, Kind::PerconaXtraDbClusterRestore);
     assert_eq!(
         restore.body["spec"]["backupSource"]["destination"],
-        format!("s3://eyrie-backups/{}pxc/my-orders-27-2026-01-01-00:00:00-full", t.deployment_prefix)
+        format!("s3://eyrie-backups/{}my-orders-27-2026-01-01-00:00:00-full", t.prefix)
     );
     assert_eq!(restore.body["spec"]["backupSource"]["s3"]["bucket"], "eyrie-backups");
 }
@@ -309,11 +309,13 @@ fn progress_is_read_from_what_the_cluster_reports() {
 
     let d = deployment(GroupType::Pxc, "my", "orders", 79);
     let t = target(&d, 0x2a);
-    let inside = format!("s3://eyrie-backups/{}pxc/x-full", t.deployment_prefix);
+    let inside = format!("s3://eyrie-backups/{}x-full", t.prefix);
     let backup = json!({"status": {"state": "Succeeded", "destination": inside}});
-    let location = format!("{}pxc/x-full/", t.deployment_prefix);
+    let location = format!("{}x-full/", t.prefix);
     assert_eq!(pxc::backup_progress(&backup, &t), Progress::Succeeded { location });
-    for outside in ["s3://other/a/x-full", "s3://eyrie-backups/a/b/pxc/x-full", "s3://eyrie-backups/"] {
+    let older = format!("s3://eyrie-backups/{}{:016x}/x-full", t.deployment_prefix, 0x29);
+    let own = format!("s3://eyrie-backups/{}", t.prefix);
+    for outside in ["s3://other/a/x-full", "s3://eyrie-backups/a/b/pxc/x-full", "s3://eyrie-backups/", &older, &own] {
         let elsewhere = json!({"status": {"state": "Succeeded", "destination": outside}});
         assert!(matches!(pxc::backup_progress(&elsewhere, &t), Progress::Failed(_)), "{outside}");
     }

@@ -270,13 +270,13 @@ async fn pxc_backup_adds_the_storage_and_a_backup_resource() {
     assert_eq!(seen[3].body.as_ref().unwrap()["spec"]["backup"]["storages"][pxc::STORAGE]["type"], "s3");
     assert_eq!(seen[4].body.as_ref().unwrap()["spec"]["storageName"], pxc::STORAGE);
 
-    let destination = format!("s3://eyrie-backups/{}pxc/my-orders-27-2026-01-01-00:00:00-full", t.deployment_prefix);
+    let destination = format!("s3://eyrie-backups/{}my-orders-27-2026-01-01-00:00:00-full", t.prefix);
     let done = json!({"metadata": {"name": "eyrie-backup-000000000000002a"}, "status": {"state": "Succeeded", "destination": destination}});
     let (result, seen) =
         run(vec![Exchange::get(&backup, 200, done)], async |x| x.backup(&access(), &d, &t).await).await;
     assert_eq!(
         result.unwrap(),
-        Progress::Succeeded { location: format!("{}pxc/my-orders-27-2026-01-01-00:00:00-full/", t.deployment_prefix) }
+        Progress::Succeeded { location: format!("{}my-orders-27-2026-01-01-00:00:00-full/", t.prefix) }
     );
     assert_eq!(seen.len(), 1);
 
@@ -298,7 +298,7 @@ async fn pxc_backup_adds_the_storage_and_a_backup_resource() {
 #[tokio::test]
 async fn pxc_restore_creates_a_restore_resource_then_reads_its_state() {
     let d = deployment(GroupType::Pxc, "my", "orders", 79);
-    let location = format!("{}pxc/my-orders-27-2026-01-01-00:00:00-full/", support::deployment_prefix(&d));
+    let location = format!("{}my-orders-27-2026-01-01-00:00:00-full/", target(&d, 0x2a).prefix);
     let s = source(&d, 0x2a, 0x99, &location);
     let cluster = live_cluster(&d);
     let restore = path(Kind::PerconaXtraDbClusterRestore, &d, "eyrie-restore-0000000000000099");

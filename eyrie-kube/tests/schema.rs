@@ -252,7 +252,7 @@ fn backup_resources() -> Vec<Object> {
                 sent
             }
             GroupType::Pxc => {
-                let location = format!("{}pxc/x-full/", t.deployment_prefix);
+                let location = format!("{}x-full/", t.prefix);
                 let mut sent = pxc::backup_objects(&d, &t).unwrap();
                 sent.extend(pxc::restore_objects(&d, &source(&d, 0x2a, 0x99, &location)).unwrap());
                 sent

@@ -1,22 +1,25 @@
 //! `pxc`: backups and restores through the Percona operator's resources.
 //!
 //! - **Storage.** The `PerconaXtraDBCluster` gets `spec.backup.storages`
-//!   entry [`STORAGE`]: `type: s3`, `s3 {bucket: "<bucket>/<deployment
-//!   prefix>pxc", credentialsSecret, endpointUrl, region,
-//!   forcePathStyle}`, and `spec.backup.image` (the `backup_image` param, or
+//!   entry [`STORAGE`]: `type: s3`, `s3 {bucket: "<bucket>/<backup
+//!   prefix>", credentialsSecret, endpointUrl, region, forcePathStyle}`, and `spec.backup.image` (the `backup_image` param, or
 //!   [`DEFAULT_BACKUP_IMAGE`]). The credentials Secret is the deployment's
 //!   storage Secret with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
 //!   These fields are applied under the field manager
 //!   [`super::FIELD_MANAGER`], so the deployment's own reconcile leaves
-//!   them.
+//!   them. Each backup points the storage at its own prefix right before
+//!   it creates its backup resource (a deployment runs one job at a time,
+//!   so no other backup of the cluster uses the storage meanwhile).
 //! - **Backup.** A `PerconaXtraDBClusterBackup` named from the backup id
 //!   ([`super::backup_name`]), `spec {pxcCluster, storageName}`. Progress
 //!   from `status.state` (`Succeeded`, `Failed`, anything else running);
 //!   the operator writes the backup to `status.destination`
-//!   (`s3://<bucket>/<deployment prefix>pxc/<cluster>-<time>-full`), whose
-//!   key part is the backup's `location`: inside the deployment's prefix,
-//!   not under the backup's own prefix (the operator names the folder). A
-//!   destination outside the deployment's prefix is reported as a failure;
+//!   (`s3://<bucket>/<backup prefix><cluster>-<time>-full`, with the
+//!   operator's `.md5` and `.sst_info` beside it), whose key part is the
+//!   backup's `location`: a folder the operator names, under the backup's
+//!   own prefix, so deleting that prefix deletes the whole backup. A
+//!   destination outside the backup's prefix (the operator read an older
+//!   storage path) is reported as a failure;
 //!   so is a paused cluster (`pause: true`), before anything is created.
 //! - **Restore.** A `PerconaXtraDBClusterRestore` named from the run
 //!   ([`super::restore_name`]), `spec {pxcCluster, backupSource
@@ -58,7 +61,11 @@ pub fn cluster_storage(desired: &DesiredDeployment, target: &BackupTarget) -> Re
     check_storage(&target.storage)?;
     let none = DeploymentSecrets::none();
     let image = ctx(desired, &none).param("backup_image").unwrap_or(DEFAULT_BACKUP_IMAGE).to_owned();
-    let bucket = format!("{}/{}pxc", target.storage.bucket, dir(&target.deployment_prefix));
+    let prefix = dir(&target.prefix);
+    if !prefix.starts_with(&dir(&target.deployment_prefix)) || prefix == dir(&target.deployment_prefix) {
+        return Err(invalid("prefix", &target.prefix, "must be a backup's prefix inside the deployment's prefix"));
+    }
+    let bucket = format!("{}/{}", target.storage.bucket, prefix.trim_end_matches('/'));
     let name = base_name(desired);
     let body = json!({
         "apiVersion": Kind::PerconaXtraDbCluster.api_version(),
@@ -121,19 +128,19 @@ fn text<'a>(body: &'a Value, pointer: &str) -> &'a str {
 
 /// How a `PerconaXtraDBClusterBackup` of `target` stands; a succeeded
 /// backup's location is its destination's key part, as a prefix
-/// (`…-full/`), which must be inside the deployment's prefix.
+/// (`…-full/`), which must be inside the backup's own prefix.
 pub fn backup_progress(backup: &Value, target: &BackupTarget) -> Progress {
     let bucket = &target.storage.bucket;
     match text(backup, "/status/state") {
         "Succeeded" => {
             let destination = text(backup, "/status/destination");
             match destination.strip_prefix(&format!("s3://{bucket}/")) {
-                Some(key) if !key.is_empty() && dir(key).starts_with(&dir(&target.deployment_prefix)) => {
+                Some(key) if dir(key).starts_with(&dir(&target.prefix)) && dir(key) != dir(&target.prefix) => {
                     Progress::Succeeded { location: dir(key) }
                 }
                 _ => Progress::Failed(format!(
                     "the operator reports the backup at {destination:?}, not inside s3://{bucket}/{}",
-                    dir(&target.deployment_prefix)
+                    dir(&target.prefix)
                 )),
             }
         }
