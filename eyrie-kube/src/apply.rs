@@ -67,9 +67,15 @@ impl Cluster {
 
     /// Server-side applies `object` with field manager `eyrie`.
     pub async fn apply(&self, object: &Object) -> Result<()> {
+        self.apply_as(object, MANAGER).await
+    }
+
+    /// Server-side applies `object` with field manager `manager` (backups
+    /// use their own, see [`crate::backups::FIELD_MANAGER`]).
+    pub async fn apply_as(&self, object: &Object, manager: &str) -> Result<()> {
         let what = format!("apply {}", object.id());
-        tracing::debug!(object = %object.id(), "server-side apply");
-        let params = PatchParams::apply(MANAGER).force();
+        tracing::debug!(object = %object.id(), manager, "server-side apply");
+        let params = PatchParams::apply(manager).force();
         self.api(object.kind, object.namespace.as_deref())
             .patch(&object.name, &params, &Patch::Apply(&object.body))
             .await

@@ -22,6 +22,13 @@
 //!   error, so the step runs again until they are gone.
 //! - `observe` and [`KubeExecutor::wait_ready`]: see [`crate::observe`].
 //! - `pod_metrics`: see [`crate::metrics`].
+//! - `backup` / `restore`: see [`crate::backups`]. The objects they create
+//!   carry the deployment's labels plus `eyrie.dev/operation`: `apply`
+//!   leaves them alone, `remove` deletes them with the rest.
+//!
+//! Every call runs in a span named after it (`backup`, `apply`, …) with the
+//! deployment id and the cluster slug, plus the backup id or the restore's
+//! job id; never a secret.
 //!
 //! A cluster is reached through its stored kubeconfig (or in-cluster
 //! credentials) with one kube-rs client per cluster, built on first use and
@@ -34,7 +41,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use eyrie_core::executor::{ClusterAccess, ClusterExecutor, DesiredDeployment, PodUsage};
+use eyrie_core::executor::{
+    BackupTarget, ClusterAccess, ClusterExecutor, DesiredDeployment, PodUsage, Progress, RestoreSource,
+};
 use eyrie_core::{Clock, Error, LifecycleState, ObservedState, Result};
 use kube::Client;
 
@@ -123,10 +132,25 @@ impl KubeExecutor {
         Ok(render(deployment, run, &secrets)?.objects)
     }
 
+    /// The deployment's own live objects: what a reconcile plans against
+    /// (the objects of backups and restores left out).
     async fn live_objects(&self, cluster: &Cluster, deployment: &DesiredDeployment) -> Result<Vec<Object>> {
         let selector = labels::selector(deployment);
         let mut live = Vec::new();
         for kind in Kind::owned_by(deployment.effective.group_type) {
+            let objects = cluster.list(*kind, &deployment.namespace, &selector).await?;
+            live.extend(objects.into_iter().filter(|o| !labels::is_operation(&o.body)));
+        }
+        Ok(live)
+    }
+
+    /// Everything live that carries the deployment's labels, the objects of
+    /// its backups and restores included: what a drop deletes.
+    async fn every_object(&self, cluster: &Cluster, deployment: &DesiredDeployment) -> Result<Vec<Object>> {
+        let selector = labels::selector(deployment);
+        let group_type = deployment.effective.group_type;
+        let mut live = Vec::new();
+        for kind in Kind::owned_by(group_type).iter().chain(Kind::operations_of(group_type)) {
             live.extend(cluster.list(*kind, &deployment.namespace, &selector).await?);
         }
         Ok(live)
@@ -197,6 +221,7 @@ impl KubeExecutor {
 
 #[async_trait]
 impl ClusterExecutor for KubeExecutor {
+    #[tracing::instrument(name = "ensure_namespace", skip_all, fields(deployment = %deployment.deployment_id, cluster = %access.slug))]
     async fn ensure_namespace(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()> {
         let cluster = self.cluster(access).await?;
         let namespace = render_namespace(deployment)?;
@@ -210,29 +235,33 @@ impl ClusterExecutor for KubeExecutor {
         }
     }
 
+    #[tracing::instrument(name = "apply", skip_all, fields(deployment = %deployment.deployment_id, cluster = %access.slug))]
     async fn apply(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()> {
         self.reconcile(access, deployment, Run::for_state(deployment)).await.map(drop)
     }
 
+    #[tracing::instrument(name = "pause", skip_all, fields(deployment = %deployment.deployment_id, cluster = %access.slug))]
     async fn pause(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()> {
         self.reconcile(access, deployment, Run::Paused).await.map(drop)
     }
 
+    #[tracing::instrument(name = "resume", skip_all, fields(deployment = %deployment.deployment_id, cluster = %access.slug))]
     async fn resume(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()> {
         self.reconcile(access, deployment, Run::Running).await.map(drop)
     }
 
+    #[tracing::instrument(name = "remove", skip_all, fields(deployment = %deployment.deployment_id, cluster = %access.slug))]
     async fn remove(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<()> {
         if !deployment.effective.allow_drop.value {
             return Err(Error::policy(format!("the scope of deployment {} forbids drops", deployment.deployment_id)));
         }
         let cluster = self.cluster(access).await?;
-        for object in self.live_objects(&cluster, deployment).await? {
+        for object in self.every_object(&cluster, deployment).await? {
             if !is_terminating(&object) {
                 cluster.delete(object.kind, object.namespace.as_deref(), &object.name).await?;
             }
         }
-        let left = self.live_objects(&cluster, deployment).await?;
+        let left = self.every_object(&cluster, deployment).await?;
         if left.is_empty() {
             return Ok(());
         }
@@ -240,12 +269,56 @@ impl ClusterExecutor for KubeExecutor {
         Err(Error::backend(format!("still being deleted: {}", names.join(", ")), true))
     }
 
+    #[tracing::instrument(name = "observe", skip_all, fields(deployment = %deployment.deployment_id, cluster = %access.slug))]
     async fn observe(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<ObservedState> {
         let cluster = self.cluster(access).await?;
         Ok(self.read_workload(&cluster, deployment).await?.state)
     }
 
+    #[tracing::instrument(name = "pod_metrics", skip_all, fields(deployment = %deployment.deployment_id, cluster = %access.slug))]
     async fn pod_metrics(&self, access: &ClusterAccess, deployment: &DesiredDeployment) -> Result<Vec<PodUsage>> {
         crate::metrics::pod_metrics(self.client(access).await?, deployment).await
+    }
+
+    #[tracing::instrument(
+        name = "backup",
+        skip_all,
+        fields(deployment = %deployment.deployment_id, cluster = %access.slug, backup = %target.backup_id),
+        err(level = "debug", Display)
+    )]
+    async fn backup(
+        &self,
+        access: &ClusterAccess,
+        deployment: &DesiredDeployment,
+        target: &BackupTarget,
+    ) -> Result<Progress> {
+        if deployment.effective.group_type == eyrie_core::GroupType::None {
+            return Err(crate::backups::refused(eyrie_core::GroupType::None, "backup"));
+        }
+        let cluster = self.cluster(access).await?;
+        let progress = crate::backups::run::backup(&cluster, deployment, target).await?;
+        tracing::debug!(?progress, "backup progress");
+        Ok(progress)
+    }
+
+    #[tracing::instrument(
+        name = "restore",
+        skip_all,
+        fields(deployment = %deployment.deployment_id, cluster = %access.slug, run = %source.run, backup = %source.backup_id),
+        err(level = "debug", Display)
+    )]
+    async fn restore(
+        &self,
+        access: &ClusterAccess,
+        deployment: &DesiredDeployment,
+        source: &RestoreSource,
+    ) -> Result<Progress> {
+        if deployment.effective.group_type == eyrie_core::GroupType::None {
+            return Err(crate::backups::refused(eyrie_core::GroupType::None, "restore"));
+        }
+        let cluster = self.cluster(access).await?;
+        let progress = crate::backups::run::restore(&cluster, deployment, source).await?;
+        tracing::debug!(?progress, "restore progress");
+        Ok(progress)
     }
 }

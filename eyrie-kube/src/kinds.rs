@@ -23,11 +23,19 @@ pub enum Kind {
     PostgresCluster,
     /// Percona's `pxc.percona.com/v1` `PerconaXtraDBCluster`.
     PerconaXtraDbCluster,
+    /// `batch/v1` `Job` (Odoo backups and restores).
+    Job,
+    /// `v1` `Pod` (read only: why a Job's pod failed).
+    Pod,
+    /// Percona's `pxc.percona.com/v1` `PerconaXtraDBClusterBackup`.
+    PerconaXtraDbClusterBackup,
+    /// Percona's `pxc.percona.com/v1` `PerconaXtraDBClusterRestore`.
+    PerconaXtraDbClusterRestore,
 }
 
 impl Kind {
     /// Every kind, in apply order.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Namespace,
         Kind::Secret,
         Kind::PersistentVolumeClaim,
@@ -36,6 +44,10 @@ impl Kind {
         Kind::Ingress,
         Kind::PostgresCluster,
         Kind::PerconaXtraDbCluster,
+        Kind::Job,
+        Kind::Pod,
+        Kind::PerconaXtraDbClusterBackup,
+        Kind::PerconaXtraDbClusterRestore,
     ];
 
     /// The kind whose `kind` field is `kind` (case-sensitive, as the API is).
@@ -56,6 +68,14 @@ impl Kind {
                 ("postgres-operator.crunchydata.com", "v1beta1", "PostgresCluster", "postgresclusters")
             }
             Kind::PerconaXtraDbCluster => ("pxc.percona.com", "v1", "PerconaXtraDBCluster", "perconaxtradbclusters"),
+            Kind::Job => ("batch", "v1", "Job", "jobs"),
+            Kind::Pod => ("", "v1", "Pod", "pods"),
+            Kind::PerconaXtraDbClusterBackup => {
+                ("pxc.percona.com", "v1", "PerconaXtraDBClusterBackup", "perconaxtradbclusterbackups")
+            }
+            Kind::PerconaXtraDbClusterRestore => {
+                ("pxc.percona.com", "v1", "PerconaXtraDBClusterRestore", "perconaxtradbclusterrestores")
+            }
         }
     }
 
@@ -87,7 +107,13 @@ impl Kind {
 
     /// Whether this is an operator's custom resource.
     pub fn is_custom(self) -> bool {
-        matches!(self, Kind::PostgresCluster | Kind::PerconaXtraDbCluster)
+        matches!(
+            self,
+            Kind::PostgresCluster
+                | Kind::PerconaXtraDbCluster
+                | Kind::PerconaXtraDbClusterBackup
+                | Kind::PerconaXtraDbClusterRestore
+        )
     }
 
     /// What kube-rs needs to address this kind dynamically.
@@ -105,7 +131,8 @@ impl Kind {
 
     /// Every namespaced kind a deployment of `group_type` may own, in apply
     /// order (what others depend on first). Listing these with the
-    /// deployment's labels finds everything Eyrie applied for it.
+    /// deployment's labels finds everything Eyrie applied for it, except the
+    /// objects of backups and restores ([`Kind::operations_of`]).
     pub fn owned_by(group_type: GroupType) -> &'static [Kind] {
         match group_type {
             GroupType::Odoo => {
@@ -114,6 +141,20 @@ impl Kind {
             GroupType::Pgo => &[Kind::PostgresCluster],
             GroupType::Pxc => &[Kind::PerconaXtraDbCluster],
             GroupType::None => &[Kind::Deployment, Kind::Service, Kind::Ingress],
+        }
+    }
+
+    /// The kinds of the objects backups and restores of `group_type` create
+    /// that [`Kind::owned_by`] does not list already (see
+    /// [`crate::backups`]): they carry the deployment's labels plus
+    /// [`crate::labels::OPERATION`], a reconcile leaves them alone and a drop
+    /// deletes them.
+    pub fn operations_of(group_type: GroupType) -> &'static [Kind] {
+        match group_type {
+            GroupType::Odoo => &[Kind::Job],
+            GroupType::Pgo => &[Kind::Secret],
+            GroupType::Pxc => &[Kind::Secret, Kind::PerconaXtraDbClusterBackup, Kind::PerconaXtraDbClusterRestore],
+            GroupType::None => &[],
         }
     }
 }

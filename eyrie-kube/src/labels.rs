@@ -38,6 +38,14 @@ pub const DEPLOYMENT_SLUG: &str = "eyrie.dev/deployment-slug";
 /// A checksum of a deployment's configuration on its pod template, so that a
 /// configuration change rolls the pods.
 pub const CONFIG_HASH: &str = "eyrie.dev/config-hash";
+/// On the objects of backups and restores (see [`crate::backups`]): what
+/// they are for (`backup`, `restore` or `backup-storage`). A reconcile
+/// leaves objects with this label alone; a drop deletes them.
+pub const OPERATION: &str = "eyrie.dev/operation";
+/// On the objects of one backup: the backup id (`bak-…`).
+pub const BACKUP: &str = "eyrie.dev/backup";
+/// On the objects of one restore: the id of the job running it (`job-…`).
+pub const RUN: &str = "eyrie.dev/run";
 
 /// What `app.kubernetes.io/name` says for a group type.
 pub fn app_name(group_type: GroupType) -> &'static str {
@@ -86,6 +94,11 @@ pub fn selector_labels(desired: &DesiredDeployment) -> BTreeMap<String, String> 
         (MANAGED_BY.to_owned(), MANAGER.to_owned()),
         (DEPLOYMENT.to_owned(), desired.deployment_id.to_string()),
     ])
+}
+
+/// Whether a live object is one of a backup or a restore ([`OPERATION`]).
+pub fn is_operation(body: &serde_json::Value) -> bool {
+    body.pointer("/metadata/labels").and_then(|l| l.get(OPERATION)).is_some()
 }
 
 /// [`selector_labels`] as a label selector string (`k=v,k=v`).

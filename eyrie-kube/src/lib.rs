@@ -53,6 +53,18 @@
 //!   when the deployment has a host.
 //! - Labels with ids and annotations with slugs ([`labels`]); names within
 //!   Kubernetes limits and unique per deployment ([`names`]).
+//! - For backups and restores ([`backups`]): a Job per operation for `odoo`,
+//!   the `PostgresCluster`'s pgBackRest repository and its `manual` and
+//!   `restore` sections for `pgo`, a storage plus
+//!   `PerconaXtraDBClusterBackup` / `PerconaXtraDBClusterRestore` for `pxc`,
+//!   and a Secret with the bucket's credentials; `none` has no backups.
+//!
+//! # Backups
+//!
+//! [`KubeExecutor`] takes backups and restores as each group type's tool
+//! does them: a Job for `odoo`, pgBackRest through the `PostgresCluster` for
+//! `pgo`, the Percona operator's backup and restore resources for `pxc`;
+//! `none` refuses. What is created, named and reported is in [`backups`].
 //!
 //! # Choices made here
 //!
@@ -73,6 +85,7 @@
 
 #[cfg(feature = "client")]
 pub mod apply;
+pub mod backups;
 #[cfg(feature = "client")]
 pub mod connect;
 #[cfg(feature = "demo")]

@@ -81,6 +81,17 @@ fn lists_of(d: &DesiredDeployment, live_objects: &[Object]) -> Vec<Exchange> {
         .collect()
 }
 
+/// The lists a drop reads: the deployment's kinds, then those of its
+/// backups and restores.
+fn drop_lists_of(d: &DesiredDeployment, live_objects: &[Object]) -> Vec<Exchange> {
+    let mut script = lists_of(d, live_objects);
+    script.extend(Kind::operations_of(d.effective.group_type).iter().map(|kind| {
+        let items = live_objects.iter().filter(|o| o.kind == *kind).map(live).collect();
+        Exchange::get(&collection(*kind, &d.namespace), 200, list(kind.kind(), items))
+    }));
+    script
+}
+
 fn lines(seen: &[Seen]) -> Vec<String> {
     seen.iter().map(Seen::line).collect()
 }
@@ -240,21 +251,22 @@ async fn pause_and_resume_use_replicas_or_the_operators_switch() {
 async fn drop_deletes_everything_labelled_then_confirms_it_is_gone() {
     let mut d = odoo();
     let objects = rendered(&d, Run::Running);
-    let mut script = lists_of(&d, &objects);
+    let mut script = drop_lists_of(&d, &objects);
     script.extend(objects.iter().map(|o| Exchange::delete(&item(o), 200, live(o))));
-    script.extend(lists_of(&d, &[]));
+    script.extend(drop_lists_of(&d, &[]));
     let (result, seen) = run(script, async |x| x.remove(&access(), &d).await).await;
     result.unwrap();
     let deletes: Vec<String> = seen.iter().filter(|s| s.method == Method::DELETE).map(|s| s.path.clone()).collect();
     assert_eq!(deletes, objects.iter().map(item).collect::<Vec<_>>());
-    assert_eq!(seen.len(), 5 + 5 + 5);
+    // Five kinds of its own and its backups' Jobs, listed before and after.
+    assert_eq!(seen.len(), 6 + 5 + 6);
 
     // Something still terminating: retryable, and the retry does not delete it again.
     let mut pvc = objects.iter().find(|o| o.kind == Kind::PersistentVolumeClaim).unwrap().clone();
     pvc.body["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:01:00Z");
     pvc.body["metadata"]["finalizers"] = json!(["kubernetes.io/pvc-protection"]);
-    let mut script = lists_of(&d, std::slice::from_ref(&pvc));
-    script.extend(lists_of(&d, std::slice::from_ref(&pvc)));
+    let mut script = drop_lists_of(&d, std::slice::from_ref(&pvc));
+    script.extend(drop_lists_of(&d, std::slice::from_ref(&pvc)));
     let (result, seen) = run(script, async |x| x.remove(&access(), &d).await).await;
     let err = result.unwrap_err();
     assert_eq!((err.kind(), err.is_retryable()), (ErrorKind::Backend, true), "{err}");
@@ -434,7 +446,13 @@ async fn an_operator_kind_the_cluster_does_not_know() {
     let collection = collection(Kind::PostgresCluster, &d.namespace);
 
     // Drop: nothing of an unknown kind can exist, so nothing is deleted.
-    let script = vec![Exchange::get(&collection, 404, unknown()), Exchange::get(&collection, 404, unknown())];
+    let secrets = || Exchange::get(&self::collection(Kind::Secret, &d.namespace), 200, list("Secret", vec![]));
+    let script = vec![
+        Exchange::get(&collection, 404, unknown()),
+        secrets(),
+        Exchange::get(&collection, 404, unknown()),
+        secrets(),
+    ];
     let (result, seen) = run(script, async |x| x.remove(&access(), &d).await).await;
     result.unwrap();
     assert!(seen.iter().all(|s| !s.is_write()));

@@ -169,7 +169,13 @@ fn built_in_objects_read_back_as_k8s_openapi_types() {
                 Kind::Deployment => serde_json::from_value::<Deployment>(body).is_ok(),
                 Kind::Service => serde_json::from_value::<Service>(body).is_ok(),
                 Kind::Ingress => serde_json::from_value::<Ingress>(body).is_ok(),
-                Kind::PostgresCluster | Kind::PerconaXtraDbCluster | Kind::Namespace => true,
+                Kind::Job => serde_json::from_value::<k8s_openapi::api::batch::v1::Job>(body).is_ok(),
+                Kind::Pod => serde_json::from_value::<k8s_openapi::api::core::v1::Pod>(body).is_ok(),
+                Kind::PostgresCluster
+                | Kind::PerconaXtraDbCluster
+                | Kind::PerconaXtraDbClusterBackup
+                | Kind::PerconaXtraDbClusterRestore
+                | Kind::Namespace => true,
             };
             assert!(ok, "{object:?}");
         }

@@ -9,22 +9,33 @@ use std::sync::OnceLock;
 
 use eyrie_core::executor::DesiredDeployment;
 use eyrie_core::{GroupType, ImageRef};
+use eyrie_kube::backups::{pgo, pxc};
 use eyrie_kube::render::{DeploymentSecrets, Run, render};
 use eyrie_kube::{Kind, Object, demo};
 use serde_json::{Value, json};
 use support::openapi::{crd_schema, validate};
-use support::{deployment, long_slugs};
+use support::{deployment, long_slugs, source, target};
 
 const PGO_CRD: &str = "postgres-operator.crunchydata.com_postgresclusters.yaml";
 const PXC_CRD: &str = "pxc.percona.com_perconaxtradbclusters.yaml";
+const PXC_BACKUP_CRD: &str = "pxc.percona.com_perconaxtradbclusterbackups.yaml";
+const PXC_RESTORE_CRD: &str = "pxc.percona.com_perconaxtradbclusterrestores.yaml";
 
 /// The schema of `kind`, read and parsed once per test binary.
 fn schema_for(kind: Kind) -> &'static Value {
     static PGO: OnceLock<Value> = OnceLock::new();
     static PXC: OnceLock<Value> = OnceLock::new();
+    static PXC_BACKUP: OnceLock<Value> = OnceLock::new();
+    static PXC_RESTORE: OnceLock<Value> = OnceLock::new();
     match kind {
         Kind::PostgresCluster => PGO.get_or_init(|| crd_schema(PGO_CRD, &kind.api_version(), kind.kind())),
         Kind::PerconaXtraDbCluster => PXC.get_or_init(|| crd_schema(PXC_CRD, &kind.api_version(), kind.kind())),
+        Kind::PerconaXtraDbClusterBackup => {
+            PXC_BACKUP.get_or_init(|| crd_schema(PXC_BACKUP_CRD, &kind.api_version(), kind.kind()))
+        }
+        Kind::PerconaXtraDbClusterRestore => {
+            PXC_RESTORE.get_or_init(|| crd_schema(PXC_RESTORE_CRD, &kind.api_version(), kind.kind()))
+        }
         other => panic!("{other} is not a custom resource"),
     }
 }
@@ -199,4 +210,129 @@ fn the_crd_files_are_the_operators_and_name_the_versions_rendered() {
     assert!(wrong.is_err());
     let schema = schema_for(Kind::PostgresCluster);
     assert!(schema["properties"]["spec"]["properties"]["instances"].is_object());
+}
+
+/// `patch` merged into `base` as server-side apply merges fields the base
+/// does not have (objects key by key; the rendered base has no backup
+/// fields, so no list needs merging by key).
+fn merged(base: &Value, patch: &Value) -> Value {
+    match (base, patch) {
+        (Value::Object(base), Value::Object(patch)) => {
+            let mut out = base.clone();
+            for (key, value) in patch {
+                let merged_value = match out.get(key) {
+                    Some(existing) => merged(existing, value),
+                    None => value.clone(),
+                };
+                out.insert(key.clone(), merged_value);
+            }
+            Value::Object(out)
+        }
+        (_, patch) => patch.clone(),
+    }
+}
+
+/// Every custom resource a backup or a restore sends, as the API server
+/// validates it: the partial cluster applies merged into the rendered
+/// cluster, the backup and restore resources as they are.
+fn backup_resources() -> Vec<Object> {
+    let mut out = Vec::new();
+    for d in custom_resource_cases() {
+        let base = render(&d, Run::Running, &DeploymentSecrets::none()).unwrap().objects.remove(0);
+        let t = target(&d, 0x2a);
+        let sent = match d.effective.group_type {
+            GroupType::Pgo => {
+                let location = pgo::repo_location(&t.deployment_prefix);
+                let mut sent = pgo::backup_objects(&d, &t).unwrap();
+                sent.extend(pgo::restore_objects(&d, &source(&d, 0x2a, 0x99, &location)).unwrap());
+                let mut aws = t.clone();
+                aws.storage.endpoint = None;
+                aws.storage.path_style = false;
+                sent.extend(pgo::backup_objects(&d, &aws).unwrap());
+                sent
+            }
+            GroupType::Pxc => {
+                let location = format!("{}x-full/", t.prefix);
+                let mut sent = pxc::backup_objects(&d, &t).unwrap();
+                sent.extend(pxc::restore_objects(&d, &source(&d, 0x2a, 0x99, &location)).unwrap());
+                sent
+            }
+            _ => unreachable!(),
+        };
+        for mut object in sent.into_iter().filter(|o| o.kind.is_custom()) {
+            if object.kind == base.kind {
+                object.body = merged(&base.body, &object.body);
+            }
+            out.push(object);
+        }
+    }
+    out
+}
+
+#[test]
+fn every_backup_and_restore_resource_validates_against_its_crd() {
+    let resources = backup_resources();
+    for kind in [
+        Kind::PostgresCluster,
+        Kind::PerconaXtraDbCluster,
+        Kind::PerconaXtraDbClusterBackup,
+        Kind::PerconaXtraDbClusterRestore,
+    ] {
+        assert!(resources.iter().any(|o| o.kind == kind), "no {kind} rendered");
+    }
+    for object in &resources {
+        let errors = validate(schema_for(object.kind), &object.body);
+        assert!(errors.is_empty(), "{object:?} does not validate:\n{}", errors.join("\n"));
+    }
+    // The schema's patterns, which the checker does not evaluate.
+    for object in resources.iter().filter(|o| o.kind == Kind::PostgresCluster) {
+        let pgbackrest = &object.body["spec"]["backups"]["pgbackrest"];
+        let repo_names = pgbackrest["repos"].as_array().unwrap().iter().map(|r| &r["name"]);
+        let used = [&pgbackrest["manual"]["repoName"], &pgbackrest["restore"]["repoName"]];
+        for name in repo_names.chain(used.into_iter().filter(|n| !n.is_null())) {
+            let name = name.as_str().unwrap();
+            assert!(name.len() == 5 && name.starts_with("repo") && ('1'..='4').contains(&name.chars().nth(4).unwrap()));
+        }
+    }
+}
+
+#[test]
+fn the_checker_fails_on_wrong_backup_resources() {
+    let resources = backup_resources();
+    let first = |kind: Kind| resources.iter().find(|o| o.kind == kind).unwrap().body.clone();
+    let cases: Vec<(Kind, &str, Breaker)> = vec![
+        (
+            Kind::PerconaXtraDbClusterBackup,
+            "spec.storage: unknown field (the API server would drop it)",
+            Box::new(|b| b["spec"]["storage"] = json!("eyrie-s3")),
+        ),
+        (
+            Kind::PerconaXtraDbClusterRestore,
+            "spec.backupSource.s3.forcePathStyle: expected boolean, got string",
+            Box::new(|b| b["spec"]["backupSource"]["s3"]["forcePathStyle"] = json!("yes")),
+        ),
+        (
+            Kind::PerconaXtraDbCluster,
+            "spec.backup.storages.eyrie-s3.s3.endpoint: unknown field (the API server would drop it)",
+            Box::new(|b| b["spec"]["backup"]["storages"]["eyrie-s3"]["s3"]["endpoint"] = json!("x")),
+        ),
+        (
+            Kind::PostgresCluster,
+            "spec.backups.pgbackrest.repos[0].s3: missing required field endpoint",
+            Box::new(|b| {
+                drop(b["spec"]["backups"]["pgbackrest"]["repos"][0]["s3"].as_object_mut().unwrap().remove("endpoint"))
+            }),
+        ),
+        (
+            Kind::PostgresCluster,
+            "spec.backups.pgbackrest.manual: missing required field repoName",
+            Box::new(|b| b["spec"]["backups"]["pgbackrest"]["manual"] = json!({"options": []})),
+        ),
+    ];
+    for (kind, expected, change) in cases {
+        let mut body = first(kind);
+        change(&mut body);
+        let errors = validate(schema_for(kind), &body);
+        assert!(errors.iter().any(|e| e == expected), "{kind}: expected {expected:?}, got {errors:?}");
+    }
 }

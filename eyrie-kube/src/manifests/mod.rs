@@ -29,6 +29,11 @@
 //!   condition saying which. Whether the cluster runs it is for the GitOps
 //!   tool to report: this executor observes the directory, which is what it
 //!   manages. A missing workload file is [`Error::NotFound`].
+//! - `backup` / `restore` keep the executor's default refusal (a
+//!   non-retryable `Backend` error): a backup is a Job or an operator
+//!   request whose outcome must be read from the cluster, and a directory
+//!   cannot say whether it succeeded. Use [`KubeExecutor`](crate::KubeExecutor)
+//!   (see [`crate::backups`]) for deployments that need backups.
 //!
 //! Every write is atomic (see [`files`](self) internals: a temporary file in
 //! the same directory, synced, renamed), so a process killed mid-write

@@ -256,7 +256,7 @@ fn json_map(map: BTreeMap<String, String>) -> Map<String, Value> {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(desired: &'a DesiredDeployment, run: Run, secrets: &'a DeploymentSecrets) -> Self {
+    pub(crate) fn new(desired: &'a DesiredDeployment, run: Run, secrets: &'a DeploymentSecrets) -> Self {
         let base = base_name(desired);
         Ctx {
             labels: json_map(labels::labels(desired, &base)),

@@ -2,7 +2,9 @@
 //! a Service and (with a host) an Ingress.
 //!
 //! - `odoo.conf` holds every param except the ones Eyrie reads itself
-//!   (`storage_class`, `ingress_class`, `tls_secret`, `filestore_access_mode`);
+//!   (`storage_class`, `ingress_class`, `tls_secret`, `filestore_access_mode`,
+//!   and the backup Job's `backup_image`, `backup_s3_image`, `backup_script`,
+//!   `restore_script`, see [`crate::backups::odoo`]);
 //!   `db_filter` is written as Odoo's `dbfilter`. Eyrie adds `data_dir`,
 //!   `proxy_mode` and `gevent_port`. Secret values (`admin_passwd`,
 //!   `db_password`) appear only when handed to the renderer. A value with a
@@ -41,7 +43,16 @@ pub const DEFAULT_IMAGE: &str = "odoo:18.0";
 const HTTP_PORT: i32 = 8069;
 const GEVENT_PORT: i32 = 8072;
 /// Params Eyrie reads itself; they are not written to `odoo.conf`.
-const EYRIE_PARAMS: [&str; 4] = ["storage_class", "ingress_class", "tls_secret", "filestore_access_mode"];
+const EYRIE_PARAMS: [&str; 8] = [
+    "storage_class",
+    "ingress_class",
+    "tls_secret",
+    "filestore_access_mode",
+    "backup_image",
+    "backup_s3_image",
+    "backup_script",
+    "restore_script",
+];
 /// Secrets written to `odoo.conf` when given.
 const SECRET_OPTIONS: [&str; 2] = ["admin_passwd", "db_password"];
 

@@ -11,8 +11,9 @@
 //! - Paused is the operator's `shutdown: true` (instances scaled to zero,
 //!   volumes kept); it is always written, so a resume sets it back to false.
 //! - `spec.metadata.labels` hands the id labels to the objects the operator
-//!   makes. No backups are configured yet (`spec.backups` is optional in this
-//!   operator version); they come with the backup work.
+//!   makes. `spec.backups` is not rendered here: the first backup adds the
+//!   pgBackRest repository under its own field manager (see
+//!   [`crate::backups::pgo`]), so a reconcile keeps it.
 
 use eyrie_core::Result;
 use serde_json::{Map, Value, json};

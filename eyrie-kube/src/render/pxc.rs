@@ -1,7 +1,9 @@
 //! `pxc`: one Percona `PerconaXtraDBCluster` (`pxc.percona.com/v1`).
 //!
 //! - `crVersion` from the `cr_version` param, else [`DEFAULT_CR_VERSION`]:
-//!   it must match the installed operator.
+//!   it must match the installed operator. The defaults name one release of
+//!   the operator (1.19.0) and the images it ships with, never a floating
+//!   tag, so a cluster does not change under a running deployment.
 //! - `pxc.size` is the effective replicas (default 3), with the image of the
 //!   deployment or [`DEFAULT_IMAGE`], its resources and a `ReadWriteOnce`
 //!   volume of the effective storage size.
@@ -12,6 +14,8 @@
 //! - `secretsName` is `<base>-secrets`; the operator generates the
 //!   passwords there. Eyrie does not write it.
 //! - Paused is the operator's `pause: true`; always written.
+//! - `spec.backup` is not rendered here: the first backup adds its storage
+//!   and image under its own field manager (see [`crate::backups::pxc`]).
 
 use eyrie_core::Result;
 use serde_json::{Map, Value, json};
@@ -19,12 +23,14 @@ use serde_json::{Map, Value, json};
 use super::{Ctx, Object, Run, invalid, json_object};
 use crate::kinds::Kind;
 
-/// The custom resource version written when no `cr_version` param is set.
-pub const DEFAULT_CR_VERSION: &str = "1.18.0";
-/// The database image when the deployment names none.
-pub const DEFAULT_IMAGE: &str = "percona/percona-xtradb-cluster:8.0";
-/// The HAProxy image when no `haproxy_image` param is set.
-pub const DEFAULT_HAPROXY_IMAGE: &str = "percona/haproxy:2.8";
+/// The custom resource version written when no `cr_version` param is set:
+/// the operator release 1.19.0.
+pub const DEFAULT_CR_VERSION: &str = "1.19.0";
+/// The database image when the deployment names none: PXC 8.0 as released
+/// with operator 1.19.0.
+pub const DEFAULT_IMAGE: &str = "percona/percona-xtradb-cluster:8.0.44-35.1";
+/// The HAProxy image when no `haproxy_image` param is set (operator 1.19.0).
+pub const DEFAULT_HAPROXY_IMAGE: &str = "percona/haproxy:2.8.17";
 
 pub(super) fn render(ctx: &Ctx<'_>) -> Result<Vec<Object>> {
     let size = ctx.replicas()?;

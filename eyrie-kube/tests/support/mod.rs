@@ -85,3 +85,51 @@ pub fn long_slugs(group_type: GroupType) -> DesiredDeployment {
     assert_eq!(d.deployment_id, DeploymentId(u64::MAX - offset));
     d
 }
+
+/// The secret access key of [`storage`]: tests search rendered objects for it.
+pub const SECRET_KEY: &str = "wJalrXUtnFEMI-K7MDENG-bPxRfiCY";
+/// The access key id of [`storage`].
+pub const ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+
+/// A MinIO-style bucket with path-style addressing.
+pub fn storage() -> eyrie_core::executor::ObjectStorage {
+    eyrie_core::executor::ObjectStorage {
+        endpoint: Some("https://minio.acme.example:9000".into()),
+        region: "eu-west-1".into(),
+        bucket: "eyrie-backups".into(),
+        path_style: true,
+        access_key_id: ACCESS_KEY.into(),
+        secret_access_key: eyrie_core::SecretString::new(SECRET_KEY),
+    }
+}
+
+/// `<namespace uid>/<deployment id>/` of `d` (the uid is in the namespace name).
+pub fn deployment_prefix(d: &DesiredDeployment) -> String {
+    let uid = d.namespace.trim_start_matches("eyrie-");
+    format!("{uid}/{:016x}/", d.deployment_id.0)
+}
+
+/// Backup `id` of `d` into [`storage`].
+pub fn target(d: &DesiredDeployment, id: u64) -> eyrie_core::executor::BackupTarget {
+    let deployment_prefix = deployment_prefix(d);
+    eyrie_core::executor::BackupTarget {
+        backup_id: eyrie_core::BackupId(id),
+        kind: eyrie_core::BackupKind::Manual,
+        prefix: format!("{deployment_prefix}{id:016x}/"),
+        deployment_prefix,
+        storage: storage(),
+    }
+}
+
+/// A restore, run by job `run`, of the backup `id` of `of` found at `location`.
+pub fn source(of: &DesiredDeployment, id: u64, run: u64, location: &str) -> eyrie_core::executor::RestoreSource {
+    eyrie_core::executor::RestoreSource {
+        run: eyrie_core::JobId(run),
+        backup_id: eyrie_core::BackupId(id),
+        source_deployment: of.deployment_id,
+        location: location.to_owned(),
+        object_keys: Vec::new(),
+        ended_at: Some(Timestamp(1_767_225_600_250)),
+        storage: storage(),
+    }
+}
