@@ -480,3 +480,74 @@ async fn a_datasource_that_backups_still_reference_cannot_be_deleted() {
     let e = g.t.eyrie.delete_datasource(g.t.developer, ds).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied);
 }
+
+#[tokio::test(start_paused = true)]
+async fn seeding_a_pgo_deployment_is_not_offered_and_the_job_says_so() {
+    let g = rig().await;
+    let db = other_type(&g, GroupType::Pgo).await;
+    let (_, b) = g.take(db.id).await;
+    assert_eq!(b.state, BackupState::Done);
+    let config = ScopeConfig { restore_from_scope: Some(db.scope_id), ..ScopeConfig::default() };
+    let scope = NewScope { name: "Copy".parse().unwrap(), code: "copy".parse().unwrap(), config };
+    let scope = g.t.eyrie.create_scope(g.t.owner, db.group_id, scope).await.unwrap();
+    let copy = NewDeployment {
+        name: "copy".parse().unwrap(),
+        slug: None,
+        scope_id: scope.id,
+        cluster_ids: Default::default(),
+        image_subscribed: false,
+        settings: Default::default(),
+    };
+    let copy = g.t.eyrie.create_deployment(g.t.owner, db.group_id, copy).await.unwrap();
+    let job = g.run(copy.id, JobAction::Initialize).await;
+    assert_eq!(job.state, JobState::Done);
+    assert!(job.notes[0].contains("seeding a pgo deployment is not built yet"), "{:?}", job.notes);
+    assert!(g.r.executor.restored().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn retention_deletes_below_a_backups_own_prefix_and_leaves_a_shared_repository_alone() {
+    let g = rig().await;
+    let d = g.t.sandbox.id;
+    g.deployed(d).await;
+    let policy = eyrie_core::backups::retention::RetentionPolicy::new(7, 4, 3, 86_400);
+    let config = eyrie_core::model::ScopeConfigPatch {
+        backup_retention: Some(policy),
+        deployment_pause_after_seconds: Some(None),
+        deployment_drop_after_seconds: Some(None),
+        ..Default::default()
+    };
+    let patch = eyrie_core::service::ScopePatch { config: Some(config), ..Default::default() };
+    g.t.eyrie.update_scope(g.t.owner, g.t.dev.id, patch).await.unwrap();
+    let prefix = g.prefix(d).await;
+    // The next two backups get ids we cannot know in advance: script the
+    // executor to report a shared repository for the first, and let the
+    // second write below its own prefix (as the Percona operator does).
+    let shared = format!("{prefix}pgbackrest/");
+    g.r.objects.put(BACKUP_BUCKET, &format!("{shared}backup.info"), b"repo".to_vec());
+    g.r.executor.answer_next(Op::Backup, Progress::Succeeded { location: shared.clone() });
+    let (_, in_repo) = g.take(d).await;
+    let job = g.r.engine.backup_now(g.t.developer, d).await.unwrap();
+    let id: u64 = job.parameters["backup"].parse().unwrap();
+    let below = format!("{prefix}{id:016x}/cluster-2026-full/");
+    g.r.objects.put(BACKUP_BUCKET, &format!("{below}xtrabackup.stream"), b"data".to_vec());
+    g.r.executor.answer_next(Op::Backup, Progress::Succeeded { location: below.clone() });
+    let folder = g.backup(g.finish(job).await.parameters["backup"].parse().map(BackupId).unwrap()).await;
+    assert_eq!((in_repo.state, folder.state), (BackupState::Done, BackupState::Done));
+    g.t.clock.advance_seconds(60);
+    let (_, newest) = g.take(d).await;
+    g.t.clock.advance_seconds(2 * 86_400);
+    g.r.engine.tick(g.now()).await.unwrap();
+    for b in [&in_repo, &folder] {
+        assert_eq!(g.backup(b.id).await.state, BackupState::Expired, "manual backups older than a day");
+    }
+    assert_eq!(g.backup(newest.id).await.state, BackupState::Done);
+    assert!(
+        g.r.objects.get(BACKUP_BUCKET, &format!("{below}xtrabackup.stream")).is_none(),
+        "below its own prefix: deleted"
+    );
+    assert!(
+        g.r.objects.get(BACKUP_BUCKET, &format!("{shared}backup.info")).is_some(),
+        "a shared repository is left alone"
+    );
+}

@@ -162,6 +162,16 @@ impl Engine {
             }
             JobAction::Initialize => {
                 if let Some(from) = da.scope.value.restore_from_scope {
+                    if group_type == GroupType::Pgo {
+                        // PGO restores in place from the cluster's own
+                        // repository; seeding from another deployment's
+                        // needs the PostgresCluster bootstrapped from it
+                        // (`spec.dataSource`), which is not built.
+                        extras.notes.push(format!(
+                            "restore_from_scope names scope {from}, but seeding a pgo deployment is not built yet: starting empty"
+                        ));
+                        return Ok(extras);
+                    }
                     match self.newest_done_in(from, group_type).await? {
                         Some(seed) => {
                             extras.parameters.insert(PARAM_SOURCE.to_owned(), seed.value.id.0.to_string());

@@ -12,7 +12,8 @@
 //! **current** policy, deletes each expiring backup's objects, then marks it
 //! `expired` (so a crash in between leaves a backup that is expired again,
 //! harmlessly, at the next review). Only a backup's own prefix
-//! (`<ns>/<deployment>/<backup>/`) is deleted: a location shared by the
+//! (`<ns>/<deployment>/<backup>/`, with whatever the executor wrote below it)
+//! is deleted: a location outside it, shared by the
 //! deployment's backups (pgBackRest's repository, for `pgo`) is left to the
 //! tool that owns it, and the record alone is marked `expired`.
 
@@ -80,7 +81,7 @@ impl Engine {
             match plan.decision(b.id) {
                 Some(Decision::Expire) => {
                     let prefix = own_prefix(b);
-                    let shared = b.location.as_ref().is_some_and(|l| *l != prefix);
+                    let shared = b.location.as_ref().is_some_and(|l| !l.starts_with(&prefix));
                     if !shared && let Some(ds) = b.datasource_id {
                         let storage = self.eyrie().object_storage(ds).await?;
                         reviewed.objects_deleted +=
