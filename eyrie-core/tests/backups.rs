@@ -551,3 +551,22 @@ async fn retention_deletes_below_a_backups_own_prefix_and_leaves_a_shared_reposi
         "a shared repository is left alone"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_restore_whose_backup_expired_before_it_ran_never_reaches_the_cluster() {
+    let g = rig().await;
+    let d = g.t.sandbox.id;
+    g.deployed(d).await;
+    let (_, b) = g.take(d).await;
+    let options = RestoreOptions::default().with_pre_restore(false);
+    let job = g.r.engine.restore(g.t.developer, b.id, d, options).await.unwrap();
+    // Retention expires the backup between the submit and the run.
+    let read = g.t.store.fetch::<Backup>(b.id.0).await.unwrap();
+    let mut expired = read.value.clone();
+    expired.state = BackupState::Expired;
+    g.t.store.commit(eyrie_core::storage::Transaction::new().update(&read, expired)).await.unwrap();
+    let job = g.finish(job).await;
+    assert_eq!(job.state, JobState::Error);
+    assert!(job.error.as_deref().unwrap().contains("can no longer be restored"), "{:?}", job.error);
+    assert!(g.r.executor.calls_of(Op::Restore).is_empty(), "the executor was never asked");
+}

@@ -6,60 +6,16 @@
 
 mod support;
 
-use eyrie_core::executor::{ClusterExecutor, DesiredDeployment, Progress};
+use eyrie_core::executor::{ClusterExecutor, Progress};
 use eyrie_core::{ErrorKind, GroupType};
+use eyrie_kube::Kind;
 use eyrie_kube::backups::{self, pgo, pxc};
 use eyrie_kube::render::{DeploymentSecrets, Run, render};
-use eyrie_kube::{Kind, KubeExecutor, Object};
-use http::Method;
 use serde_json::{Value, json};
-use support::server::{Exchange, Seen, list, scripted, status};
-use support::{SECRET_KEY, access, clock, deployment, source, target};
+use support::server::{Exchange, list};
+use support::{SECRET_KEY, access, deployment, source, target};
 
-fn collection(kind: Kind, ns: &str) -> String {
-    let base = if kind.group().is_empty() { "/api/v1".to_owned() } else { format!("/apis/{}", kind.api_version()) };
-    format!("{base}/namespaces/{ns}/{}", kind.plural())
-}
-
-fn path(kind: Kind, d: &DesiredDeployment, name: &str) -> String {
-    format!("{}/{name}", collection(kind, &d.namespace))
-}
-
-fn lines(seen: &[Seen]) -> Vec<String> {
-    seen.iter().map(Seen::line).collect()
-}
-
-fn missing() -> Value {
-    status(404, "NotFound", "not found")
-}
-
-async fn run<T>(
-    script: Vec<Exchange>,
-    call: impl AsyncFnOnce(&KubeExecutor) -> eyrie_core::Result<T>,
-) -> (eyrie_core::Result<T>, Vec<Seen>) {
-    let (client, server) = scripted(script);
-    let executor = KubeExecutor::with_client(client, clock());
-    let result = call(&executor).await;
-    drop(executor);
-    let seen = server.await.unwrap();
-    assert!(seen.iter().all(|s| s.expected), "unexpected requests: {:?}", lines(&seen));
-    (result, seen)
-}
-
-/// Every write was a server-side apply by the backups' field manager.
-fn writes_are_backup_applies(seen: &[Seen]) {
-    for write in seen.iter().filter(|s| s.is_write()) {
-        assert_eq!(write.method, Method::PATCH);
-        assert_eq!(write.query["fieldManager"], backups::FIELD_MANAGER);
-        assert_eq!(write.query["force"], "true");
-        assert_eq!(write.content_type.as_deref(), Some("application/apply-patch+yaml"));
-    }
-}
-
-/// The deployment's operator resource as the cluster returns it.
-fn live_cluster(d: &DesiredDeployment) -> Object {
-    render(d, Run::Running, &DeploymentSecrets::none()).unwrap().objects.remove(0)
-}
+use support::conversation::{collection, lines, live_cluster, missing, path, run, writes_are_backup_applies};
 
 #[tokio::test]
 async fn odoo_backup_creates_a_job_then_reports_it() {
@@ -353,58 +309,4 @@ async fn a_reconcile_leaves_backup_objects_alone() {
     let (result, seen) = run(script, async |x| x.apply(&access(), &d).await).await;
     result.unwrap();
     assert!(seen.iter().all(|s| !s.is_write()), "{:?}", lines(&seen));
-}
-
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn each_call_runs_in_a_span_that_names_it_and_no_credential_is_traced() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let d = deployment(GroupType::Pgo, "db", "main", 78);
-    let t = target(&d, 0x2a);
-    let cluster = live_cluster(&d);
-    let cluster_path = path(Kind::PostgresCluster, &d, &cluster.name);
-    let script = vec![
-        Exchange::get(&cluster_path, 200, cluster.body.clone()),
-        Exchange::patch(&path(Kind::Secret, &d, "db-main-26-backup-s3"), 200, json!({})),
-        Exchange::patch(&cluster_path, 200, json!({})),
-    ];
-    let (result, _) = run(script, async |x| x.backup(&access(), &d, &t).await).await;
-    result.unwrap();
-    let s = source(&d, 0x2a, 0x99, &pgo::repo_location(&t.deployment_prefix));
-    let (result, _) =
-        run(vec![Exchange::get(&cluster_path, 404, missing())], async |x| x.restore(&access(), &d, &s).await).await;
-    result.unwrap_err();
-
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let backup_span = text.lines().find(|l| l.contains("backup{")).unwrap_or_else(|| panic!("no backup span:\n{text}"));
-    assert!(backup_span.contains("backup=bak-000000000000002a"), "{backup_span}");
-    assert!(backup_span.contains(&format!("deployment={}", d.deployment_id)), "{backup_span}");
-    assert!(backup_span.contains("cluster=cluster-1"), "{backup_span}");
-    let restore_span =
-        text.lines().find(|l| l.contains("restore{")).unwrap_or_else(|| panic!("no restore span:\n{text}"));
-    assert!(restore_span.contains("run=job-0000000000000099"), "{restore_span}");
-    assert!(!text.contains(SECRET_KEY), "the secret key reached the trace");
-    assert!(!text.contains(support::ACCESS_KEY), "the access key reached the trace");
-    assert!(!text.contains("s3.conf"), "a request body reached the trace");
 }

@@ -2,6 +2,7 @@
 //! structural OpenAPI v3 checker.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod conversation;
 pub mod openapi;
 pub mod server;
 
