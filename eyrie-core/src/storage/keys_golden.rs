@@ -29,6 +29,11 @@ fn index_keys_are_pinned() {
     let logs = Index::MonitorLogsAt(Index::monitor_log_parent(MonitorId(1), Timestamp::from_unix_seconds(600)));
     assert_eq!(&entry(logs, EntityKind::MonitorLog, 2)[..2], "2a");
     assert!(entry(logs, EntityKind::MonitorLog, 2).ends_with("0000000a0c0000000000000002"), "10 minutes, then the key");
+    let backup = EntityKind::Backup;
+    assert_eq!(&entry(Index::ScopeBackups(ScopeId(5)), backup, 1)[..18], "2b0000000000000005");
+    assert_eq!(&entry(Index::DatasourceBackups(crate::ids::DatasourceId(6)), backup, 1)[..18], "2c0000000000000006");
+    let review = Index::BackupsToReview(Index::time_parent(Timestamp::from_unix_seconds(1_767_225_600)));
+    assert_eq!(&entry(review, backup, 1)[..18], "2d000000006955b900");
 }
 
 #[test]
