@@ -139,8 +139,9 @@ async fn create_project(
     Caller(actor): Caller,
     Json(b): Json<NewProjectBody>,
 ) -> Created<Project> {
-    let domain = b.domain.map(|d| d.parse()).transpose()?;
-    created(app.eyrie.create_project(actor, NewProject { name: b.name.parse()?, slug: None, domain }).await?)
+    let mut input = NewProject::new(b.name.parse()?);
+    input.domain = b.domain.map(|d| d.parse()).transpose()?;
+    created(app.eyrie.create_project(actor, input).await?)
 }
 
 #[derive(Deserialize)]

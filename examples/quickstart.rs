@@ -108,7 +108,7 @@ async fn create_tenant(eyrie: &Eyrie, owner: Actor) -> Result<(Project, Vec<Depl
     for state in [ClusterState::Init, ClusterState::Active] {
         eyrie.transition_cluster(root, cluster.id, state).await?;
     }
-    let input = NewProject { name: "Acme".parse()?, slug: None, domain: Some("acme.example".parse()?) };
+    let input = NewProject::new("Acme".parse()?).with_domain("acme.example".parse()?);
     let project = eyrie.create_project(owner, input).await?;
     let group = NewGroup {
         name: "Shop".parse()?,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use eyrie_core::service::{NewGroup, NewProject, NewUser, ProjectPatch, ScopeConfig, ScopePatch};
-use eyrie_core::{Actor, DomainName, ErrorKind, GroupType, Project};
+use eyrie_core::{Actor, ErrorKind, GroupType, Project};
 use eyrie_testkit::MemoryStore;
 use eyrie_testkit::fixtures::{Tenant, new_deployment, new_scope, typical_tenant};
 
@@ -14,17 +14,13 @@ async fn with_zoe() -> (Tenant, Actor, Project) {
     let zoe =
         NewUser { name: "Zoe".parse().unwrap(), email: "zoe@zulu.example".parse().unwrap(), platform_admin: false };
     let zoe = Actor::user(t.eyrie.register_user(Actor::System, zoe).await.unwrap().id);
-    let zulu = NewProject { name: "Zulu".parse().unwrap(), slug: None, domain: None };
+    let zulu = NewProject::new("Zulu".parse().unwrap());
     let zulu = t.eyrie.create_project(zoe, zulu).await.unwrap();
     (t, zoe, zulu)
 }
 
-fn domain(s: &str) -> Option<Option<DomainName>> {
-    Some(Some(s.parse().unwrap()))
-}
-
 fn set_domain(s: &str) -> ProjectPatch {
-    ProjectPatch { domain: domain(s), ..ProjectPatch::default() }
+    ProjectPatch::default().with_domain(Some(s.parse().unwrap()))
 }
 
 #[tokio::test]
@@ -95,7 +91,7 @@ async fn two_projects_racing_for_one_domain_exactly_one_wins() {
     for round in 0..8 {
         let mut projects = Vec::new();
         for i in 0..4 {
-            let p = NewProject { name: format!("Racer {round} {i}").parse().unwrap(), slug: None, domain: None };
+            let p = NewProject::new(format!("Racer {round} {i}").parse().unwrap());
             projects.push(t.eyrie.create_project(t.owner, p).await.unwrap().id);
         }
         // Equal, below and above one another: at most one may hold any of them.
@@ -122,7 +118,7 @@ async fn a_claim_made_between_the_check_and_the_commit_is_caught() {
     use eyrie_core::{ClaimSource, HostClaim, HostClaimId, HostShard, HostShardId};
     let store = eyrie_testkit::InterposingStore::new(Arc::new(MemoryStore::new()));
     let t = typical_tenant(Arc::new(store.clone())).await.unwrap();
-    let racer = NewProject { name: "Racer".parse().unwrap(), slug: None, domain: None };
+    let racer = NewProject::new("Racer".parse().unwrap());
     let racer = t.eyrie.create_project(t.owner, racer).await.unwrap();
     // Exactly what another project's claim of race.example commits, landing
     // after this call checked for overlaps and before it commits.

@@ -87,7 +87,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             "update_project",
             op!(|r| {
                 r.arm();
-                let patch = ProjectPatch { name: Some("Renamed".parse()?), ..ProjectPatch::default() };
+                let patch = ProjectPatch::default().with_name("Renamed".parse()?);
                 r.t.eyrie.update_project(r.t.admin, r.t.project.id, patch).await.map(drop)
             }),
         ),

@@ -19,21 +19,17 @@ async fn tenant() -> Tenant {
 #[tokio::test]
 async fn project_slug_is_unique_across_the_whole_store() {
     let t = tenant().await;
-    let again = NewProject { name: "Another Acme".parse().unwrap(), slug: Some("acme".parse().unwrap()), domain: None };
+    let again = NewProject::new("Another Acme".parse().unwrap()).with_slug("acme".parse().unwrap());
     let e = t.eyrie.create_project(t.admin, again).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-    let derived = NewProject { name: "ACME!".parse().unwrap(), slug: None, domain: None };
+    let derived = NewProject::new("ACME!".parse().unwrap());
     assert_eq!(t.eyrie.create_project(t.admin, derived).await.unwrap_err().kind(), ErrorKind::AlreadyExists);
 }
 
 #[tokio::test]
 async fn project_creator_becomes_owner_and_admin_member() {
     let t = tenant().await;
-    let p = t
-        .eyrie
-        .create_project(t.developer, NewProject { name: "Side Project".parse().unwrap(), slug: None, domain: None })
-        .await
-        .unwrap();
+    let p = t.eyrie.create_project(t.developer, NewProject::new("Side Project".parse().unwrap())).await.unwrap();
     assert_eq!(eyrie_core::Actor::user(p.owner), t.developer);
     assert_eq!(p.slug.as_str(), "side-project", "slug derived from the name");
     let members = t.eyrie.list_members(t.developer, p.id).await.unwrap();
@@ -48,11 +44,7 @@ async fn namespace_is_created_with_the_project_and_named_from_its_uid_never_the_
     assert_eq!(ns.project_id, t.project.id);
     let renamed = t
         .eyrie
-        .update_project(
-            t.owner,
-            t.project.id,
-            ProjectPatch { slug: Some("acme-corp".parse().unwrap()), ..Default::default() },
-        )
+        .update_project(t.owner, t.project.id, ProjectPatch::default().with_slug("acme-corp".parse().unwrap()))
         .await
         .unwrap();
     assert_eq!(renamed.slug.as_str(), "acme-corp", "slug is editable");
@@ -67,14 +59,10 @@ async fn namespace_is_created_with_the_project_and_named_from_its_uid_never_the_
 #[tokio::test]
 async fn primary_deployment_must_be_a_deployment_of_the_project() {
     let t = tenant().await;
-    let ok = ProjectPatch { primary_deployment: Some(Some(t.shop.id)), ..Default::default() };
+    let ok = ProjectPatch::default().with_primary_deployment(Some(t.shop.id));
     assert_eq!(t.eyrie.update_project(t.admin, t.project.id, ok).await.unwrap().primary_deployment, Some(t.shop.id));
-    let other = t
-        .eyrie
-        .create_project(t.admin, NewProject { name: "Other".parse().unwrap(), slug: None, domain: None })
-        .await
-        .unwrap();
-    let foreign = ProjectPatch { primary_deployment: Some(Some(t.shop.id)), ..Default::default() };
+    let other = t.eyrie.create_project(t.admin, NewProject::new("Other".parse().unwrap())).await.unwrap();
+    let foreign = ProjectPatch::default().with_primary_deployment(Some(t.shop.id));
     let e = t.eyrie.update_project(t.admin, other.id, foreign).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PolicyViolation);
 }
@@ -92,11 +80,7 @@ async fn group_slug_is_unique_within_its_project_only() {
     let clusters: std::collections::BTreeSet<_> = [t.clusters[0].id].into();
     let e = t.eyrie.create_group(t.owner, t.project.id, shop(clusters.clone())).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-    let other = t
-        .eyrie
-        .create_project(t.admin, NewProject { name: "Other".parse().unwrap(), slug: None, domain: None })
-        .await
-        .unwrap();
+    let other = t.eyrie.create_project(t.admin, NewProject::new("Other".parse().unwrap())).await.unwrap();
     assert!(t.eyrie.create_group(t.admin, other.id, shop(clusters)).await.is_ok(), "same slug, other project");
 }
 
@@ -222,14 +206,14 @@ async fn changing_branch_image_or_commit_appends_a_version_and_other_edits_do_no
 async fn every_successful_mutation_appends_one_audit_event() {
     let t = tenant().await;
     let before = t.eyrie.list_audit(t.owner, t.project.id).await.unwrap();
-    let patch = ProjectPatch { name: Some("Acme Inc".parse().unwrap()), ..Default::default() };
+    let patch = ProjectPatch::default().with_name("Acme Inc".parse().unwrap());
     t.eyrie.update_project(t.admin, t.project.id, patch).await.unwrap();
     let after = t.eyrie.list_audit(t.owner, t.project.id).await.unwrap();
     assert_eq!(after.len(), before.len() + 1);
     let last = after.last().unwrap();
     assert_eq!((last.action.as_str(), last.actor), ("project.update", t.admin.reference()));
     assert_eq!(last.target, t.project.id.to_string());
-    let refused = ProjectPatch { name: Some("Nope".parse().unwrap()), ..Default::default() };
+    let refused = ProjectPatch::default().with_name("Nope".parse().unwrap());
     t.eyrie.update_project(t.viewer, t.project.id, refused).await.unwrap_err();
     assert_eq!(t.eyrie.list_audit(t.owner, t.project.id).await.unwrap().len(), after.len(), "refusals are not audited");
 }

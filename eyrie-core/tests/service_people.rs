@@ -198,7 +198,7 @@ async fn users_read_developers_edit_deployments_admins_edit_the_project() {
     t.eyrie.list_groups(t.viewer, t.project.id).await.unwrap();
     let rename = DeploymentPatch { name: Some("Shop!".parse().unwrap()), ..Default::default() };
     t.eyrie.update_deployment(t.developer, t.shop.id, rename).await.unwrap();
-    let patch = ProjectPatch { domain: Some(None), ..Default::default() };
+    let patch = ProjectPatch::default().with_domain(None);
     assert_eq!(
         t.eyrie.update_project(t.developer, t.project.id, patch.clone()).await.unwrap_err().kind(),
         ErrorKind::PermissionDenied

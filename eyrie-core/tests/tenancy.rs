@@ -26,7 +26,7 @@ async fn with_stranger() -> (Tenant, Actor, ProjectId) {
     let zoe =
         NewUser { name: "Zoe".parse().unwrap(), email: "zoe@zulu.example".parse().unwrap(), platform_admin: false };
     let zoe = t.eyrie.actor(t.eyrie.register_user(Actor::System, zoe).await.unwrap().id).await.unwrap();
-    let zulu = NewProject { name: "Zulu".parse().unwrap(), slug: None, domain: None };
+    let zulu = NewProject::new("Zulu".parse().unwrap());
     let zulu = t.eyrie.create_project(zoe, zulu).await.unwrap();
     (t, zoe, zulu.id)
 }
@@ -56,7 +56,7 @@ async fn identity_comes_from_the_store_an_unknown_user_is_refused_everything() {
     let admin =
         NewUser { name: "Mallory".parse().unwrap(), email: "m@evil.example".parse().unwrap(), platform_admin: true };
     assert_eq!(t.eyrie.register_user(ghost, admin).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
-    let p = NewProject { name: "Ghost".parse().unwrap(), slug: None, domain: None };
+    let p = NewProject::new("Ghost".parse().unwrap());
     assert_eq!(t.eyrie.create_project(ghost, p).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
     assert_eq!(t.eyrie.list_clusters(ghost).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
     assert_eq!(t.eyrie.get_project(ghost, t.project.id).await.unwrap_err().kind(), ErrorKind::PermissionDenied);

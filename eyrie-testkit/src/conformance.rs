@@ -205,7 +205,7 @@ pub async fn cascade_and_refusal(store: Arc<dyn Store>) {
     assert_eq!(store.count(Index::ProjectMembers(t.project.id)).await.expect("count"), 0);
     assert!(store.count(Index::ProjectAudit(t.project.id)).await.expect("count") > 0, "audit events stay");
     let taken = e
-        .create_project(t.owner, NewProject { name: "Acme".parse().expect("name"), slug: None, domain: None })
+        .create_project(t.owner, NewProject::new("Acme".parse().expect("name")))
         .await
         .expect("the slug is free again");
     assert_eq!(taken.slug.as_str(), "acme");

@@ -193,9 +193,8 @@ pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
         clusters.push(eyrie.transition_cluster(root, c.id, ClusterState::Active).await?);
     }
     let clusters: [Cluster; 2] = [clusters[0].clone(), clusters[1].clone()];
-    let project = eyrie
-        .create_project(owner, NewProject { name: "Acme".parse()?, slug: None, domain: Some("acme.example".parse()?) })
-        .await?;
+    let project =
+        eyrie.create_project(owner, NewProject::new("Acme".parse()?).with_domain("acme.example".parse()?)).await?;
     let group = eyrie
         .create_group(
             owner,

@@ -56,8 +56,7 @@ async fn a_deployment_reaches_the_manifest_directory_through_the_engine() {
         eyrie.transition_cluster(root, cluster.id, state).await.unwrap();
     }
 
-    let project =
-        NewProject { name: "Acme".parse().unwrap(), slug: None, domain: Some("acme.example".parse().unwrap()) };
+    let project = NewProject::new("Acme".parse().unwrap()).with_domain("acme.example".parse().unwrap());
     let project = eyrie.create_project(owner, project).await.unwrap();
     let group = NewGroup {
         name: "Shop".parse().unwrap(),

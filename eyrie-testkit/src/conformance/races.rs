@@ -85,7 +85,7 @@ pub async fn race_project_slug(store: Arc<dyn Store>) {
     let results = race(16, |i| {
         let (e, owner) = (t.eyrie.clone(), t.owner);
         async move {
-            let input = NewProject { name: format!("Twin {i}").parse()?, slug: Some("twin".parse()?), domain: None };
+            let input = NewProject::new(format!("Twin {i}").parse()?).with_slug("twin".parse()?);
             e.create_project(owner, input).await
         }
     })
