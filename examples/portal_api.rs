@@ -165,13 +165,7 @@ async fn create_group(
     Path(id): Path<u64>,
     Json(b): Json<NewGroupBody>,
 ) -> Created<DeploymentGroup> {
-    let input = NewGroup {
-        name: b.name.parse()?,
-        slug: None,
-        group_type: b.group_type,
-        group_cluster_ids: b.cluster_ids.into_iter().map(eyrie::ClusterId).collect(),
-        settings: Settings::default(),
-    };
+    let input = NewGroup::new(b.name.parse()?, b.group_type, b.cluster_ids.into_iter().map(eyrie::ClusterId).collect());
     created(app.eyrie.create_group(actor, ProjectId(id), input).await?)
 }
 
@@ -186,7 +180,7 @@ async fn create_scope(
     Path(id): Path<u64>,
     Json(b): Json<NewScopeBody>,
 ) -> Created<Scope> {
-    let input = NewScope { name: b.code.parse()?, code: b.code.parse()?, config: ScopeConfig::default() };
+    let input = NewScope::new(b.code.parse()?, b.code.parse()?);
     created(app.eyrie.create_scope(actor, GroupId(id), input).await?)
 }
 

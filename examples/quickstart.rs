@@ -110,18 +110,13 @@ async fn create_tenant(eyrie: &Eyrie, owner: Actor) -> Result<(Project, Vec<Depl
     }
     let input = NewProject::new("Acme".parse()?).with_domain("acme.example".parse()?);
     let project = eyrie.create_project(owner, input).await?;
-    let group = NewGroup {
-        name: "Shop".parse()?,
-        slug: None,
-        group_type: GroupType::Odoo,
-        group_cluster_ids: [cluster.id].into(),
-        settings: Settings { replicas: Some(2), ..Settings::default() },
-    };
+    let group = NewGroup::new("Shop".parse()?, GroupType::Odoo, [cluster.id].into())
+        .with_settings(Settings { replicas: Some(2), ..Settings::default() });
     let group = eyrie.create_group(owner, project.id, group).await?;
     let mut deployments = Vec::new();
     for (code, name, allow_drop) in [("prod", "shop", false), ("dev", "sandbox", true)] {
         let config = ScopeConfig { allow_drop, ..ScopeConfig::default() };
-        let scope = NewScope { name: code.parse()?, code: code.parse()?, config };
+        let scope = NewScope::new(code.parse()?, code.parse()?).with_config(config);
         let scope = eyrie.create_scope(owner, group.id, scope).await?;
         let input = NewDeployment {
             name: name.parse()?,

@@ -40,13 +40,7 @@ async fn a_claim_equal_to_below_or_above_another_projects_claim_is_refused_namin
     assert_eq!(e.kind(), ErrorKind::Invalid, "nobody claims a top-level domain: {e}");
 
     // A scope's root_subdomain is a claim as well.
-    let group = NewGroup {
-        name: "Zulu shop".parse().unwrap(),
-        slug: None,
-        group_type: GroupType::Odoo,
-        group_cluster_ids: [t.clusters[0].id].into(),
-        settings: Default::default(),
-    };
+    let group = NewGroup::new("Zulu shop".parse().unwrap(), GroupType::Odoo, [t.clusters[0].id].into());
     let group = t.eyrie.create_group(zoe, zulu.id, group).await.unwrap();
     let config = ScopeConfig { root_subdomain: Some("preview.acme.example".parse().unwrap()), ..Default::default() };
     let e = t.eyrie.create_scope(zoe, group.id, new_scope("stage", config).unwrap()).await.unwrap_err();
@@ -73,10 +67,7 @@ async fn claims_are_released_when_changed_or_deleted() {
     assert_eq!(e.kind(), ErrorKind::PolicyViolation, "the scope still holds its claim");
     let mut config = t.stage.config();
     config.root_subdomain = None;
-    t.eyrie
-        .update_scope(t.owner, t.stage.id, ScopePatch { config: Some(config.into()), ..Default::default() })
-        .await
-        .unwrap();
+    t.eyrie.update_scope(t.owner, t.stage.id, ScopePatch::default().with_config(config.into())).await.unwrap();
     assert!(t.eyrie.update_project(zoe, zulu.id, set_domain("stage.acme.example")).await.is_ok(), "now released");
     t.eyrie.delete_project(zoe, zulu.id).await.unwrap();
     assert!(
@@ -145,13 +136,7 @@ async fn two_deployments_never_get_the_same_effective_hostname() {
     assert_eq!(effective.host.map(|h| h.value), sandbox.hostname, "stored and effective agree");
 
     // Another group of the project under the same domain.
-    let group = NewGroup {
-        name: "Other".parse().unwrap(),
-        slug: None,
-        group_type: GroupType::None,
-        group_cluster_ids: [t.clusters[0].id].into(),
-        settings: Default::default(),
-    };
+    let group = NewGroup::new("Other".parse().unwrap(), GroupType::None, [t.clusters[0].id].into());
     let other = t.eyrie.create_group(t.owner, t.project.id, group).await.unwrap();
     let dev = t.eyrie.create_scope(t.owner, other.id, new_scope("dev", Default::default()).unwrap()).await.unwrap();
     let e = t.eyrie.create_deployment(t.owner, other.id, new_deployment("sandbox", &dev).unwrap()).await.unwrap_err();
@@ -163,8 +148,7 @@ async fn two_deployments_never_get_the_same_effective_hostname() {
     assert_eq!(twin.hostname.as_deref(), Some("preview.acme.example"));
     let mut config = dev.config();
     config.root_subdomain = Some("stage.acme.example".parse().unwrap());
-    let e =
-        t.eyrie.update_scope(t.owner, dev.id, ScopePatch { config: Some(config.into()), ..Default::default() }).await;
+    let e = t.eyrie.update_scope(t.owner, dev.id, ScopePatch::default().with_config(config.into())).await;
     assert_eq!(
         e.unwrap_err().kind(),
         ErrorKind::AlreadyExists,

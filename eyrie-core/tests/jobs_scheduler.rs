@@ -70,10 +70,7 @@ async fn the_drop_timer_fires_only_where_the_scope_allows_drops() {
         priority: 10,
         ..ScopeConfig::default()
     };
-    t.eyrie
-        .update_scope(t.owner, t.dev.id, ScopePatch { config: Some(no_drop.clone().into()), ..Default::default() })
-        .await
-        .unwrap();
+    t.eyrie.update_scope(t.owner, t.dev.id, ScopePatch::default().with_config(no_drop.clone().into())).await.unwrap();
     let plan = engine.plan_tick(at(drop_at, 1)).await.unwrap();
     assert_eq!((plan.pauses.clone(), plan.drops.clone()), (vec![t.sandbox.id], vec![]));
     engine.tick(at(drop_at, 1)).await.unwrap();
@@ -84,10 +81,7 @@ async fn the_drop_timer_fires_only_where_the_scope_allows_drops() {
     );
     // allow_drop = true: a paused deployment is dropped on time.
     let allow = ScopeConfig { allow_drop: true, ..no_drop };
-    t.eyrie
-        .update_scope(t.owner, t.dev.id, ScopePatch { config: Some(allow.into()), ..Default::default() })
-        .await
-        .unwrap();
+    t.eyrie.update_scope(t.owner, t.dev.id, ScopePatch::default().with_config(allow.into())).await.unwrap();
     assert!(engine.plan_tick(at(drop_at, -1)).await.unwrap().drops.is_empty(), "one second before");
     let report = engine.tick(drop_at).await.unwrap();
     assert_eq!(report.plan.drops, vec![t.sandbox.id], "exactly at");
@@ -114,10 +108,7 @@ async fn a_new_digest_redeploys_subscribed_deployments_once() {
         .await
         .unwrap();
     let settings = Settings { image_id: Some(image.id), ..Settings::default() };
-    t.eyrie
-        .update_group(t.owner, t.group.id, GroupPatch { settings: Some(settings.into()), ..Default::default() })
-        .await
-        .unwrap();
+    t.eyrie.update_group(t.owner, t.group.id, GroupPatch::default().with_settings(settings.into())).await.unwrap();
     drive(&t, &engine, t.sandbox.id, &[JobAction::Initialize, JobAction::Deploy]).await;
     drive(&t, &engine, t.preview.id, &[JobAction::Initialize]).await;
     let digest: eyrie_core::Digest = format!("sha256:{}", "ab".repeat(32)).parse().unwrap();
@@ -160,10 +151,7 @@ async fn monitor_logs_are_pruned_after_the_scopes_retention() {
         monitor_log_delete_after_seconds: Some(3600),
         ..ScopeConfig::default()
     };
-    t.eyrie
-        .update_scope(t.owner, t.prod.id, ScopePatch { config: Some(keep.into()), ..Default::default() })
-        .await
-        .unwrap();
+    t.eyrie.update_scope(t.owner, t.prod.id, ScopePatch::default().with_config(keep.into())).await.unwrap();
     let monitors = t.store.list(eyrie_core::storage::Index::DeploymentMonitors(t.shop.id)).await.unwrap();
     let monitor = eyrie_core::MonitorId(monitors[0].record.key().id);
     let log = t
@@ -183,7 +171,7 @@ async fn retention_is_decided_when_pruning_shortening_it_prunes_old_logs() {
     let with_retention = |seconds| {
         let mut config = t.prod.config();
         config.monitor_log_delete_after_seconds = Some(seconds);
-        ScopePatch { config: Some(config.into()), ..Default::default() }
+        ScopePatch::default().with_config(config.into())
     };
     t.eyrie.update_scope(t.owner, t.prod.id, with_retention(30 * 86_400)).await.unwrap();
     let monitors = t.store.list(eyrie_core::storage::Index::DeploymentMonitors(t.shop.id)).await.unwrap();

@@ -95,13 +95,8 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             "create_group",
             op!(|r| {
                 r.arm();
-                let g = eyrie_core::service::NewGroup {
-                    name: "Other".parse()?,
-                    slug: None,
-                    group_type: GroupType::None,
-                    group_cluster_ids: [r.t.clusters[0].id].into(),
-                    settings: Default::default(),
-                };
+                let g =
+                    eyrie_core::service::NewGroup::new("Other".parse()?, GroupType::None, [r.t.clusters[0].id].into());
                 r.t.eyrie.create_group(r.t.admin, r.t.project.id, g).await.map(drop)
             }),
         ),
@@ -109,7 +104,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             "update_group",
             op!(|r| {
                 r.arm();
-                let patch = GroupPatch { name: Some("Renamed".parse()?), ..GroupPatch::default() };
+                let patch = GroupPatch::default().with_name("Renamed".parse()?);
                 r.t.eyrie.update_group(r.t.admin, r.t.group.id, patch).await.map(drop)
             }),
         ),
@@ -124,7 +119,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             "update_scope",
             op!(|r| {
                 r.arm();
-                let patch = ScopePatch { name: Some("Renamed".parse()?), ..ScopePatch::default() };
+                let patch = ScopePatch::default().with_name("Renamed".parse()?);
                 r.t.eyrie.update_scope(r.t.admin, r.t.dev.id, patch).await.map(drop)
             }),
         ),

@@ -70,13 +70,7 @@ async fn primary_deployment_must_be_a_deployment_of_the_project() {
 #[tokio::test]
 async fn group_slug_is_unique_within_its_project_only() {
     let t = tenant().await;
-    let shop = |clusters| NewGroup {
-        name: "Shop".parse().unwrap(),
-        slug: None,
-        group_type: GroupType::None,
-        group_cluster_ids: clusters,
-        settings: Settings::default(),
-    };
+    let shop = |clusters| NewGroup::new("Shop".parse().unwrap(), GroupType::None, clusters);
     let clusters: std::collections::BTreeSet<_> = [t.clusters[0].id].into();
     let e = t.eyrie.create_group(t.owner, t.project.id, shop(clusters.clone())).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
@@ -87,13 +81,7 @@ async fn group_slug_is_unique_within_its_project_only() {
 #[tokio::test]
 async fn group_needs_at_least_one_existing_cluster() {
     let t = tenant().await;
-    let mut g = NewGroup {
-        name: "DB".parse().unwrap(),
-        slug: None,
-        group_type: GroupType::Pgo,
-        group_cluster_ids: Default::default(),
-        settings: Settings::default(),
-    };
+    let mut g = NewGroup::new("DB".parse().unwrap(), GroupType::Pgo, Default::default());
     assert_eq!(t.eyrie.create_group(t.owner, t.project.id, g.clone()).await.unwrap_err().kind(), ErrorKind::Invalid);
     g.group_cluster_ids = [eyrie_core::ClusterId(u64::MAX)].into();
     assert_eq!(t.eyrie.create_group(t.owner, t.project.id, g).await.unwrap_err().kind(), ErrorKind::NotFound);
@@ -111,10 +99,7 @@ async fn group_creator_gets_it_added_to_their_favourites() {
 #[tokio::test]
 async fn deployment_inherits_type_and_settings_and_the_view_says_where_from() {
     let t = tenant().await;
-    let patch = GroupPatch {
-        settings: Some(Settings { replicas: Some(4), ..Settings::default() }.into()),
-        ..Default::default()
-    };
+    let patch = GroupPatch::default().with_settings(Settings { replicas: Some(4), ..Settings::default() }.into());
     t.eyrie.update_group(t.owner, t.group.id, patch).await.unwrap();
     let view = t.eyrie.effective(t.viewer, t.preview.id).await.unwrap();
     assert_eq!(view.group_type, GroupType::Odoo, "reading the type on a deployment reads the group's");

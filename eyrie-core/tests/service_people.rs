@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use eyrie_core::service::{DeploymentPatch, NewGroup, ProjectPatch};
 use eyrie_core::storage::{Index, Store};
-use eyrie_core::{Actor, ErrorKind, GroupType, InvitationState, OverrideTarget, Role, Settings, UserId};
+use eyrie_core::{Actor, ErrorKind, GroupType, InvitationState, OverrideTarget, Role, UserId};
 use eyrie_testkit::MemoryStore;
 use eyrie_testkit::fixtures::{Tenant, typical_tenant};
 
@@ -118,13 +118,7 @@ async fn only_the_owner_deletes_groups_transfers_ownership_and_blocks_the_portal
         .create_group(
             t.admin,
             t.project.id,
-            NewGroup {
-                name: "Empty".parse().unwrap(),
-                slug: None,
-                group_type: GroupType::None,
-                group_cluster_ids: [t.clusters[0].id].into(),
-                settings: Settings::default(),
-            },
+            NewGroup::new("Empty".parse().unwrap(), GroupType::None, [t.clusters[0].id].into()),
         )
         .await
         .unwrap();

@@ -198,13 +198,9 @@ async fn an_image_digest_change_redeploys_only_subscribed_deployments_in_deploy(
         .unwrap();
     assert_eq!(image.reference.as_str(), "ghcr.io/acme/odoo", "the tag is kept apart");
     let settings = Settings { image_id: Some(image.id), ..Settings::default() };
-    e.update_group(
-        t.owner,
-        t.group.id,
-        eyrie_core::service::GroupPatch { settings: Some(settings.into()), ..Default::default() },
-    )
-    .await
-    .unwrap();
+    e.update_group(t.owner, t.group.id, eyrie_core::service::GroupPatch::default().with_settings(settings.into()))
+        .await
+        .unwrap();
     // shop and preview run; sandbox is paused; preview is not subscribed.
     for (id, state, subscribed) in [
         (t.shop.id, LifecycleState::Deploy, true),

@@ -61,10 +61,8 @@ async fn deployment_limit_refuses_a_move_into_a_full_scope() {
     t.eyrie.move_deployment(t.admin, t.preview.id, tiny.id).await.unwrap();
     let e = t.eyrie.move_deployment(t.admin, t.sandbox.id, tiny.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PolicyViolation, "{e}");
-    let limit_too_low = ScopePatch {
-        config: Some(eyrie_core::ScopeConfigPatch { deployment_limit: Some(Some(0)), ..Default::default() }),
-        ..Default::default()
-    };
+    let limit_too_low = ScopePatch::default()
+        .with_config(eyrie_core::ScopeConfigPatch { deployment_limit: Some(Some(0)), ..Default::default() });
     assert_eq!(
         t.eyrie.update_scope(t.admin, tiny.id, limit_too_low).await.unwrap_err().kind(),
         ErrorKind::PolicyViolation
@@ -116,13 +114,11 @@ async fn moving_a_deployment_stays_within_its_group() {
         .create_group(
             t.admin,
             t.project.id,
-            eyrie_core::service::NewGroup {
-                name: "Other".parse().unwrap(),
-                slug: None,
-                group_type: eyrie_core::GroupType::None,
-                group_cluster_ids: [t.clusters[0].id].into(),
-                settings: Default::default(),
-            },
+            eyrie_core::service::NewGroup::new(
+                "Other".parse().unwrap(),
+                eyrie_core::GroupType::None,
+                [t.clusters[0].id].into(),
+            ),
         )
         .await
         .unwrap();
@@ -143,8 +139,7 @@ async fn restore_from_scope_must_be_another_scope_of_the_same_group() {
         ErrorKind::NotFound
     );
     let itself = ScopeConfig { restore_from_scope: Some(t.dev.id), ..ScopeConfig::default() };
-    let e =
-        t.eyrie.update_scope(t.admin, t.dev.id, ScopePatch { config: Some(itself.into()), ..Default::default() }).await;
+    let e = t.eyrie.update_scope(t.admin, t.dev.id, ScopePatch::default().with_config(itself.into())).await;
     assert_eq!(e.unwrap_err().kind(), ErrorKind::PolicyViolation);
 }
 
@@ -192,23 +187,17 @@ async fn managing_scopes_needs_admin() {
     let e = t.eyrie.create_scope(t.developer, t.group.id, new_scope("x", ScopeConfig::default()).unwrap()).await;
     assert_eq!(e.unwrap_err().kind(), ErrorKind::PermissionDenied);
     let cfg = ScopeConfig { role_to_admin: Role::User, ..ScopeConfig::default() };
-    let e = t
-        .eyrie
-        .update_scope(t.developer, t.dev.id, ScopePatch { config: Some(cfg.into()), ..Default::default() })
-        .await;
+    let e = t.eyrie.update_scope(t.developer, t.dev.id, ScopePatch::default().with_config(cfg.into())).await;
     assert_eq!(e.unwrap_err().kind(), ErrorKind::PermissionDenied);
 }
 
 #[tokio::test]
 async fn patches_change_only_the_fields_they_name() {
     let (t, _) = tenant().await;
-    let patch = ScopePatch {
-        config: Some(eyrie_core::ScopeConfigPatch {
-            monitor_log_delete_after_seconds: Some(Some(60)),
-            ..Default::default()
-        }),
+    let patch = ScopePatch::default().with_config(eyrie_core::ScopeConfigPatch {
+        monitor_log_delete_after_seconds: Some(Some(60)),
         ..Default::default()
-    };
+    });
     let prod = t.eyrie.update_scope(t.owner, t.prod.id, patch).await.unwrap();
     assert_eq!(prod.monitor_log_delete_after_seconds, Some(60));
     assert_eq!(prod.deployment_limit, Some(3), "the limit was not named, so it stays");

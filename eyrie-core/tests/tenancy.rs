@@ -128,13 +128,11 @@ async fn no_error_names_a_record_of_another_project() {
         .create_group(
             zoe,
             zulu,
-            eyrie_core::service::NewGroup {
-                name: "Zulu shop".parse().unwrap(),
-                slug: None,
-                group_type: eyrie_core::GroupType::Odoo,
-                group_cluster_ids: [t.clusters[0].id].into(),
-                settings: Default::default(),
-            },
+            eyrie_core::service::NewGroup::new(
+                "Zulu shop".parse().unwrap(),
+                eyrie_core::GroupType::Odoo,
+                [t.clusters[0].id].into(),
+            ),
         )
         .await
         .unwrap();

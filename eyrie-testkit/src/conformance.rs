@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use eyrie_core::service::{NewDeployment, NewGroup, NewProject, ScopeConfig, ScopePatch};
 use eyrie_core::storage::{Check, EntityKind, Index, Revision, Store, StoreExt, Transaction, UniqueKey};
-use eyrie_core::{Actor, ClusterState, Deployment, ErrorKind, GroupType, LifecycleState, Project, Role, Settings};
+use eyrie_core::{Actor, ClusterState, Deployment, ErrorKind, GroupType, LifecycleState, Project, Role};
 
 use crate::fixtures::{new_deployment, typical_tenant};
 
@@ -217,12 +217,9 @@ pub async fn refused_operations_change_nothing(store: Arc<dyn Store>) {
     let t = typical_tenant(store.clone()).await.expect("tenant");
     let e = &t.eyrie;
     let before = store.dump().await.expect("dump");
-    let group = |slug: &str| NewGroup {
-        name: "Other".parse().expect("name"),
-        slug: Some(slug.parse().expect("slug")),
-        group_type: GroupType::Pgo,
-        group_cluster_ids: t.clusters.iter().map(|c| c.id).collect(),
-        settings: Settings::default(),
+    let group = |slug: &str| {
+        NewGroup::new("Other".parse().expect("name"), GroupType::Pgo, t.clusters.iter().map(|c| c.id).collect())
+            .with_slug(slug.parse().expect("slug"))
     };
     let mut full = ScopeConfig { deployment_limit: Some(0), ..ScopeConfig::default() };
     full.priority = 1;
@@ -245,7 +242,7 @@ pub async fn refused_operations_change_nothing(store: Arc<dyn Store>) {
         ),
         (
             "limit below live deployments",
-            e.update_scope(t.owner, t.prod.id, ScopePatch { config: Some(full.into()), ..ScopePatch::default() })
+            e.update_scope(t.owner, t.prod.id, ScopePatch::default().with_config(full.into()))
                 .await
                 .expect_err("limit"),
         ),

@@ -156,7 +156,7 @@ pub fn new_deployment(name: &str, scope: &Scope) -> Result<NewDeployment> {
 
 /// A scope with code and name `code`.
 pub fn new_scope(code: &str, config: ScopeConfig) -> Result<NewScope> {
-    Ok(NewScope { name: code.parse()?, code: code.parse()?, config })
+    Ok(NewScope::new(code.parse()?, code.parse()?).with_config(config))
 }
 
 fn actor(u: &User) -> Actor {
@@ -199,13 +199,8 @@ pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
         .create_group(
             owner,
             project.id,
-            NewGroup {
-                name: "Shop".parse()?,
-                slug: None,
-                group_type: GroupType::Odoo,
-                group_cluster_ids: clusters.iter().map(|c| c.id).collect(),
-                settings: Settings { replicas: Some(2), ..Settings::default() },
-            },
+            NewGroup::new("Shop".parse()?, GroupType::Odoo, clusters.iter().map(|c| c.id).collect())
+                .with_settings(Settings { replicas: Some(2), ..Settings::default() }),
         )
         .await?;
     let prod = eyrie

@@ -58,16 +58,9 @@ async fn a_deployment_reaches_the_manifest_directory_through_the_engine() {
 
     let project = NewProject::new("Acme".parse().unwrap()).with_domain("acme.example".parse().unwrap());
     let project = eyrie.create_project(owner, project).await.unwrap();
-    let group = NewGroup {
-        name: "Shop".parse().unwrap(),
-        slug: None,
-        group_type: GroupType::Odoo,
-        group_cluster_ids: [cluster.id].into(),
-        settings: Settings::default(),
-    };
+    let group = NewGroup::new("Shop".parse().unwrap(), GroupType::Odoo, [cluster.id].into());
     let group = eyrie.create_group(owner, project.id, group).await.unwrap();
-    let scope =
-        NewScope { name: "prod".parse().unwrap(), code: "prod".parse().unwrap(), config: ScopeConfig::default() };
+    let scope = NewScope::new("prod".parse().unwrap(), "prod".parse().unwrap());
     let scope = eyrie.create_scope(owner, group.id, scope).await.unwrap();
     let deployment = NewDeployment {
         name: "shop".parse().unwrap(),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use eyrie_core::service::{NewCluster, NewConnection, NewGroup, NewProject, NewScope, ScopeConfig};
 use eyrie_core::storage::{Index, Store, StoreExt, Transaction};
-use eyrie_core::{Actor, ErrorKind, GroupType, Project, Result, Role, Settings, Slug};
+use eyrie_core::{Actor, ErrorKind, GroupType, Project, Result, Role, Slug};
 use futures::future::join_all;
 
 use crate::fixtures::{new_deployment, service_with, typical_tenant};
@@ -65,7 +65,7 @@ pub async fn race_scope_limit(store: Arc<dyn Store>) {
         .create_scope(
             t.owner,
             t.group.id,
-            NewScope { name: "QA".parse().expect("n"), code: "qa".parse().expect("c"), config },
+            NewScope::new("QA".parse().expect("n"), "qa".parse().expect("c")).with_config(config),
         )
         .await
         .expect("scope");
@@ -107,13 +107,7 @@ pub async fn race_group_slug(store: Arc<dyn Store>) {
     let results = race(16, |i| {
         let (e, owner, project, clusters) = (t.eyrie.clone(), t.owner, t.project.id, clusters.clone());
         async move {
-            let input = NewGroup {
-                name: format!("DB {i}").parse()?,
-                slug: Some("db".parse()?),
-                group_type: GroupType::Pgo,
-                group_cluster_ids: clusters,
-                settings: Settings::default(),
-            };
+            let input = NewGroup::new(format!("DB {i}").parse()?, GroupType::Pgo, clusters).with_slug("db".parse()?);
             e.create_group(owner, project, input).await
         }
     })
@@ -128,8 +122,7 @@ pub async fn race_scope_code(store: Arc<dyn Store>) {
     let results = race(16, |i| {
         let (e, owner, group) = (t.eyrie.clone(), t.owner, t.group.id);
         async move {
-            let input =
-                NewScope { name: format!("QA {i}").parse()?, code: "qa".parse()?, config: ScopeConfig::default() };
+            let input = NewScope::new(format!("QA {i}").parse()?, "qa".parse()?);
             e.create_scope(owner, group, input).await
         }
     })
