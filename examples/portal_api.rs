@@ -204,14 +204,7 @@ async fn create_deployment(
     Path(id): Path<u64>,
     Json(b): Json<NewDeploymentBody>,
 ) -> Created<Deployment> {
-    let input = NewDeployment {
-        name: b.name.parse()?,
-        slug: None,
-        scope_id: ScopeId(b.scope_id),
-        cluster_ids: Default::default(),
-        image_subscribed: false,
-        settings: Settings::default(),
-    };
+    let input = NewDeployment::new(b.name.parse()?, ScopeId(b.scope_id));
     created(app.eyrie.create_deployment(actor, GroupId(id), input).await?)
 }
 

@@ -118,14 +118,7 @@ async fn create_tenant(eyrie: &Eyrie, owner: Actor) -> Result<(Project, Vec<Depl
         let config = ScopeConfig { allow_drop, ..ScopeConfig::default() };
         let scope = NewScope::new(code.parse()?, code.parse()?).with_config(config);
         let scope = eyrie.create_scope(owner, group.id, scope).await?;
-        let input = NewDeployment {
-            name: name.parse()?,
-            slug: None,
-            scope_id: scope.id,
-            cluster_ids: Default::default(),
-            image_subscribed: true,
-            settings: Settings::default(),
-        };
+        let input = NewDeployment::new(name.parse()?, scope.id).with_image_subscribed(true);
         deployments.push(eyrie.create_deployment(owner, group.id, input).await?);
     }
     println!("Created the tenant {} ({}) with {} deployments.", project.name, project.id, deployments.len());

@@ -31,7 +31,7 @@ async fn every_field_a_tenant_fills_has_a_bound_and_is_refused_as_invalid_changi
     let too_big = Settings { params: params(10, MAX_PARAMS_BYTES / 10 + 1), ..Settings::default() };
     let control = Settings { params: BTreeMap::from([("k".into(), "a\u{0}b".into())]), ..Settings::default() };
     for (what, settings) in [("entries", too_many), ("bytes", too_big), ("control characters", control)] {
-        let patch = DeploymentPatch { settings: Some(settings.into()), ..DeploymentPatch::default() };
+        let patch = DeploymentPatch::default().with_settings(settings.into());
         let e = t.eyrie.update_deployment(t.owner, t.sandbox.id, patch).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Invalid, "params over the bound ({what}): {e}");
     }

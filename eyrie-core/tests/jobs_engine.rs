@@ -426,10 +426,8 @@ async fn the_desired_state_a_job_applies_is_fixed_when_the_job_starts() {
     let engine = r.engine.clone();
     let running = tokio::spawn(async move { engine.run_until_idle().await });
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let patch = eyrie_core::service::DeploymentPatch {
-        settings: Some(eyrie_core::SettingsPatch { replicas: Some(Some(5)), ..Default::default() }),
-        ..Default::default()
-    };
+    let patch = eyrie_core::service::DeploymentPatch::default()
+        .with_settings(eyrie_core::SettingsPatch { replicas: Some(Some(5)), ..Default::default() });
     r.t.eyrie.update_deployment(r.t.owner, d, patch).await.unwrap();
     r.fake.release(Op::EnsureNamespace);
     running.await.unwrap().unwrap();

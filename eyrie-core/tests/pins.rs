@@ -142,7 +142,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             "update_deployment",
             op!(|r| {
                 r.arm();
-                let patch = DeploymentPatch { name: Some("Renamed".parse()?), ..DeploymentPatch::default() };
+                let patch = DeploymentPatch::default().with_name("Renamed".parse()?);
                 r.t.eyrie.update_deployment(r.t.admin, r.t.sandbox.id, patch).await.map(drop)
             }),
         ),

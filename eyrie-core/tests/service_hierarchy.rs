@@ -105,10 +105,7 @@ async fn deployment_inherits_type_and_settings_and_the_view_says_where_from() {
     assert_eq!(view.group_type, GroupType::Odoo, "reading the type on a deployment reads the group's");
     assert_eq!((view.replicas.value, view.replicas.source), (4, Source::Group));
     assert_eq!(view.host.unwrap().value, "preview.stage.acme.example");
-    let own = DeploymentPatch {
-        settings: Some(Settings { replicas: Some(1), ..Settings::default() }.into()),
-        ..Default::default()
-    };
+    let own = DeploymentPatch::default().with_settings(Settings { replicas: Some(1), ..Settings::default() }.into());
     t.eyrie.update_deployment(t.developer, t.preview.id, own).await.unwrap();
     let view = t.eyrie.effective(t.viewer, t.preview.id).await.unwrap();
     assert_eq!((view.replicas.value, view.replicas.source), (1, Source::Deployment));
@@ -121,7 +118,7 @@ async fn deployment_slug_is_unique_within_its_group() {
     let e =
         t.eyrie.create_deployment(t.developer, t.group.id, new_deployment("shop", &t.dev).unwrap()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-    let slug_patch = DeploymentPatch { slug: Some(Slug::from_name("sandbox")), ..Default::default() };
+    let slug_patch = DeploymentPatch::default().with_slug(Slug::from_name("sandbox"));
     let e = t.eyrie.update_deployment(t.developer, t.preview.id, slug_patch).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
 }
@@ -160,7 +157,7 @@ async fn changing_branch_image_or_commit_appends_a_version_and_other_edits_do_no
         .await
         .unwrap();
     assert_eq!(e.list_versions(t.viewer, t.sandbox.id).await.unwrap().len(), 1, "created with version 1");
-    let rename = DeploymentPatch { name: Some("Sandbox 2".parse().unwrap()), ..Default::default() };
+    let rename = DeploymentPatch::default().with_name("Sandbox 2".parse().unwrap());
     e.update_deployment(t.developer, t.sandbox.id, rename).await.unwrap();
     assert_eq!(e.list_versions(t.viewer, t.sandbox.id).await.unwrap().len(), 1, "a rename is not a version");
     let settings = Settings {
@@ -170,13 +167,9 @@ async fn changing_branch_image_or_commit_appends_a_version_and_other_edits_do_no
         commit_ref: Some("0a1b2c3".parse().unwrap()),
         ..Settings::default()
     };
-    e.update_deployment(
-        t.developer,
-        t.sandbox.id,
-        DeploymentPatch { settings: Some(settings.into()), ..Default::default() },
-    )
-    .await
-    .unwrap();
+    e.update_deployment(t.developer, t.sandbox.id, DeploymentPatch::default().with_settings(settings.into()))
+        .await
+        .unwrap();
     let versions = e.list_versions(t.viewer, t.sandbox.id).await.unwrap();
     assert_eq!(versions.len(), 2);
     let last = &versions[1];
@@ -208,7 +201,7 @@ async fn a_refused_call_leaves_the_store_unchanged() {
     let store = Arc::new(MemoryStore::new());
     let t = typical_tenant(store.clone()).await.unwrap();
     let before = store.dump().await.unwrap();
-    let bad = DeploymentPatch { cluster_ids: Some([t.clusters[1].id].into()), ..Default::default() };
+    let bad = DeploymentPatch::default().with_cluster_ids([t.clusters[1].id].into());
     let e = t.eyrie.update_deployment(t.owner, t.shop.id, bad).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PolicyViolation, "prod only allows the first cluster: {e}");
     let e = t.eyrie.update_deployment(t.viewer, t.shop.id, DeploymentPatch::default()).await.unwrap_err();

@@ -62,7 +62,7 @@ async fn only_the_invitee_answers_and_only_admins_invite() {
 async fn the_most_specific_grant_wins_in_both_directions() {
     let (t, _) = tenant().await;
     // Upwards: Uma is a user in the project but developer on sandbox.
-    let rename = || DeploymentPatch { name: Some("Renamed".parse().unwrap()), ..Default::default() };
+    let rename = || DeploymentPatch::default().with_name("Renamed".parse().unwrap());
     t.eyrie.update_deployment(t.viewer, t.sandbox.id, rename()).await.unwrap();
     assert_eq!(
         t.eyrie.update_deployment(t.viewer, t.preview.id, rename()).await.unwrap_err().kind(),
@@ -190,7 +190,7 @@ async fn users_read_developers_edit_deployments_admins_edit_the_project() {
     let (t, _) = tenant().await;
     t.eyrie.get_deployment(t.viewer, t.shop.id).await.unwrap();
     t.eyrie.list_groups(t.viewer, t.project.id).await.unwrap();
-    let rename = DeploymentPatch { name: Some("Shop!".parse().unwrap()), ..Default::default() };
+    let rename = DeploymentPatch::default().with_name("Shop!".parse().unwrap());
     t.eyrie.update_deployment(t.developer, t.shop.id, rename).await.unwrap();
     let patch = ProjectPatch::default().with_domain(None);
     assert_eq!(

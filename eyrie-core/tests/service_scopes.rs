@@ -98,7 +98,7 @@ async fn moving_a_deployment_needs_role_to_admin_of_both_scopes_and_its_clusters
     // The developer passes dev's role_to_admin (developer) but not prod's (admin).
     let e = t.eyrie.move_deployment(t.developer, t.sandbox.id, t.prod.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
-    let pinned = DeploymentPatch { cluster_ids: Some([t.clusters[1].id].into()), ..Default::default() };
+    let pinned = DeploymentPatch::default().with_cluster_ids([t.clusters[1].id].into());
     t.eyrie.update_deployment(t.admin, t.sandbox.id, pinned).await.unwrap();
     let e = t.eyrie.move_deployment(t.admin, t.sandbox.id, t.prod.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PolicyViolation, "its cluster is not allowed in prod: {e}");
@@ -207,12 +207,12 @@ async fn patches_change_only_the_fields_they_name() {
     let mut params = std::collections::BTreeMap::new();
     params.insert("workers".to_owned(), Some("4".to_owned()));
     let settings = eyrie_core::SettingsPatch { params: params.clone(), ..Default::default() };
-    let patch = eyrie_core::service::DeploymentPatch { settings: Some(settings), ..Default::default() };
+    let patch = eyrie_core::service::DeploymentPatch::default().with_settings(settings);
     let d = t.eyrie.update_deployment(t.owner, t.sandbox.id, patch).await.unwrap();
     let mut more = std::collections::BTreeMap::new();
     more.insert("db_filter".to_owned(), Some("^sandbox$".to_owned()));
     let settings = eyrie_core::SettingsPatch { replicas: Some(Some(1)), params: more, ..Default::default() };
-    let patch = eyrie_core::service::DeploymentPatch { settings: Some(settings), ..Default::default() };
+    let patch = eyrie_core::service::DeploymentPatch::default().with_settings(settings);
     let d2 = t.eyrie.update_deployment(t.owner, t.sandbox.id, patch).await.unwrap();
     assert_eq!(d.settings.params.get("workers").map(String::as_str), Some("4"));
     assert_eq!(d2.settings.params.get("workers").map(String::as_str), Some("4"), "a key not named stays");
@@ -220,7 +220,7 @@ async fn patches_change_only_the_fields_they_name() {
     assert_eq!(d2.settings.replicas, Some(1));
     params.insert("workers".to_owned(), None);
     let settings = eyrie_core::SettingsPatch { params, replicas: Some(None), ..Default::default() };
-    let patch = eyrie_core::service::DeploymentPatch { settings: Some(settings), ..Default::default() };
+    let patch = eyrie_core::service::DeploymentPatch::default().with_settings(settings);
     let d3 = t.eyrie.update_deployment(t.owner, t.sandbox.id, patch).await.unwrap();
     assert!(!d3.settings.params.contains_key("workers") && d3.settings.replicas.is_none(), "removed and cleared");
 }

@@ -13,7 +13,7 @@ use eyrie_core::service::{NewDeployment, NewGroup, NewProject, ScopeConfig, Scop
 use eyrie_core::storage::{Check, EntityKind, Index, Revision, Store, StoreExt, Transaction, UniqueKey};
 use eyrie_core::{Actor, ClusterState, Deployment, ErrorKind, GroupType, LifecycleState, Project, Role};
 
-use crate::fixtures::{new_deployment, typical_tenant};
+use crate::fixtures::typical_tenant;
 
 mod layer;
 mod model;
@@ -232,10 +232,7 @@ pub async fn refused_operations_change_nothing(store: Arc<dyn Store>) {
             e.create_deployment(
                 t.owner,
                 t.group.id,
-                NewDeployment {
-                    scope_id: eyrie_core::ScopeId(u64::MAX),
-                    ..new_deployment("x", &t.prod).expect("input")
-                },
+                NewDeployment::new("x".parse().expect("name"), eyrie_core::ScopeId(u64::MAX)),
             )
             .await
             .expect_err("unknown scope"),

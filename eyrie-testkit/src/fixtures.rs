@@ -144,14 +144,7 @@ async fn user(eyrie: &Eyrie, name: &str, email: &str, platform_admin: bool) -> R
 
 /// A deployment named `name` in `scope`, inheriting everything, subscribed to its image.
 pub fn new_deployment(name: &str, scope: &Scope) -> Result<NewDeployment> {
-    Ok(NewDeployment {
-        name: name.parse()?,
-        slug: None,
-        scope_id: scope.id,
-        cluster_ids: BTreeSet::new(),
-        image_subscribed: true,
-        settings: Settings::default(),
-    })
+    Ok(NewDeployment::new(name.parse()?, scope.id).with_image_subscribed(true))
 }
 
 /// A scope with code and name `code`.

@@ -62,14 +62,7 @@ async fn a_deployment_reaches_the_manifest_directory_through_the_engine() {
     let group = eyrie.create_group(owner, project.id, group).await.unwrap();
     let scope = NewScope::new("prod".parse().unwrap(), "prod".parse().unwrap());
     let scope = eyrie.create_scope(owner, group.id, scope).await.unwrap();
-    let deployment = NewDeployment {
-        name: "shop".parse().unwrap(),
-        slug: None,
-        scope_id: scope.id,
-        cluster_ids: Default::default(),
-        image_subscribed: false,
-        settings: Settings::default(),
-    };
+    let deployment = NewDeployment::new("shop".parse().unwrap(), scope.id);
     let shop = eyrie.create_deployment(owner, group.id, deployment).await.unwrap();
 
     for action in [JobAction::Initialize, JobAction::Deploy] {

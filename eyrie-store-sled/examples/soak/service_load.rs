@@ -218,7 +218,7 @@ async fn writer(world: &World, w: u64, deadline: Instant, progress: &Progress) {
                     params: BTreeMap::from([("writer".to_string(), format!("w{w}-{next}"))]),
                     ..Settings::default()
                 };
-                let patch = DeploymentPatch { settings: Some(settings.into()), ..DeploymentPatch::default() };
+                let patch = DeploymentPatch::default().with_settings(settings.into());
                 world.count(progress, 1, world.eyrie.update_deployment(actor, id, patch).await);
             }
             _ => {
