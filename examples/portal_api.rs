@@ -253,7 +253,7 @@ async fn demo_users(eyrie: &Eyrie) -> Result<Vec<(String, UserId)>> {
         let user = match eyrie.find_user_by_email(Actor::System, &email).await? {
             Some(u) => u,
             None => {
-                let input = NewUser { name: name.parse()?, email, platform_admin: false };
+                let input = NewUser::new(name.parse()?, email);
                 eyrie.register_user(Actor::System, input).await?
             }
         };
@@ -336,14 +336,9 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         let eyrie = Eyrie::builder().data_dir(data.path()).build().await.unwrap();
         let engine = Engine::builder(&eyrie).manifest_dir(data.path().join("manifests")).build().unwrap();
-        let root =
-            NewUser { name: "Root".parse().unwrap(), email: "root@example.org".parse().unwrap(), platform_admin: true };
+        let root = NewUser::new("Root".parse().unwrap(), "root@example.org".parse().unwrap()).with_platform_admin(true);
         let root = eyrie.actor(eyrie.register_user(Actor::System, root).await.unwrap().id).await.unwrap();
-        let cluster = NewCluster {
-            name: "Cluster 9".parse().unwrap(),
-            uid: "uid-9".parse().unwrap(),
-            connection: NewConnection::InCluster,
-        };
+        let cluster = NewCluster::new("Cluster 9".parse().unwrap(), "uid-9".parse().unwrap(), NewConnection::InCluster);
         let cluster = eyrie.create_cluster(root, cluster).await.unwrap();
         for state in [ClusterState::Init, ClusterState::Active] {
             eyrie.transition_cluster(root, cluster.id, state).await.unwrap();
@@ -351,11 +346,7 @@ mod tests {
         let mut users = HashMap::new();
         let mut tokens = HashMap::new();
         for who in ["owner", "viewer", "stranger"] {
-            let input = NewUser {
-                name: who.parse().unwrap(),
-                email: format!("{who}@example.org").parse().unwrap(),
-                platform_admin: false,
-            };
+            let input = NewUser::new(who.parse().unwrap(), format!("{who}@example.org").parse().unwrap());
             let user = eyrie.register_user(Actor::System, input).await.unwrap();
             let t = token().unwrap();
             tokens.insert(t.clone(), user.id);

@@ -103,7 +103,7 @@ async fn main() -> Result<()> {
 /// The tenant: created through the service, so every rule and audit event applies.
 async fn create_tenant(eyrie: &Eyrie, owner: Actor) -> Result<(Project, Vec<Deployment>)> {
     let root = user(eyrie, "Root", "root@platform.example", true).await?;
-    let input = NewCluster { name: "EU 1".parse()?, uid: "eu-1".parse()?, connection: NewConnection::InCluster };
+    let input = NewCluster::new("EU 1".parse()?, "eu-1".parse()?, NewConnection::InCluster);
     let cluster = eyrie.create_cluster(root, input).await?;
     for state in [ClusterState::Init, ClusterState::Active] {
         eyrie.transition_cluster(root, cluster.id, state).await?;
@@ -130,7 +130,11 @@ async fn user(eyrie: &Eyrie, name: &str, email: &str, platform_admin: bool) -> R
     let email: Email = email.parse()?;
     let user = match eyrie.find_user_by_email(Actor::System, &email).await? {
         Some(u) => u,
-        None => eyrie.register_user(Actor::System, NewUser { name: name.parse()?, email, platform_admin }).await?,
+        None => {
+            eyrie
+                .register_user(Actor::System, NewUser::new(name.parse()?, email).with_platform_admin(platform_admin))
+                .await?
+        }
     };
     eyrie.actor(user.id).await
 }

@@ -11,8 +11,7 @@ use eyrie_testkit::fixtures::{Tenant, new_deployment, new_scope, typical_tenant}
 
 async fn with_zoe() -> (Tenant, Actor, Project) {
     let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
-    let zoe =
-        NewUser { name: "Zoe".parse().unwrap(), email: "zoe@zulu.example".parse().unwrap(), platform_admin: false };
+    let zoe = NewUser::new("Zoe".parse().unwrap(), "zoe@zulu.example".parse().unwrap());
     let zoe = Actor::user(t.eyrie.register_user(Actor::System, zoe).await.unwrap().id);
     let zulu = NewProject::new("Zulu".parse().unwrap());
     let zulu = t.eyrie.create_project(zoe, zulu).await.unwrap();

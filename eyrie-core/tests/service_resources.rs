@@ -45,11 +45,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 #[tokio::test]
 async fn only_platform_administrators_manage_clusters() {
     let (t, _) = tenant().await;
-    let input = NewCluster {
-        name: "EU 3".parse().unwrap(),
-        uid: "uid-eu-3".parse().unwrap(),
-        connection: NewConnection::InCluster,
-    };
+    let input = NewCluster::new("EU 3".parse().unwrap(), "uid-eu-3".parse().unwrap(), NewConnection::InCluster);
     for actor in [t.owner, t.admin, t.developer] {
         assert_eq!(t.eyrie.create_cluster(actor, input.clone()).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
         let e = t.eyrie.transition_cluster(actor, t.clusters[0].id, ClusterState::Transitioning).await.unwrap_err();
@@ -99,11 +95,7 @@ async fn a_cluster_used_by_a_live_deployment_cannot_be_deleted() {
 #[tokio::test]
 async fn cluster_uid_is_unique() {
     let (t, _) = tenant().await;
-    let input = NewCluster {
-        name: "Copy".parse().unwrap(),
-        uid: "uid-eu-1".parse().unwrap(),
-        connection: NewConnection::InCluster,
-    };
+    let input = NewCluster::new("Copy".parse().unwrap(), "uid-eu-1".parse().unwrap(), NewConnection::InCluster);
     assert_eq!(t.eyrie.create_cluster(t.root, input).await.unwrap_err().kind(), ErrorKind::AlreadyExists);
 }
 

@@ -23,8 +23,7 @@ fn id(actor: Actor) -> UserId {
 /// The typical tenant, plus Zoe: a registered user who owns another project.
 async fn with_stranger() -> (Tenant, Actor, ProjectId) {
     let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
-    let zoe =
-        NewUser { name: "Zoe".parse().unwrap(), email: "zoe@zulu.example".parse().unwrap(), platform_admin: false };
+    let zoe = NewUser::new("Zoe".parse().unwrap(), "zoe@zulu.example".parse().unwrap());
     let zoe = t.eyrie.actor(t.eyrie.register_user(Actor::System, zoe).await.unwrap().id).await.unwrap();
     let zulu = NewProject::new("Zulu".parse().unwrap());
     let zulu = t.eyrie.create_project(zoe, zulu).await.unwrap();
@@ -47,14 +46,9 @@ async fn identity_comes_from_the_store_an_unknown_user_is_refused_everything() {
     let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
     let ghost = Actor::user(UserId(MISSING));
     assert_eq!(t.eyrie.actor(UserId(MISSING)).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
-    let cluster = NewCluster {
-        name: "Rogue".parse().unwrap(),
-        uid: "rogue".parse().unwrap(),
-        connection: NewConnection::InCluster,
-    };
+    let cluster = NewCluster::new("Rogue".parse().unwrap(), "rogue".parse().unwrap(), NewConnection::InCluster);
     assert_eq!(t.eyrie.create_cluster(ghost, cluster).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
-    let admin =
-        NewUser { name: "Mallory".parse().unwrap(), email: "m@evil.example".parse().unwrap(), platform_admin: true };
+    let admin = NewUser::new("Mallory".parse().unwrap(), "m@evil.example".parse().unwrap()).with_platform_admin(true);
     assert_eq!(t.eyrie.register_user(ghost, admin).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
     let p = NewProject::new("Ghost".parse().unwrap());
     assert_eq!(t.eyrie.create_project(ghost, p).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
@@ -65,15 +59,10 @@ async fn identity_comes_from_the_store_an_unknown_user_is_refused_everything() {
 #[tokio::test]
 async fn identity_comes_from_the_store_only_a_stored_platform_administrator_manages_clusters() {
     let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
-    let cluster = || NewCluster {
-        name: "EU 3".parse().unwrap(),
-        uid: "uid-eu-3".parse().unwrap(),
-        connection: NewConnection::InCluster,
-    };
+    let cluster = || NewCluster::new("EU 3".parse().unwrap(), "uid-eu-3".parse().unwrap(), NewConnection::InCluster);
     // The owner is an ordinary registered user: no Actor can say otherwise.
     assert_eq!(t.eyrie.create_cluster(t.owner, cluster()).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
-    let admin =
-        NewUser { name: "Mallory".parse().unwrap(), email: "m@evil.example".parse().unwrap(), platform_admin: true };
+    let admin = NewUser::new("Mallory".parse().unwrap(), "m@evil.example".parse().unwrap()).with_platform_admin(true);
     assert_eq!(t.eyrie.register_user(t.owner, admin).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
     assert!(t.eyrie.create_cluster(t.root, cluster()).await.is_ok(), "root is stored as a platform administrator");
 }

@@ -277,9 +277,9 @@ fn user_of(actor: Actor) -> eyrie_core::UserId {
 }
 
 fn crate_cluster() -> eyrie_core::service::NewCluster {
-    eyrie_core::service::NewCluster {
-        name: "Rogue".parse().expect("name"),
-        uid: "uid-rogue".parse().expect("uid"),
-        connection: eyrie_core::service::NewConnection::InCluster,
-    }
+    eyrie_core::service::NewCluster::new(
+        "Rogue".parse().expect("name"),
+        "uid-rogue".parse().expect("uid"),
+        eyrie_core::service::NewConnection::InCluster,
+    )
 }

@@ -139,7 +139,9 @@ pub struct Tenant {
 }
 
 async fn user(eyrie: &Eyrie, name: &str, email: &str, platform_admin: bool) -> Result<User> {
-    eyrie.register_user(Actor::System, NewUser { name: name.parse()?, email: email.parse()?, platform_admin }).await
+    eyrie
+        .register_user(Actor::System, NewUser::new(name.parse()?, email.parse()?).with_platform_admin(platform_admin))
+        .await
 }
 
 /// A deployment named `name` in `scope`, inheriting everything, subscribed to its image.
@@ -175,11 +177,11 @@ pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
         let c = eyrie
             .create_cluster(
                 root,
-                NewCluster {
-                    name: name.parse()?,
-                    uid: uid.parse()?,
-                    connection: NewConnection::Kubeconfig(SecretString::new(format!("kubeconfig-of-{uid}"))),
-                },
+                NewCluster::new(
+                    name.parse()?,
+                    uid.parse()?,
+                    NewConnection::Kubeconfig(SecretString::new(format!("kubeconfig-of-{uid}"))),
+                ),
             )
             .await?;
         eyrie.transition_cluster(root, c.id, ClusterState::Init).await?;

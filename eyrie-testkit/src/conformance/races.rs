@@ -150,11 +150,7 @@ pub async fn race_cluster_uid(store: Arc<dyn Store>) {
     let results = race(16, |i| {
         let e = e.clone();
         async move {
-            let input = NewCluster {
-                name: format!("Twin {i}").parse()?,
-                uid: "uid-twin".parse()?,
-                connection: NewConnection::InCluster,
-            };
+            let input = NewCluster::new(format!("Twin {i}").parse()?, "uid-twin".parse()?, NewConnection::InCluster);
             e.create_cluster(Actor::System, input).await
         }
     })
