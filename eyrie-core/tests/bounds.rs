@@ -45,15 +45,8 @@ async fn every_field_a_tenant_fills_has_a_bound_and_is_refused_as_invalid_changi
     assert_eq!(e.kind(), ErrorKind::Invalid, "job parameters: {e}");
 
     for bucket in ["ab", "Upper", "-lead", &"b".repeat(64), "under_score"] {
-        let ds = NewDatasource {
-            name: "Backups".parse().unwrap(),
-            data_type: DataType::S3like,
-            usage: DatasourceUsage::RemoteBackup,
-            endpoint: None,
-            bucket: Some(bucket.into()),
-            connection: None,
-            credentials: None,
-        };
+        let ds = NewDatasource::new("Backups".parse().unwrap(), DataType::S3like, DatasourceUsage::RemoteBackup)
+            .with_bucket(bucket);
         let e = t.eyrie.create_datasource(t.admin, t.project.id, ds).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Invalid, "bucket {bucket:?}: {e}");
     }

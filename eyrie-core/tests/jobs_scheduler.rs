@@ -97,13 +97,9 @@ async fn a_new_digest_redeploys_subscribed_deployments_once() {
         .eyrie
         .create_image(
             t.developer,
-            NewImage {
-                project_id: Some(t.project.id),
-                repository_id: None,
-                reference: "ghcr.io/acme/odoo".parse().unwrap(),
-                tag: Some("17.0".parse().unwrap()),
-                digest: None,
-            },
+            NewImage::new("ghcr.io/acme/odoo".parse().unwrap())
+                .with_project_id(t.project.id)
+                .with_tag("17.0".parse().unwrap()),
         )
         .await
         .unwrap();

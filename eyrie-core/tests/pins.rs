@@ -217,10 +217,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             op!(|r| {
                 let repo = r.t.eyrie.create_repository(r.t.admin, repository(r)?).await?;
                 r.arm();
-                r.t.eyrie
-                    .create_branch(r.t.admin, NewBranch { repository_id: repo.id, name: "main".parse()? })
-                    .await
-                    .map(drop)
+                r.t.eyrie.create_branch(r.t.admin, NewBranch::new(repo.id, "main".parse()?)).await.map(drop)
             }),
         ),
         (
@@ -243,15 +240,8 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             "create_datasource",
             op!(|r| {
                 r.arm();
-                let ds = NewDatasource {
-                    name: "Backups".parse()?,
-                    data_type: DataType::S3like,
-                    usage: DatasourceUsage::RemoteBackup,
-                    endpoint: None,
-                    bucket: Some("acme-backups".into()),
-                    connection: None,
-                    credentials: None,
-                };
+                let ds = NewDatasource::new("Backups".parse()?, DataType::S3like, DatasourceUsage::RemoteBackup)
+                    .with_bucket("acme-backups");
                 r.t.eyrie.create_datasource(r.t.admin, r.t.project.id, ds).await.map(drop)
             }),
         ),
@@ -337,22 +327,12 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
 }
 
 fn repository(r: &Rig) -> Result<NewRepository> {
-    Ok(NewRepository {
-        project_id: Some(r.t.project.id),
-        group_type: None,
-        name: "Shop".parse()?,
-        url: "https://git.example/acme/shop.git".parse()?,
-    })
+    Ok(NewRepository::new("Shop".parse()?, "https://git.example/acme/shop.git".parse()?)
+        .with_project_id(r.t.project.id))
 }
 
 fn image(r: &Rig) -> Result<NewImage> {
-    Ok(NewImage {
-        project_id: Some(r.t.project.id),
-        repository_id: None,
-        reference: "registry.example/acme/shop".parse()?,
-        tag: None,
-        digest: None,
-    })
+    Ok(NewImage::new("registry.example/acme/shop".parse()?).with_project_id(r.t.project.id))
 }
 
 #[tokio::test]

@@ -130,29 +130,20 @@ async fn changing_branch_image_or_commit_appends_a_version_and_other_edits_do_no
     let repo = e
         .create_repository(
             t.developer,
-            NewRepository {
-                project_id: Some(t.project.id),
-                group_type: Some(GroupType::Odoo),
-                name: "addons".parse().unwrap(),
-                url: "https://git.example/acme/addons.git".parse().unwrap(),
-            },
+            NewRepository::new("addons".parse().unwrap(), "https://git.example/acme/addons.git".parse().unwrap())
+                .with_project_id(t.project.id)
+                .with_group_type(GroupType::Odoo),
         )
         .await
         .unwrap();
-    let branch = e
-        .create_branch(t.developer, NewBranch { repository_id: repo.id, name: "17.0".parse().unwrap() })
-        .await
-        .unwrap();
+    let branch = e.create_branch(t.developer, NewBranch::new(repo.id, "17.0".parse().unwrap())).await.unwrap();
     let image = e
         .create_image(
             t.developer,
-            NewImage {
-                project_id: Some(t.project.id),
-                repository_id: Some(repo.id),
-                reference: "ghcr.io/acme/odoo".parse().unwrap(),
-                tag: Some("17.0".parse().unwrap()),
-                digest: None,
-            },
+            NewImage::new("ghcr.io/acme/odoo".parse().unwrap())
+                .with_project_id(t.project.id)
+                .with_repository_id(repo.id)
+                .with_tag("17.0".parse().unwrap()),
         )
         .await
         .unwrap();

@@ -146,14 +146,11 @@ async fn restore_from_scope_must_be_another_scope_of_the_same_group() {
 #[tokio::test]
 async fn backup_destination_must_be_an_s3like_datasource_of_the_project() {
     let (t, _) = tenant().await;
-    let ds = |data_type| NewDatasource {
-        name: "Backups".parse().unwrap(),
-        data_type,
-        usage: DatasourceUsage::RemoteBackup,
-        endpoint: Some("https://s3.example".parse().unwrap()),
-        bucket: Some("acme-backups".into()),
-        connection: None,
-        credentials: Some(eyrie_core::SecretString::new("AKIA/secret")),
+    let ds = |data_type| {
+        NewDatasource::new("Backups".parse().unwrap(), data_type, DatasourceUsage::RemoteBackup)
+            .with_endpoint("https://s3.example".parse().unwrap())
+            .with_bucket("acme-backups")
+            .with_credentials(eyrie_core::SecretString::new("AKIA/secret"))
     };
     let s3 = t.eyrie.create_datasource(t.admin, t.project.id, ds(DataType::S3like)).await.unwrap();
     let db = t.eyrie.create_datasource(t.admin, t.project.id, ds(DataType::Database)).await.unwrap();

@@ -152,15 +152,10 @@ async fn sealed_blobs_go_only_to_those_who_may_open_them() {
     for c in t.eyrie.list_clusters(t.root).await.unwrap() {
         assert!(matches!(c.connection, ClusterConnection::Kubeconfig(_)), "{}", c.slug);
     }
-    let ds = NewDatasource {
-        name: "Backups".parse().unwrap(),
-        data_type: DataType::S3like,
-        usage: DatasourceUsage::RemoteBackup,
-        endpoint: None,
-        bucket: Some("acme-backups".into()),
-        connection: Some(SecretString::new("postgres://u:p@db/x")),
-        credentials: Some(SecretString::new("AKIA-x")),
-    };
+    let ds = NewDatasource::new("Backups".parse().unwrap(), DataType::S3like, DatasourceUsage::RemoteBackup)
+        .with_bucket("acme-backups")
+        .with_connection(SecretString::new("postgres://u:p@db/x"))
+        .with_credentials(SecretString::new("AKIA-x"));
     t.eyrie.create_datasource(t.admin, t.project.id, ds).await.unwrap();
     let seen = t.eyrie.list_datasources(t.developer, t.project.id).await.unwrap();
     assert!(seen[0].connection.is_none() && seen[0].credentials.is_none(), "a developer may not open them");

@@ -298,15 +298,12 @@ pub const KNOWN_PLAIN: [&str; 2] = ["acme-backups-bucket", "olivia@acme.example"
 pub async fn write_known_secrets(store: Arc<dyn Store>) -> Result<Tenant> {
     use eyrie_core::service::NewDatasource;
     let t = typical_tenant(store).await?;
-    let input = NewDatasource {
-        name: "Backups".parse()?,
-        data_type: eyrie_core::DataType::S3like,
-        usage: eyrie_core::DatasourceUsage::RemoteBackup,
-        endpoint: Some("https://s3.example".parse()?),
-        bucket: Some(KNOWN_PLAIN[0].to_owned()),
-        connection: Some(SecretString::new(format!("postgres://u:{}@db/x", KNOWN_SECRETS[2]))),
-        credentials: Some(SecretString::new(KNOWN_SECRETS[3])),
-    };
+    let input =
+        NewDatasource::new("Backups".parse()?, eyrie_core::DataType::S3like, eyrie_core::DatasourceUsage::RemoteBackup)
+            .with_endpoint("https://s3.example".parse()?)
+            .with_bucket(KNOWN_PLAIN[0].to_owned())
+            .with_connection(SecretString::new(format!("postgres://u:{}@db/x", KNOWN_SECRETS[2])))
+            .with_credentials(SecretString::new(KNOWN_SECRETS[3]));
     t.eyrie.create_datasource(t.admin, t.project.id, input).await?;
     Ok(t)
 }
