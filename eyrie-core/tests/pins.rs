@@ -184,7 +184,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             op!(|r| {
                 let monitors = r.t.store.children::<Monitor>(Index::DeploymentMonitors(r.t.shop.id)).await?;
                 r.arm();
-                let patch = eyrie_core::service::MonitorPatch { interval_seconds: Some(120), ..Default::default() };
+                let patch = eyrie_core::service::MonitorPatch::default().with_interval_seconds(120);
                 r.t.eyrie.update_monitor(r.t.admin, monitors[0].value.id, patch).await.map(drop)
             }),
         ),
