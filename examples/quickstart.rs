@@ -115,7 +115,7 @@ async fn create_tenant(eyrie: &Eyrie, owner: Actor) -> Result<(Project, Vec<Depl
     let group = eyrie.create_group(owner, project.id, group).await?;
     let mut deployments = Vec::new();
     for (code, name, allow_drop) in [("prod", "shop", false), ("dev", "sandbox", true)] {
-        let config = ScopeConfig { allow_drop, ..ScopeConfig::default() };
+        let config = ScopeConfig::default().with_allow_drop(allow_drop);
         let scope = NewScope::new(code.parse()?, code.parse()?).with_config(config);
         let scope = eyrie.create_scope(owner, group.id, scope).await?;
         let input = NewDeployment::new(name.parse()?, scope.id).with_image_subscribed(true);

@@ -41,7 +41,7 @@ async fn a_claim_equal_to_below_or_above_another_projects_claim_is_refused_namin
     // A scope's root_subdomain is a claim as well.
     let group = NewGroup::new("Zulu shop".parse().unwrap(), GroupType::Odoo, [t.clusters[0].id].into());
     let group = t.eyrie.create_group(zoe, zulu.id, group).await.unwrap();
-    let config = ScopeConfig { root_subdomain: Some("preview.acme.example".parse().unwrap()), ..Default::default() };
+    let config = ScopeConfig::default().with_root_subdomain("preview.acme.example".parse().unwrap());
     let e = t.eyrie.create_scope(zoe, group.id, new_scope("stage", config).unwrap()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PolicyViolation, "{e}");
     assert_eq!(t.eyrie.get_project(t.owner, t.project.id).await.unwrap().domain, "acme.example".parse().ok());

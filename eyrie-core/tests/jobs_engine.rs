@@ -427,7 +427,7 @@ async fn the_desired_state_a_job_applies_is_fixed_when_the_job_starts() {
     let running = tokio::spawn(async move { engine.run_until_idle().await });
     tokio::time::sleep(Duration::from_secs(1)).await;
     let patch = eyrie_core::service::DeploymentPatch::default()
-        .with_settings(eyrie_core::SettingsPatch { replicas: Some(Some(5)), ..Default::default() });
+        .with_settings(eyrie_core::SettingsPatch::default().with_replicas(Some(5)));
     r.t.eyrie.update_deployment(r.t.owner, d, patch).await.unwrap();
     r.fake.release(Op::EnsureNamespace);
     running.await.unwrap().unwrap();

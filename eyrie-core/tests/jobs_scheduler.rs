@@ -62,14 +62,12 @@ async fn the_drop_timer_fires_only_where_the_scope_allows_drops() {
     let entered = t.eyrie.get_deployment(t.owner, t.sandbox.id).await.unwrap().entered_deploy_at.unwrap();
     let drop_at = entered.plus_seconds(7 * 86_400);
     // allow_drop = false: the drop never fires, the pause still does.
-    let no_drop = ScopeConfig {
-        allow_drop: false,
-        role_to_admin: eyrie_core::Role::Developer,
-        deployment_pause_after_seconds: Some(8 * 3600),
-        deployment_drop_after_seconds: Some(7 * 86_400),
-        priority: 10,
-        ..ScopeConfig::default()
-    };
+    let no_drop = ScopeConfig::default()
+        .with_allow_drop(false)
+        .with_role_to_admin(eyrie_core::Role::Developer)
+        .with_deployment_pause_after_seconds(8 * 3600)
+        .with_deployment_drop_after_seconds(7 * 86_400)
+        .with_priority(10);
     t.eyrie.update_scope(t.owner, t.dev.id, ScopePatch::default().with_config(no_drop.clone().into())).await.unwrap();
     let plan = engine.plan_tick(at(drop_at, 1)).await.unwrap();
     assert_eq!((plan.pauses.clone(), plan.drops.clone()), (vec![t.sandbox.id], vec![]));
@@ -80,7 +78,7 @@ async fn the_drop_timer_fires_only_where_the_scope_allows_drops() {
         "never, while drops are forbidden"
     );
     // allow_drop = true: a paused deployment is dropped on time.
-    let allow = ScopeConfig { allow_drop: true, ..no_drop };
+    let allow = no_drop.with_allow_drop(true);
     t.eyrie.update_scope(t.owner, t.dev.id, ScopePatch::default().with_config(allow.into())).await.unwrap();
     assert!(engine.plan_tick(at(drop_at, -1)).await.unwrap().drops.is_empty(), "one second before");
     let report = engine.tick(drop_at).await.unwrap();
@@ -139,14 +137,12 @@ async fn due_backups_launch_once_and_move_their_schedule_on() {
 #[tokio::test(start_paused = true)]
 async fn monitor_logs_are_pruned_after_the_scopes_retention() {
     let (t, engine) = rig().await;
-    let keep = ScopeConfig {
-        priority: 30,
-        deployment_limit: Some(3),
-        deployment_cluster_ids: [t.clusters[0].id].into(),
-        monitor: true,
-        monitor_log_delete_after_seconds: Some(3600),
-        ..ScopeConfig::default()
-    };
+    let keep = ScopeConfig::default()
+        .with_priority(30)
+        .with_deployment_limit(3)
+        .with_deployment_cluster_ids([t.clusters[0].id].into())
+        .with_monitor(true)
+        .with_monitor_log_delete_after_seconds(3600);
     t.eyrie.update_scope(t.owner, t.prod.id, ScopePatch::default().with_config(keep.into())).await.unwrap();
     let monitors = t.store.list(eyrie_core::storage::Index::DeploymentMonitors(t.shop.id)).await.unwrap();
     let monitor = eyrie_core::MonitorId(monitors[0].record.key().id);

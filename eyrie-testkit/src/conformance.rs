@@ -221,7 +221,7 @@ pub async fn refused_operations_change_nothing(store: Arc<dyn Store>) {
         NewGroup::new("Other".parse().expect("name"), GroupType::Pgo, t.clusters.iter().map(|c| c.id).collect())
             .with_slug(slug.parse().expect("slug"))
     };
-    let mut full = ScopeConfig { deployment_limit: Some(0), ..ScopeConfig::default() };
+    let mut full = ScopeConfig::default().with_deployment_limit(0);
     full.priority = 1;
     let attempts: Vec<(&str, eyrie_core::Error)> = vec![
         ("viewer creates a group", e.create_group(t.viewer, t.project.id, group("db")).await.expect_err("denied")),

@@ -204,13 +204,11 @@ pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
             group.id,
             new_scope(
                 "prod",
-                ScopeConfig {
-                    priority: 30,
-                    deployment_limit: Some(3),
-                    deployment_cluster_ids: BTreeSet::from([clusters[0].id]),
-                    monitor: true,
-                    ..ScopeConfig::default()
-                },
+                ScopeConfig::default()
+                    .with_priority(30)
+                    .with_deployment_limit(3)
+                    .with_deployment_cluster_ids(BTreeSet::from([clusters[0].id]))
+                    .with_monitor(true),
             )?,
         )
         .await?;
@@ -220,11 +218,7 @@ pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
             group.id,
             new_scope(
                 "stage",
-                ScopeConfig {
-                    priority: 20,
-                    root_subdomain: Some("stage.acme.example".parse()?),
-                    ..ScopeConfig::default()
-                },
+                ScopeConfig::default().with_priority(20).with_root_subdomain("stage.acme.example".parse()?),
             )?,
         )
         .await?;
@@ -234,14 +228,12 @@ pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
             group.id,
             new_scope(
                 "dev",
-                ScopeConfig {
-                    priority: 10,
-                    allow_drop: true,
-                    role_to_admin: Role::Developer,
-                    deployment_pause_after_seconds: Some(8 * 3600),
-                    deployment_drop_after_seconds: Some(7 * 86_400),
-                    ..ScopeConfig::default()
-                },
+                ScopeConfig::default()
+                    .with_priority(10)
+                    .with_allow_drop(true)
+                    .with_role_to_admin(Role::Developer)
+                    .with_deployment_pause_after_seconds(8 * 3600)
+                    .with_deployment_drop_after_seconds(7 * 86_400),
             )?,
         )
         .await?;

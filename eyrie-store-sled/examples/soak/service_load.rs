@@ -95,12 +95,10 @@ impl World {
     async fn new(t: &Tenant, budget: u64) -> World {
         let mut limited = vec![Limited { scope: t.prod.clone(), limit: 3, developer_admin: false }];
         for (i, (code, limit, developer_admin)) in SOAK_SCOPES.into_iter().enumerate() {
-            let config = ScopeConfig {
-                priority: 40 + i as i32,
-                deployment_limit: Some(limit),
-                role_to_admin: if developer_admin { Role::Developer } else { Role::Admin },
-                ..ScopeConfig::default()
-            };
+            let config = ScopeConfig::default()
+                .with_priority(40 + i as i32)
+                .with_deployment_limit(limit)
+                .with_role_to_admin(if developer_admin { Role::Developer } else { Role::Admin });
             let scope = t.eyrie.create_scope(t.owner, t.group.id, new_scope(code, config).unwrap()).await.unwrap();
             limited.push(Limited { scope, limit, developer_admin });
         }

@@ -58,7 +58,7 @@ pub async fn race_stale_updates(store: Arc<dyn Store>) {
 /// 32 concurrent creates into a scope with limit 5 end with exactly 5 deployments.
 pub async fn race_scope_limit(store: Arc<dyn Store>) {
     let t = typical_tenant(store.clone()).await.expect("tenant");
-    let mut config = ScopeConfig { deployment_limit: Some(5), ..ScopeConfig::default() };
+    let mut config = ScopeConfig::default().with_deployment_limit(5);
     config.priority = 5;
     let scope = t
         .eyrie
