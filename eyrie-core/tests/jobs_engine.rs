@@ -23,7 +23,7 @@ struct Rig {
 }
 
 fn engine_for(t: &Tenant, fake: &RecordingExecutor, id: u64) -> Engine {
-    let config = EngineConfig { engine_id: Some(id), max_attempts: 4, ..EngineConfig::default() };
+    let config = EngineConfig::default().with_engine_id(id).with_max_attempts(4);
     Engine::new(t.eyrie.clone(), HandlerRegistry::with_executor(Arc::new(fake.clone())), config)
 }
 

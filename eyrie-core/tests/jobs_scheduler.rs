@@ -235,7 +235,7 @@ proptest! {
             let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
             let mut handlers = HandlerRegistry::new();
             handlers.register("scripted", Arc::new(Scripted(Mutex::new(script.clone()))));
-            let config = EngineConfig { max_attempts: 3, ..EngineConfig::default() };
+            let config = EngineConfig::default().with_max_attempts(3);
             let engine = Engine::new(t.eyrie.clone(), handlers, config);
             let book: Vec<StepSpec> =
                 (0..steps).map(|i| StepSpec::handler(&format!("s{i}"), "scripted", i as u32, 0, "scripted")).collect();

@@ -29,6 +29,7 @@
 
 mod books;
 mod engine;
+mod engine_config;
 mod handler;
 mod lifecycle;
 pub mod monitoring;
