@@ -111,7 +111,7 @@ async fn create_tenant(eyrie: &Eyrie, owner: Actor) -> Result<(Project, Vec<Depl
     let input = NewProject::new("Acme".parse()?).with_domain("acme.example".parse()?);
     let project = eyrie.create_project(owner, input).await?;
     let group = NewGroup::new("Shop".parse()?, GroupType::Odoo, [cluster.id].into())
-        .with_settings(Settings { replicas: Some(2), ..Settings::default() });
+        .with_settings(Settings::default().with_replicas(2));
     let group = eyrie.create_group(owner, project.id, group).await?;
     let mut deployments = Vec::new();
     for (code, name, allow_drop) in [("prod", "shop", false), ("dev", "sandbox", true)] {

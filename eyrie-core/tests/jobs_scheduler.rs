@@ -101,7 +101,7 @@ async fn a_new_digest_redeploys_subscribed_deployments_once() {
         )
         .await
         .unwrap();
-    let settings = Settings { image_id: Some(image.id), ..Settings::default() };
+    let settings = Settings::default().with_image_id(image.id);
     t.eyrie.update_group(t.owner, t.group.id, GroupPatch::default().with_settings(settings.into())).await.unwrap();
     drive(&t, &engine, t.sandbox.id, &[JobAction::Initialize, JobAction::Deploy]).await;
     drive(&t, &engine, t.preview.id, &[JobAction::Initialize]).await;

@@ -99,13 +99,13 @@ async fn group_creator_gets_it_added_to_their_favourites() {
 #[tokio::test]
 async fn deployment_inherits_type_and_settings_and_the_view_says_where_from() {
     let t = tenant().await;
-    let patch = GroupPatch::default().with_settings(Settings { replicas: Some(4), ..Settings::default() }.into());
+    let patch = GroupPatch::default().with_settings(Settings::default().with_replicas(4).into());
     t.eyrie.update_group(t.owner, t.group.id, patch).await.unwrap();
     let view = t.eyrie.effective(t.viewer, t.preview.id).await.unwrap();
     assert_eq!(view.group_type, GroupType::Odoo, "reading the type on a deployment reads the group's");
     assert_eq!((view.replicas.value, view.replicas.source), (4, Source::Group));
     assert_eq!(view.host.unwrap().value, "preview.stage.acme.example");
-    let own = DeploymentPatch::default().with_settings(Settings { replicas: Some(1), ..Settings::default() }.into());
+    let own = DeploymentPatch::default().with_settings(Settings::default().with_replicas(1).into());
     t.eyrie.update_deployment(t.developer, t.preview.id, own).await.unwrap();
     let view = t.eyrie.effective(t.viewer, t.preview.id).await.unwrap();
     assert_eq!((view.replicas.value, view.replicas.source), (1, Source::Deployment));
@@ -151,13 +151,11 @@ async fn changing_branch_image_or_commit_appends_a_version_and_other_edits_do_no
     let rename = DeploymentPatch::default().with_name("Sandbox 2".parse().unwrap());
     e.update_deployment(t.developer, t.sandbox.id, rename).await.unwrap();
     assert_eq!(e.list_versions(t.viewer, t.sandbox.id).await.unwrap().len(), 1, "a rename is not a version");
-    let settings = Settings {
-        repository_id: Some(repo.id),
-        branch_id: Some(branch.id),
-        image_id: Some(image.id),
-        commit_ref: Some("0a1b2c3".parse().unwrap()),
-        ..Settings::default()
-    };
+    let settings = Settings::default()
+        .with_repository_id(repo.id)
+        .with_branch_id(branch.id)
+        .with_image_id(image.id)
+        .with_commit_ref("0a1b2c3".parse().unwrap());
     e.update_deployment(t.developer, t.sandbox.id, DeploymentPatch::default().with_settings(settings.into()))
         .await
         .unwrap();

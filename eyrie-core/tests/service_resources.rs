@@ -178,7 +178,7 @@ async fn an_image_digest_change_redeploys_only_subscribed_deployments_in_deploy(
         .await
         .unwrap();
     assert_eq!(image.reference.as_str(), "ghcr.io/acme/odoo", "the tag is kept apart");
-    let settings = Settings { image_id: Some(image.id), ..Settings::default() };
+    let settings = Settings::default().with_image_id(image.id);
     e.update_group(t.owner, t.group.id, eyrie_core::service::GroupPatch::default().with_settings(settings.into()))
         .await
         .unwrap();

@@ -195,7 +195,7 @@ pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
             owner,
             project.id,
             NewGroup::new("Shop".parse()?, GroupType::Odoo, clusters.iter().map(|c| c.id).collect())
-                .with_settings(Settings { replicas: Some(2), ..Settings::default() }),
+                .with_settings(Settings::default().with_replicas(2)),
         )
         .await?;
     let prod = eyrie

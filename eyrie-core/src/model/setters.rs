@@ -1,9 +1,9 @@
-//! The `with_…` setters of the model's inputs: [`ScopeConfig`],
+//! The `with_…` setters of the model's inputs: [`Settings`], [`ScopeConfig`],
 //! [`ScopeConfigPatch`] and [`SettingsPatch`]. These types are
 //! `#[non_exhaustive]`, so a field added later is not a breaking change;
 //! callers start from `default()` and name what they change.
 //!
-//! A setter of a whole value ([`ScopeConfig`]) takes the field's value
+//! A setter of a whole value ([`Settings`], [`ScopeConfig`]) takes the field's value
 //! (`Some` is implied for an optional field; assign the public field to
 //! store `None`). A setter of a patch names its field in the patch: for a
 //! field that is optional in the record it takes `Some(v)` to set it and
@@ -17,6 +17,80 @@ use super::settings::Settings;
 use crate::ids::{BranchId, ClusterId, DatasourceId, ImageId, RepositoryId, ScopeId};
 use crate::permission::Role;
 use crate::validate::{DomainName, GitRef, Quantity};
+
+impl Settings {
+    /// Sets the git repository to build or run from.
+    pub fn with_repository_id(mut self, repository_id: RepositoryId) -> Self {
+        self.repository_id = Some(repository_id);
+        self
+    }
+
+    /// Sets the branch of that repository.
+    pub fn with_branch_id(mut self, branch_id: BranchId) -> Self {
+        self.branch_id = Some(branch_id);
+        self
+    }
+
+    /// Sets a pinned commit (or tag) of that branch.
+    pub fn with_commit_ref(mut self, commit_ref: GitRef) -> Self {
+        self.commit_ref = Some(commit_ref);
+        self
+    }
+
+    /// Sets the container image.
+    pub fn with_image_id(mut self, image_id: ImageId) -> Self {
+        self.image_id = Some(image_id);
+        self
+    }
+
+    /// Sets the number of replicas.
+    pub fn with_replicas(mut self, replicas: u32) -> Self {
+        self.replicas = Some(replicas);
+        self
+    }
+
+    /// Sets the CPU request.
+    pub fn with_cpu_request(mut self, cpu_request: Quantity) -> Self {
+        self.cpu_request = Some(cpu_request);
+        self
+    }
+
+    /// Sets the CPU limit.
+    pub fn with_cpu_limit(mut self, cpu_limit: Quantity) -> Self {
+        self.cpu_limit = Some(cpu_limit);
+        self
+    }
+
+    /// Sets the memory request.
+    pub fn with_memory_request(mut self, memory_request: Quantity) -> Self {
+        self.memory_request = Some(memory_request);
+        self
+    }
+
+    /// Sets the memory limit.
+    pub fn with_memory_limit(mut self, memory_limit: Quantity) -> Self {
+        self.memory_limit = Some(memory_limit);
+        self
+    }
+
+    /// Sets the persistent storage size.
+    pub fn with_storage_size(mut self, storage_size: Quantity) -> Self {
+        self.storage_size = Some(storage_size);
+        self
+    }
+
+    /// Sets the type-specific parameter `key` to `value`.
+    pub fn with_param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.params.insert(key.into(), value.into());
+        self
+    }
+
+    /// Replaces the type-specific parameters whole.
+    pub fn with_params(mut self, params: BTreeMap<String, String>) -> Self {
+        self.params = params;
+        self
+    }
+}
 
 impl ScopeConfig {
     /// Higher first.

@@ -31,7 +31,7 @@ use crate::validate::{Name, Slug};
 ///     .with_slug("shop-prod".parse()?)
 ///     .with_cluster_ids([ClusterId(1)].into())
 ///     .with_image_subscribed(true)
-///     .with_settings(Settings { replicas: Some(2), ..Settings::default() });
+///     .with_settings(Settings::default().with_replicas(2));
 /// assert_eq!(input.slug.as_ref().map(|s| s.as_str()), Some("shop-prod"));
 /// assert_eq!(input.settings.replicas, Some(2));
 ///

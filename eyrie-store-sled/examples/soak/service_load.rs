@@ -24,7 +24,7 @@
 //! `list_deployments` returns exactly the acknowledged creates; a broken
 //! check counts as an unexpected error.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -211,11 +211,8 @@ async fn writer(world: &World, w: u64, deadline: Instant, progress: &Progress) {
             }
             30..75 => {
                 let id = world.random_known(&mut rng);
-                let settings = Settings {
-                    replicas: Some(rng.below(9) as u32),
-                    params: BTreeMap::from([("writer".to_string(), format!("w{w}-{next}"))]),
-                    ..Settings::default()
-                };
+                let settings =
+                    Settings::default().with_replicas(rng.below(9) as u32).with_param("writer", format!("w{w}-{next}"));
                 let patch = DeploymentPatch::default().with_settings(settings.into());
                 world.count(progress, 1, world.eyrie.update_deployment(actor, id, patch).await);
             }
