@@ -11,7 +11,7 @@ use eyrie_core::jobs::{HandlerRegistry, builtin, default_steps};
 use eyrie_core::storage::StoreExt;
 use eyrie_core::{
     Backup, Deployment, Engine, EngineConfig, Error, ErrorKind, GroupType, Job, JobAction, JobState, LifecycleState,
-    StepKind, StepSpec, StepState,
+    StepSpec, StepState,
 };
 use eyrie_testkit::fixtures::{Tenant, typical_tenant};
 use eyrie_testkit::{MemoryStore, Op, RecordingExecutor};
@@ -369,7 +369,7 @@ async fn books_are_versioned_checked_and_copied_into_jobs() {
     let job = r.engine.submit(r.t.developer, r.t.sandbox.id, JobAction::Initialize, BTreeMap::new()).await.unwrap();
     let two = vec![
         StepSpec::handler("namespace", builtin::ENSURE_NAMESPACE, 10, 5, "ns"),
-        StepSpec { kind: StepKind::Manual, ..StepSpec::handler("check", builtin::APPLY, 20, 5, "look") },
+        StepSpec::manual("check", 20, "look").with_estimated_duration(5),
     ];
     let v2 = r
         .engine
