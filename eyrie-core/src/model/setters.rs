@@ -355,3 +355,26 @@ impl SettingsPatch {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_setters_name_only_their_field_and_some_none_sets_or_clears() {
+        let config = ScopeConfig::default()
+            .with_deployment_limit(3)
+            .with_root_subdomain("stage.acme.example".parse().unwrap())
+            .with_settings(Settings::default().with_replicas(2).with_param("workers", "2").with_param("db", "x"));
+        let patch = ScopeConfigPatch::default().with_deployment_limit(None).with_allow_drop(true).with_settings(
+            SettingsPatch::default().with_replicas(Some(4)).with_param("workers", "4").without_param("db"),
+        );
+        let after = patch.apply(&config);
+        assert_eq!(after.deployment_limit, None, "Some(None) clears");
+        assert!(after.allow_drop);
+        assert_eq!(after.root_subdomain, config.root_subdomain, "not named, kept");
+        assert_eq!(after.settings.replicas, Some(4));
+        assert_eq!(after.settings.params, BTreeMap::from([("workers".into(), "4".into())]));
+        assert_eq!(ScopeConfigPatch::default().apply(&config), config, "an empty patch changes nothing");
+    }
+}
