@@ -139,8 +139,9 @@ async fn create_project(
     Caller(actor): Caller,
     Json(b): Json<NewProjectBody>,
 ) -> Created<Project> {
-    let domain = b.domain.map(|d| d.parse()).transpose()?;
-    created(app.eyrie.create_project(actor, NewProject { name: b.name.parse()?, slug: None, domain }).await?)
+    let mut input = NewProject::new(b.name.parse()?);
+    input.domain = b.domain.map(|d| d.parse()).transpose()?;
+    created(app.eyrie.create_project(actor, input).await?)
 }
 
 #[derive(Deserialize)]
@@ -164,13 +165,7 @@ async fn create_group(
     Path(id): Path<u64>,
     Json(b): Json<NewGroupBody>,
 ) -> Created<DeploymentGroup> {
-    let input = NewGroup {
-        name: b.name.parse()?,
-        slug: None,
-        group_type: b.group_type,
-        group_cluster_ids: b.cluster_ids.into_iter().map(eyrie::ClusterId).collect(),
-        settings: Settings::default(),
-    };
+    let input = NewGroup::new(b.name.parse()?, b.group_type, b.cluster_ids.into_iter().map(eyrie::ClusterId).collect());
     created(app.eyrie.create_group(actor, ProjectId(id), input).await?)
 }
 
@@ -185,7 +180,7 @@ async fn create_scope(
     Path(id): Path<u64>,
     Json(b): Json<NewScopeBody>,
 ) -> Created<Scope> {
-    let input = NewScope { name: b.code.parse()?, code: b.code.parse()?, config: ScopeConfig::default() };
+    let input = NewScope::new(b.code.parse()?, b.code.parse()?);
     created(app.eyrie.create_scope(actor, GroupId(id), input).await?)
 }
 
@@ -209,14 +204,7 @@ async fn create_deployment(
     Path(id): Path<u64>,
     Json(b): Json<NewDeploymentBody>,
 ) -> Created<Deployment> {
-    let input = NewDeployment {
-        name: b.name.parse()?,
-        slug: None,
-        scope_id: ScopeId(b.scope_id),
-        cluster_ids: Default::default(),
-        image_subscribed: false,
-        settings: Settings::default(),
-    };
+    let input = NewDeployment::new(b.name.parse()?, ScopeId(b.scope_id));
     created(app.eyrie.create_deployment(actor, GroupId(id), input).await?)
 }
 
@@ -265,7 +253,7 @@ async fn demo_users(eyrie: &Eyrie) -> Result<Vec<(String, UserId)>> {
         let user = match eyrie.find_user_by_email(Actor::System, &email).await? {
             Some(u) => u,
             None => {
-                let input = NewUser { name: name.parse()?, email, platform_admin: false };
+                let input = NewUser::new(name.parse()?, email);
                 eyrie.register_user(Actor::System, input).await?
             }
         };
@@ -348,14 +336,9 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         let eyrie = Eyrie::builder().data_dir(data.path()).build().await.unwrap();
         let engine = Engine::builder(&eyrie).manifest_dir(data.path().join("manifests")).build().unwrap();
-        let root =
-            NewUser { name: "Root".parse().unwrap(), email: "root@example.org".parse().unwrap(), platform_admin: true };
+        let root = NewUser::new("Root".parse().unwrap(), "root@example.org".parse().unwrap()).with_platform_admin(true);
         let root = eyrie.actor(eyrie.register_user(Actor::System, root).await.unwrap().id).await.unwrap();
-        let cluster = NewCluster {
-            name: "Cluster 9".parse().unwrap(),
-            uid: "uid-9".parse().unwrap(),
-            connection: NewConnection::InCluster,
-        };
+        let cluster = NewCluster::new("Cluster 9".parse().unwrap(), "uid-9".parse().unwrap(), NewConnection::InCluster);
         let cluster = eyrie.create_cluster(root, cluster).await.unwrap();
         for state in [ClusterState::Init, ClusterState::Active] {
             eyrie.transition_cluster(root, cluster.id, state).await.unwrap();
@@ -363,11 +346,7 @@ mod tests {
         let mut users = HashMap::new();
         let mut tokens = HashMap::new();
         for who in ["owner", "viewer", "stranger"] {
-            let input = NewUser {
-                name: who.parse().unwrap(),
-                email: format!("{who}@example.org").parse().unwrap(),
-                platform_admin: false,
-            };
+            let input = NewUser::new(who.parse().unwrap(), format!("{who}@example.org").parse().unwrap());
             let user = eyrie.register_user(Actor::System, input).await.unwrap();
             let t = token().unwrap();
             tokens.insert(t.clone(), user.id);

@@ -103,34 +103,22 @@ async fn main() -> Result<()> {
 /// The tenant: created through the service, so every rule and audit event applies.
 async fn create_tenant(eyrie: &Eyrie, owner: Actor) -> Result<(Project, Vec<Deployment>)> {
     let root = user(eyrie, "Root", "root@platform.example", true).await?;
-    let input = NewCluster { name: "EU 1".parse()?, uid: "eu-1".parse()?, connection: NewConnection::InCluster };
+    let input = NewCluster::new("EU 1".parse()?, "eu-1".parse()?, NewConnection::InCluster);
     let cluster = eyrie.create_cluster(root, input).await?;
     for state in [ClusterState::Init, ClusterState::Active] {
         eyrie.transition_cluster(root, cluster.id, state).await?;
     }
-    let input = NewProject { name: "Acme".parse()?, slug: None, domain: Some("acme.example".parse()?) };
+    let input = NewProject::new("Acme".parse()?).with_domain("acme.example".parse()?);
     let project = eyrie.create_project(owner, input).await?;
-    let group = NewGroup {
-        name: "Shop".parse()?,
-        slug: None,
-        group_type: GroupType::Odoo,
-        group_cluster_ids: [cluster.id].into(),
-        settings: Settings { replicas: Some(2), ..Settings::default() },
-    };
+    let group = NewGroup::new("Shop".parse()?, GroupType::Odoo, [cluster.id].into())
+        .with_settings(Settings::default().with_replicas(2));
     let group = eyrie.create_group(owner, project.id, group).await?;
     let mut deployments = Vec::new();
     for (code, name, allow_drop) in [("prod", "shop", false), ("dev", "sandbox", true)] {
-        let config = ScopeConfig { allow_drop, ..ScopeConfig::default() };
-        let scope = NewScope { name: code.parse()?, code: code.parse()?, config };
+        let config = ScopeConfig::default().with_allow_drop(allow_drop);
+        let scope = NewScope::new(code.parse()?, code.parse()?).with_config(config);
         let scope = eyrie.create_scope(owner, group.id, scope).await?;
-        let input = NewDeployment {
-            name: name.parse()?,
-            slug: None,
-            scope_id: scope.id,
-            cluster_ids: Default::default(),
-            image_subscribed: true,
-            settings: Settings::default(),
-        };
+        let input = NewDeployment::new(name.parse()?, scope.id).with_image_subscribed(true);
         deployments.push(eyrie.create_deployment(owner, group.id, input).await?);
     }
     println!("Created the tenant {} ({}) with {} deployments.", project.name, project.id, deployments.len());
@@ -142,7 +130,11 @@ async fn user(eyrie: &Eyrie, name: &str, email: &str, platform_admin: bool) -> R
     let email: Email = email.parse()?;
     let user = match eyrie.find_user_by_email(Actor::System, &email).await? {
         Some(u) => u,
-        None => eyrie.register_user(Actor::System, NewUser { name: name.parse()?, email, platform_admin }).await?,
+        None => {
+            eyrie
+                .register_user(Actor::System, NewUser::new(name.parse()?, email).with_platform_admin(platform_admin))
+                .await?
+        }
     };
     eyrie.actor(user.id).await
 }

@@ -79,6 +79,12 @@ impl S3Options {
         self
     }
 
+    /// Uploads at most `parts` parts of one body at once (at least 1).
+    pub fn with_upload_concurrency(mut self, parts: usize) -> Self {
+        self.upload_concurrency = parts.max(1);
+        self
+    }
+
     /// Sets the number of retries of one request and how long they may take.
     pub fn with_retries(mut self, max_retries: usize, retry_timeout: Duration) -> Self {
         self.max_retries = max_retries;

@@ -82,26 +82,21 @@ async fn rig(credentials: &str) -> Rig {
     let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
     let objects = S3Objects::new(options());
     let eyrie = t.eyrie.clone().with_backup_objects(Arc::new(objects.clone()));
-    let input = NewDatasource {
-        name: "Backups".parse().unwrap(),
-        data_type: eyrie_core::DataType::S3like,
-        usage: eyrie_core::DatasourceUsage::RemoteBackup,
-        endpoint: Some(server.endpoint.parse().unwrap()),
-        bucket: Some(BUCKET.to_owned()),
-        region: None,
-        path_style: None,
-        connection: None,
-        credentials: Some(SecretString::new(credentials)),
-    };
+    let input = NewDatasource::new(
+        "Backups".parse().unwrap(),
+        eyrie_core::DataType::S3like,
+        eyrie_core::DatasourceUsage::RemoteBackup,
+    )
+    .with_endpoint(server.endpoint.parse().unwrap())
+    .with_bucket(BUCKET.to_owned())
+    .with_credentials(SecretString::new(credentials));
     let ds: Datasource = eyrie.create_datasource(t.admin, t.project.id, input).await.unwrap();
-    let config = eyrie_core::model::ScopeConfigPatch {
-        backup_dest_datasource: Some(Some(ds.id)),
-        backup_retention: Some(eyrie_core::backups::retention::RetentionPolicy::new(2, 0, 0, 30 * 86_400)),
-        deployment_pause_after_seconds: Some(None),
-        deployment_drop_after_seconds: Some(None),
-        ..Default::default()
-    };
-    let patch = eyrie_core::service::ScopePatch { config: Some(config), ..Default::default() };
+    let config = eyrie_core::model::ScopeConfigPatch::default()
+        .with_backup_dest_datasource(Some(ds.id))
+        .with_backup_retention(eyrie_core::backups::retention::RetentionPolicy::new(2, 0, 0, 30 * 86_400))
+        .with_deployment_pause_after_seconds(None)
+        .with_deployment_drop_after_seconds(None);
+    let patch = eyrie_core::service::ScopePatch::default().with_config(config);
     eyrie.update_scope(t.owner, t.dev.id, patch).await.unwrap();
     let executor = Uploading { inner: RecordingExecutor::new(), objects };
     let handlers = HandlerRegistry::with_executor(Arc::new(executor));
@@ -178,8 +173,7 @@ async fn no_url_is_issued_for_another_tenants_backup() {
     bounded("tenancy", async {
         let g = rig(&right_credentials()).await;
         let b = g.take(g.t.sandbox.id).await;
-        let zoe =
-            NewUser { name: "Zoe".parse().unwrap(), email: "zoe@zulu.example".parse().unwrap(), platform_admin: false };
+        let zoe = NewUser::new("Zoe".parse().unwrap(), "zoe@zulu.example".parse().unwrap());
         let zoe = g.t.eyrie.actor(g.t.eyrie.register_user(Actor::System, zoe).await.unwrap().id).await.unwrap();
         let e = g.eyrie.download_urls(zoe, b.id, None).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");

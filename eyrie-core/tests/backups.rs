@@ -78,25 +78,12 @@ impl Rig {
 /// backups to the rig's datasource and one deployment in `deploy`.
 async fn other_type(g: &Rig, group_type: GroupType) -> Deployment {
     let t = &g.t;
-    let group = NewGroup {
-        name: format!("{group_type} group").parse().unwrap(),
-        slug: None,
-        group_type,
-        group_cluster_ids: [t.clusters[0].id].into(),
-        settings: Default::default(),
-    };
+    let group = NewGroup::new(format!("{group_type} group").parse().unwrap(), group_type, [t.clusters[0].id].into());
     let group = t.eyrie.create_group(t.owner, t.project.id, group).await.unwrap();
-    let config = ScopeConfig { backup_dest_datasource: Some(g.r.datasource.id), ..ScopeConfig::default() };
-    let scope = NewScope { name: "Main".parse().unwrap(), code: "main".parse().unwrap(), config };
+    let config = ScopeConfig::default().with_backup_dest_datasource(g.r.datasource.id);
+    let scope = NewScope::new("Main".parse().unwrap(), "main".parse().unwrap()).with_config(config);
     let scope = t.eyrie.create_scope(t.owner, group.id, scope).await.unwrap();
-    let d = NewDeployment {
-        name: "db".parse().unwrap(),
-        slug: None,
-        scope_id: scope.id,
-        cluster_ids: Default::default(),
-        image_subscribed: false,
-        settings: Default::default(),
-    };
+    let d = NewDeployment::new("db".parse().unwrap(), scope.id);
     let d = t.eyrie.create_deployment(t.owner, group.id, d).await.unwrap();
     g.deployed(d.id).await;
     d
@@ -270,27 +257,13 @@ async fn a_restore_is_refused_for_a_backup_not_done_another_group_type_or_anothe
 
     // The owner also owns another project: its deployment is not a target.
     let t = &g.t;
-    let other = NewProject { name: "Other".parse().unwrap(), slug: None, domain: None };
+    let other = NewProject::new("Other".parse().unwrap());
     let other = t.eyrie.create_project(t.owner, other).await.unwrap();
-    let group = NewGroup {
-        name: "Web".parse().unwrap(),
-        slug: None,
-        group_type: GroupType::Odoo,
-        group_cluster_ids: [t.clusters[0].id].into(),
-        settings: Default::default(),
-    };
+    let group = NewGroup::new("Web".parse().unwrap(), GroupType::Odoo, [t.clusters[0].id].into());
     let group = t.eyrie.create_group(t.owner, other.id, group).await.unwrap();
-    let scope =
-        NewScope { name: "Prod".parse().unwrap(), code: "prod".parse().unwrap(), config: ScopeConfig::default() };
+    let scope = NewScope::new("Prod".parse().unwrap(), "prod".parse().unwrap());
     let scope = t.eyrie.create_scope(t.owner, group.id, scope).await.unwrap();
-    let theirs = NewDeployment {
-        name: "theirs".parse().unwrap(),
-        slug: None,
-        scope_id: scope.id,
-        cluster_ids: Default::default(),
-        image_subscribed: false,
-        settings: Default::default(),
-    };
+    let theirs = NewDeployment::new("theirs".parse().unwrap(), scope.id);
     let theirs = t.eyrie.create_deployment(t.owner, group.id, theirs).await.unwrap();
     g.deployed(theirs.id).await;
     let before_other = g.dump().await;
@@ -307,8 +280,7 @@ async fn reads_of_backups_reveal_nothing_to_strangers() {
     let d = g.t.sandbox.id;
     g.deployed(d).await;
     let (_, b) = g.take(d).await;
-    let zoe =
-        NewUser { name: "Zoe".parse().unwrap(), email: "zoe@zulu.example".parse().unwrap(), platform_admin: false };
+    let zoe = NewUser::new("Zoe".parse().unwrap(), "zoe@zulu.example".parse().unwrap());
     let zoe = g.t.eyrie.actor(g.t.eyrie.register_user(Actor::System, zoe).await.unwrap().id).await.unwrap();
     let missing = BackupId(0x0dd0dd);
     let shape = |e: eyrie_core::Error, id: BackupId| (e.kind(), e.to_string().replace(&id.to_string(), "<id>"));
@@ -372,9 +344,8 @@ async fn backups_are_listed_newest_first_per_deployment_and_per_scope() {
 }
 
 async fn seeded_scope(g: &Rig) {
-    let config =
-        eyrie_core::model::ScopeConfigPatch { restore_from_scope: Some(Some(g.t.dev.id)), ..Default::default() };
-    let patch = eyrie_core::service::ScopePatch { config: Some(config), ..Default::default() };
+    let config = eyrie_core::model::ScopeConfigPatch::default().with_restore_from_scope(Some(g.t.dev.id));
+    let patch = eyrie_core::service::ScopePatch::default().with_config(config);
     g.t.eyrie.update_scope(g.t.owner, g.t.prod.id, patch).await.unwrap();
 }
 
@@ -418,13 +389,11 @@ async fn retention_deletes_the_objects_then_marks_expired_and_never_expires_the_
     let d = g.t.sandbox.id;
     g.deployed(d).await;
     let policy = eyrie_core::backups::retention::RetentionPolicy::new(2, 0, 0, 3 * 86_400);
-    let config = eyrie_core::model::ScopeConfigPatch {
-        backup_retention: Some(policy),
-        deployment_pause_after_seconds: Some(None),
-        deployment_drop_after_seconds: Some(None),
-        ..Default::default()
-    };
-    let patch = eyrie_core::service::ScopePatch { config: Some(config), ..Default::default() };
+    let config = eyrie_core::model::ScopeConfigPatch::default()
+        .with_backup_retention(policy)
+        .with_deployment_pause_after_seconds(None)
+        .with_deployment_drop_after_seconds(None);
+    let patch = eyrie_core::service::ScopePatch::default().with_config(config);
     g.t.eyrie.update_scope(g.t.owner, g.t.dev.id, patch).await.unwrap();
 
     // Four daily backups, one a day, then two manual ones.
@@ -468,8 +437,8 @@ async fn a_datasource_that_backups_still_reference_cannot_be_deleted() {
     assert!(e.to_string().contains("backup destination of scope"), "{e}");
     g.take(d).await;
     for scope in [&g.t.prod, &g.t.stage, &g.t.dev] {
-        let config = eyrie_core::model::ScopeConfigPatch { backup_dest_datasource: Some(None), ..Default::default() };
-        let patch = eyrie_core::service::ScopePatch { config: Some(config), ..Default::default() };
+        let config = eyrie_core::model::ScopeConfigPatch::default().with_backup_dest_datasource(None);
+        let patch = eyrie_core::service::ScopePatch::default().with_config(config);
         g.t.eyrie.update_scope(g.t.owner, scope.id, patch).await.unwrap();
     }
     let before = g.dump().await;
@@ -487,17 +456,10 @@ async fn seeding_a_pgo_deployment_is_not_offered_and_the_job_says_so() {
     let db = other_type(&g, GroupType::Pgo).await;
     let (_, b) = g.take(db.id).await;
     assert_eq!(b.state, BackupState::Done);
-    let config = ScopeConfig { restore_from_scope: Some(db.scope_id), ..ScopeConfig::default() };
-    let scope = NewScope { name: "Copy".parse().unwrap(), code: "copy".parse().unwrap(), config };
+    let config = ScopeConfig::default().with_restore_from_scope(db.scope_id);
+    let scope = NewScope::new("Copy".parse().unwrap(), "copy".parse().unwrap()).with_config(config);
     let scope = g.t.eyrie.create_scope(g.t.owner, db.group_id, scope).await.unwrap();
-    let copy = NewDeployment {
-        name: "copy".parse().unwrap(),
-        slug: None,
-        scope_id: scope.id,
-        cluster_ids: Default::default(),
-        image_subscribed: false,
-        settings: Default::default(),
-    };
+    let copy = NewDeployment::new("copy".parse().unwrap(), scope.id);
     let copy = g.t.eyrie.create_deployment(g.t.owner, db.group_id, copy).await.unwrap();
     let job = g.run(copy.id, JobAction::Initialize).await;
     assert_eq!(job.state, JobState::Done);
@@ -511,13 +473,11 @@ async fn retention_deletes_below_a_backups_own_prefix_and_leaves_a_shared_reposi
     let d = g.t.sandbox.id;
     g.deployed(d).await;
     let policy = eyrie_core::backups::retention::RetentionPolicy::new(7, 4, 3, 86_400);
-    let config = eyrie_core::model::ScopeConfigPatch {
-        backup_retention: Some(policy),
-        deployment_pause_after_seconds: Some(None),
-        deployment_drop_after_seconds: Some(None),
-        ..Default::default()
-    };
-    let patch = eyrie_core::service::ScopePatch { config: Some(config), ..Default::default() };
+    let config = eyrie_core::model::ScopeConfigPatch::default()
+        .with_backup_retention(policy)
+        .with_deployment_pause_after_seconds(None)
+        .with_deployment_drop_after_seconds(None);
+    let patch = eyrie_core::service::ScopePatch::default().with_config(config);
     g.t.eyrie.update_scope(g.t.owner, g.t.dev.id, patch).await.unwrap();
     let prefix = g.prefix(d).await;
     // The next two backups get ids we cannot know in advance: script the

@@ -27,15 +27,15 @@ async fn every_field_a_tenant_fills_has_a_bound_and_is_refused_as_invalid_changi
     let engine = eyrie_testkit::fixtures::recording_engine(&t);
     let before = store.dump().await.unwrap();
 
-    let too_many = Settings { params: params(MAX_PARAMS + 1, 1), ..Settings::default() };
-    let too_big = Settings { params: params(10, MAX_PARAMS_BYTES / 10 + 1), ..Settings::default() };
-    let control = Settings { params: BTreeMap::from([("k".into(), "a\u{0}b".into())]), ..Settings::default() };
+    let too_many = Settings::default().with_params(params(MAX_PARAMS + 1, 1));
+    let too_big = Settings::default().with_params(params(10, MAX_PARAMS_BYTES / 10 + 1));
+    let control = Settings::default().with_params(BTreeMap::from([("k".into(), "a\u{0}b".into())]));
     for (what, settings) in [("entries", too_many), ("bytes", too_big), ("control characters", control)] {
-        let patch = DeploymentPatch { settings: Some(settings.into()), ..DeploymentPatch::default() };
+        let patch = DeploymentPatch::default().with_settings(settings.into());
         let e = t.eyrie.update_deployment(t.owner, t.sandbox.id, patch).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Invalid, "params over the bound ({what}): {e}");
     }
-    let ok = Settings { params: params(MAX_PARAMS, 16), ..Settings::default() };
+    let ok = Settings::default().with_params(params(MAX_PARAMS, 16));
     ok.validate().expect("at the bound is fine");
 
     let e = engine
@@ -45,17 +45,8 @@ async fn every_field_a_tenant_fills_has_a_bound_and_is_refused_as_invalid_changi
     assert_eq!(e.kind(), ErrorKind::Invalid, "job parameters: {e}");
 
     for bucket in ["ab", "Upper", "-lead", &"b".repeat(64), "under_score"] {
-        let ds = NewDatasource {
-            name: "Backups".parse().unwrap(),
-            data_type: DataType::S3like,
-            usage: DatasourceUsage::RemoteBackup,
-            endpoint: None,
-            bucket: Some(bucket.into()),
-            region: None,
-            path_style: None,
-            connection: None,
-            credentials: None,
-        };
+        let ds = NewDatasource::new("Backups".parse().unwrap(), DataType::S3like, DatasourceUsage::RemoteBackup)
+            .with_bucket(bucket);
         let e = t.eyrie.create_datasource(t.admin, t.project.id, ds).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Invalid, "bucket {bucket:?}: {e}");
     }

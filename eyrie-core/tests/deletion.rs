@@ -51,7 +51,7 @@ async fn delete_project_leaves_nothing_but_audit_events() {
     for scope in [&t.prod, &t.stage] {
         let mut config = scope.config();
         config.allow_drop = true;
-        let patch = ScopePatch { config: Some(config.into()), ..Default::default() };
+        let patch = ScopePatch::default().with_config(config.into());
         t.eyrie.update_scope(t.owner, scope.id, patch).await.unwrap();
     }
     for d in [t.shop.id, t.preview.id, t.sandbox.id] {

@@ -5,26 +5,21 @@
 use std::sync::Arc;
 
 use eyrie_core::service::{NewGroup, NewProject, NewUser, ProjectPatch, ScopeConfig, ScopePatch};
-use eyrie_core::{Actor, DomainName, ErrorKind, GroupType, Project};
+use eyrie_core::{Actor, ErrorKind, GroupType, Project};
 use eyrie_testkit::MemoryStore;
 use eyrie_testkit::fixtures::{Tenant, new_deployment, new_scope, typical_tenant};
 
 async fn with_zoe() -> (Tenant, Actor, Project) {
     let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
-    let zoe =
-        NewUser { name: "Zoe".parse().unwrap(), email: "zoe@zulu.example".parse().unwrap(), platform_admin: false };
+    let zoe = NewUser::new("Zoe".parse().unwrap(), "zoe@zulu.example".parse().unwrap());
     let zoe = Actor::user(t.eyrie.register_user(Actor::System, zoe).await.unwrap().id);
-    let zulu = NewProject { name: "Zulu".parse().unwrap(), slug: None, domain: None };
+    let zulu = NewProject::new("Zulu".parse().unwrap());
     let zulu = t.eyrie.create_project(zoe, zulu).await.unwrap();
     (t, zoe, zulu)
 }
 
-fn domain(s: &str) -> Option<Option<DomainName>> {
-    Some(Some(s.parse().unwrap()))
-}
-
 fn set_domain(s: &str) -> ProjectPatch {
-    ProjectPatch { domain: domain(s), ..ProjectPatch::default() }
+    ProjectPatch::default().with_domain(Some(s.parse().unwrap()))
 }
 
 #[tokio::test]
@@ -44,15 +39,9 @@ async fn a_claim_equal_to_below_or_above_another_projects_claim_is_refused_namin
     assert_eq!(e.kind(), ErrorKind::Invalid, "nobody claims a top-level domain: {e}");
 
     // A scope's root_subdomain is a claim as well.
-    let group = NewGroup {
-        name: "Zulu shop".parse().unwrap(),
-        slug: None,
-        group_type: GroupType::Odoo,
-        group_cluster_ids: [t.clusters[0].id].into(),
-        settings: Default::default(),
-    };
+    let group = NewGroup::new("Zulu shop".parse().unwrap(), GroupType::Odoo, [t.clusters[0].id].into());
     let group = t.eyrie.create_group(zoe, zulu.id, group).await.unwrap();
-    let config = ScopeConfig { root_subdomain: Some("preview.acme.example".parse().unwrap()), ..Default::default() };
+    let config = ScopeConfig::default().with_root_subdomain("preview.acme.example".parse().unwrap());
     let e = t.eyrie.create_scope(zoe, group.id, new_scope("stage", config).unwrap()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PolicyViolation, "{e}");
     assert_eq!(t.eyrie.get_project(t.owner, t.project.id).await.unwrap().domain, "acme.example".parse().ok());
@@ -77,10 +66,7 @@ async fn claims_are_released_when_changed_or_deleted() {
     assert_eq!(e.kind(), ErrorKind::PolicyViolation, "the scope still holds its claim");
     let mut config = t.stage.config();
     config.root_subdomain = None;
-    t.eyrie
-        .update_scope(t.owner, t.stage.id, ScopePatch { config: Some(config.into()), ..Default::default() })
-        .await
-        .unwrap();
+    t.eyrie.update_scope(t.owner, t.stage.id, ScopePatch::default().with_config(config.into())).await.unwrap();
     assert!(t.eyrie.update_project(zoe, zulu.id, set_domain("stage.acme.example")).await.is_ok(), "now released");
     t.eyrie.delete_project(zoe, zulu.id).await.unwrap();
     assert!(
@@ -95,7 +81,7 @@ async fn two_projects_racing_for_one_domain_exactly_one_wins() {
     for round in 0..8 {
         let mut projects = Vec::new();
         for i in 0..4 {
-            let p = NewProject { name: format!("Racer {round} {i}").parse().unwrap(), slug: None, domain: None };
+            let p = NewProject::new(format!("Racer {round} {i}").parse().unwrap());
             projects.push(t.eyrie.create_project(t.owner, p).await.unwrap().id);
         }
         // Equal, below and above one another: at most one may hold any of them.
@@ -122,7 +108,7 @@ async fn a_claim_made_between_the_check_and_the_commit_is_caught() {
     use eyrie_core::{ClaimSource, HostClaim, HostClaimId, HostShard, HostShardId};
     let store = eyrie_testkit::InterposingStore::new(Arc::new(MemoryStore::new()));
     let t = typical_tenant(Arc::new(store.clone())).await.unwrap();
-    let racer = NewProject { name: "Racer".parse().unwrap(), slug: None, domain: None };
+    let racer = NewProject::new("Racer".parse().unwrap());
     let racer = t.eyrie.create_project(t.owner, racer).await.unwrap();
     // Exactly what another project's claim of race.example commits, landing
     // after this call checked for overlaps and before it commits.
@@ -149,13 +135,7 @@ async fn two_deployments_never_get_the_same_effective_hostname() {
     assert_eq!(effective.host.map(|h| h.value), sandbox.hostname, "stored and effective agree");
 
     // Another group of the project under the same domain.
-    let group = NewGroup {
-        name: "Other".parse().unwrap(),
-        slug: None,
-        group_type: GroupType::None,
-        group_cluster_ids: [t.clusters[0].id].into(),
-        settings: Default::default(),
-    };
+    let group = NewGroup::new("Other".parse().unwrap(), GroupType::None, [t.clusters[0].id].into());
     let other = t.eyrie.create_group(t.owner, t.project.id, group).await.unwrap();
     let dev = t.eyrie.create_scope(t.owner, other.id, new_scope("dev", Default::default()).unwrap()).await.unwrap();
     let e = t.eyrie.create_deployment(t.owner, other.id, new_deployment("sandbox", &dev).unwrap()).await.unwrap_err();
@@ -167,8 +147,7 @@ async fn two_deployments_never_get_the_same_effective_hostname() {
     assert_eq!(twin.hostname.as_deref(), Some("preview.acme.example"));
     let mut config = dev.config();
     config.root_subdomain = Some("stage.acme.example".parse().unwrap());
-    let e =
-        t.eyrie.update_scope(t.owner, dev.id, ScopePatch { config: Some(config.into()), ..Default::default() }).await;
+    let e = t.eyrie.update_scope(t.owner, dev.id, ScopePatch::default().with_config(config.into())).await;
     assert_eq!(
         e.unwrap_err().kind(),
         ErrorKind::AlreadyExists,

@@ -10,8 +10,8 @@ use std::time::Duration;
 use eyrie_core::jobs::{HandlerRegistry, builtin, default_steps};
 use eyrie_core::storage::StoreExt;
 use eyrie_core::{
-    Deployment, Engine, EngineConfig, Error, ErrorKind, GroupType, Job, JobAction, JobState, LifecycleState, StepKind,
-    StepSpec, StepState,
+    Deployment, Engine, EngineConfig, Error, ErrorKind, GroupType, Job, JobAction, JobState, LifecycleState, StepSpec,
+    StepState,
 };
 use eyrie_testkit::fixtures::{Tenant, typical_tenant};
 use eyrie_testkit::{MemoryStore, Op, RecordingExecutor};
@@ -23,7 +23,7 @@ struct Rig {
 }
 
 fn engine_for(t: &Tenant, fake: &RecordingExecutor, id: u64) -> Engine {
-    let config = EngineConfig { engine_id: Some(id), max_attempts: 4, ..EngineConfig::default() };
+    let config = EngineConfig::default().with_engine_id(id).with_max_attempts(4);
     Engine::new(t.eyrie.clone(), HandlerRegistry::with_executor(Arc::new(fake.clone())), config)
 }
 
@@ -331,7 +331,7 @@ async fn a_manual_step_waits_for_a_person() {
     run(&r, d, JobAction::Initialize).await;
     run(&r, d, JobAction::Deploy).await;
     let steps = vec![
-        StepSpec { kind: StepKind::Manual, ..StepSpec::handler("confirm", builtin::PAUSE, 10, 5, "a person confirms") },
+        StepSpec::manual("confirm", 10, "a person confirms").with_estimated_duration(5),
         StepSpec::handler("pause", builtin::PAUSE, 20, 30, "Scale to zero"),
     ];
     let system = eyrie_core::Actor::System;
@@ -374,7 +374,7 @@ async fn books_are_versioned_checked_and_copied_into_jobs() {
     let job = r.engine.submit(r.t.developer, r.t.sandbox.id, JobAction::Initialize, BTreeMap::new()).await.unwrap();
     let two = vec![
         StepSpec::handler("namespace", builtin::ENSURE_NAMESPACE, 10, 5, "ns"),
-        StepSpec { kind: StepKind::Manual, ..StepSpec::handler("check", builtin::APPLY, 20, 5, "look") },
+        StepSpec::manual("check", 20, "look").with_estimated_duration(5),
     ];
     let v2 = r
         .engine
@@ -431,10 +431,8 @@ async fn the_desired_state_a_job_applies_is_fixed_when_the_job_starts() {
     let engine = r.engine.clone();
     let running = tokio::spawn(async move { engine.run_until_idle().await });
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let patch = eyrie_core::service::DeploymentPatch {
-        settings: Some(eyrie_core::SettingsPatch { replicas: Some(Some(5)), ..Default::default() }),
-        ..Default::default()
-    };
+    let patch = eyrie_core::service::DeploymentPatch::default()
+        .with_settings(eyrie_core::SettingsPatch::default().with_replicas(Some(5)));
     r.t.eyrie.update_deployment(r.t.owner, d, patch).await.unwrap();
     r.fake.release(Op::EnsureNamespace);
     running.await.unwrap().unwrap();

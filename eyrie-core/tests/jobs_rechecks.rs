@@ -67,7 +67,7 @@ async fn a_drop_queued_before_allow_drop_was_switched_off_fails_and_reaches_no_c
     let job = engine.submit(t.developer, t.sandbox.id, JobAction::Drop, BTreeMap::new()).await.unwrap();
     let mut config = t.dev.config();
     config.allow_drop = false;
-    let patch = ScopePatch { config: Some(config.into()), ..ScopePatch::default() };
+    let patch = ScopePatch::default().with_config(config.into());
     t.eyrie.update_scope(t.owner, t.dev.id, patch).await.unwrap();
     run_and_fail(&t, &engine, job.id, "allow_drop").await;
     let d = t.eyrie.get_deployment(t.owner, t.sandbox.id).await.unwrap();

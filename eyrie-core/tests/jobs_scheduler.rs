@@ -62,18 +62,13 @@ async fn the_drop_timer_fires_only_where_the_scope_allows_drops() {
     let entered = t.eyrie.get_deployment(t.owner, t.sandbox.id).await.unwrap().entered_deploy_at.unwrap();
     let drop_at = entered.plus_seconds(7 * 86_400);
     // allow_drop = false: the drop never fires, the pause still does.
-    let no_drop = ScopeConfig {
-        allow_drop: false,
-        role_to_admin: eyrie_core::Role::Developer,
-        deployment_pause_after_seconds: Some(8 * 3600),
-        deployment_drop_after_seconds: Some(7 * 86_400),
-        priority: 10,
-        ..ScopeConfig::default()
-    };
-    t.eyrie
-        .update_scope(t.owner, t.dev.id, ScopePatch { config: Some(no_drop.clone().into()), ..Default::default() })
-        .await
-        .unwrap();
+    let no_drop = ScopeConfig::default()
+        .with_allow_drop(false)
+        .with_role_to_admin(eyrie_core::Role::Developer)
+        .with_deployment_pause_after_seconds(8 * 3600)
+        .with_deployment_drop_after_seconds(7 * 86_400)
+        .with_priority(10);
+    t.eyrie.update_scope(t.owner, t.dev.id, ScopePatch::default().with_config(no_drop.clone().into())).await.unwrap();
     let plan = engine.plan_tick(at(drop_at, 1)).await.unwrap();
     assert_eq!((plan.pauses.clone(), plan.drops.clone()), (vec![t.sandbox.id], vec![]));
     engine.tick(at(drop_at, 1)).await.unwrap();
@@ -83,11 +78,8 @@ async fn the_drop_timer_fires_only_where_the_scope_allows_drops() {
         "never, while drops are forbidden"
     );
     // allow_drop = true: a paused deployment is dropped on time.
-    let allow = ScopeConfig { allow_drop: true, ..no_drop };
-    t.eyrie
-        .update_scope(t.owner, t.dev.id, ScopePatch { config: Some(allow.into()), ..Default::default() })
-        .await
-        .unwrap();
+    let allow = no_drop.with_allow_drop(true);
+    t.eyrie.update_scope(t.owner, t.dev.id, ScopePatch::default().with_config(allow.into())).await.unwrap();
     assert!(engine.plan_tick(at(drop_at, -1)).await.unwrap().drops.is_empty(), "one second before");
     let report = engine.tick(drop_at).await.unwrap();
     assert_eq!(report.plan.drops, vec![t.sandbox.id], "exactly at");
@@ -103,21 +95,14 @@ async fn a_new_digest_redeploys_subscribed_deployments_once() {
         .eyrie
         .create_image(
             t.developer,
-            NewImage {
-                project_id: Some(t.project.id),
-                repository_id: None,
-                reference: "ghcr.io/acme/odoo".parse().unwrap(),
-                tag: Some("17.0".parse().unwrap()),
-                digest: None,
-            },
+            NewImage::new("ghcr.io/acme/odoo".parse().unwrap())
+                .with_project_id(t.project.id)
+                .with_tag("17.0".parse().unwrap()),
         )
         .await
         .unwrap();
-    let settings = Settings { image_id: Some(image.id), ..Settings::default() };
-    t.eyrie
-        .update_group(t.owner, t.group.id, GroupPatch { settings: Some(settings.into()), ..Default::default() })
-        .await
-        .unwrap();
+    let settings = Settings::default().with_image_id(image.id);
+    t.eyrie.update_group(t.owner, t.group.id, GroupPatch::default().with_settings(settings.into())).await.unwrap();
     drive(&t, &engine, t.sandbox.id, &[JobAction::Initialize, JobAction::Deploy]).await;
     drive(&t, &engine, t.preview.id, &[JobAction::Initialize]).await;
     let digest: eyrie_core::Digest = format!("sha256:{}", "ab".repeat(32)).parse().unwrap();
@@ -153,18 +138,13 @@ async fn due_backups_launch_once_and_move_their_schedule_on() {
 #[tokio::test(start_paused = true)]
 async fn monitor_logs_are_pruned_after_the_scopes_retention() {
     let (t, engine) = rig().await;
-    let keep = ScopeConfig {
-        priority: 30,
-        deployment_limit: Some(3),
-        deployment_cluster_ids: [t.clusters[0].id].into(),
-        monitor: true,
-        monitor_log_delete_after_seconds: Some(3600),
-        ..ScopeConfig::default()
-    };
-    t.eyrie
-        .update_scope(t.owner, t.prod.id, ScopePatch { config: Some(keep.into()), ..Default::default() })
-        .await
-        .unwrap();
+    let keep = ScopeConfig::default()
+        .with_priority(30)
+        .with_deployment_limit(3)
+        .with_deployment_cluster_ids([t.clusters[0].id].into())
+        .with_monitor(true)
+        .with_monitor_log_delete_after_seconds(3600);
+    t.eyrie.update_scope(t.owner, t.prod.id, ScopePatch::default().with_config(keep.into())).await.unwrap();
     let monitors = t.store.list(eyrie_core::storage::Index::DeploymentMonitors(t.shop.id)).await.unwrap();
     let monitor = eyrie_core::MonitorId(monitors[0].record.key().id);
     let log = t
@@ -184,7 +164,7 @@ async fn retention_is_decided_when_pruning_shortening_it_prunes_old_logs() {
     let with_retention = |seconds| {
         let mut config = t.prod.config();
         config.monitor_log_delete_after_seconds = Some(seconds);
-        ScopePatch { config: Some(config.into()), ..Default::default() }
+        ScopePatch::default().with_config(config.into())
     };
     t.eyrie.update_scope(t.owner, t.prod.id, with_retention(30 * 86_400)).await.unwrap();
     let monitors = t.store.list(eyrie_core::storage::Index::DeploymentMonitors(t.shop.id)).await.unwrap();
@@ -256,7 +236,7 @@ proptest! {
             let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
             let mut handlers = HandlerRegistry::new();
             handlers.register("scripted", Arc::new(Scripted(Mutex::new(script.clone()))));
-            let config = EngineConfig { max_attempts: 3, ..EngineConfig::default() };
+            let config = EngineConfig::default().with_max_attempts(3);
             let engine = Engine::new(t.eyrie.clone(), handlers, config);
             let book: Vec<StepSpec> =
                 (0..steps).map(|i| StepSpec::handler(&format!("s{i}"), "scripted", i as u32, 0, "scripted")).collect();

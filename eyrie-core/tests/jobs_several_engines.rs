@@ -69,11 +69,7 @@ async fn engines_built_with_the_default_configuration_have_distinct_identities()
     let fake = RecordingExecutor::new();
     let (a, b) = (default_engine(&t, &fake), default_engine(&t, &fake));
     assert_ne!(a.id(), b.id());
-    let pinned = Engine::new(
-        t.eyrie.clone(),
-        HandlerRegistry::new(),
-        EngineConfig { engine_id: Some(7), ..EngineConfig::default() },
-    );
+    let pinned = Engine::new(t.eyrie.clone(), HandlerRegistry::new(), EngineConfig::default().with_engine_id(7));
     assert_eq!(pinned.id(), 7, "an explicit id is kept");
 }
 

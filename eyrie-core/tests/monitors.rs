@@ -18,8 +18,8 @@ async fn tenant() -> (Tenant, Arc<MemoryStore>) {
     (typical_tenant(store.clone()).await.unwrap(), store)
 }
 
-fn url(s: &str) -> Option<Url> {
-    Some(s.parse().unwrap())
+fn url(s: &str) -> Url {
+    s.parse().unwrap()
 }
 
 #[tokio::test]
@@ -45,7 +45,7 @@ async fn creating_and_editing_a_monitor_needs_role_to_admin_reading_needs_user()
     // dev's role_to_admin is developer.
     t.eyrie.create_monitor(t.developer, t.sandbox.id, NewMonitor::resource()).await.unwrap();
 
-    let patch = MonitorPatch { interval_seconds: Some(300), ..MonitorPatch::default() };
+    let patch = MonitorPatch::default().with_interval_seconds(300);
     let refused = t.eyrie.update_monitor(t.developer, cert.id, patch.clone()).await.unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::PermissionDenied);
     assert_eq!(t.eyrie.update_monitor(t.admin, cert.id, patch).await.unwrap().interval_seconds, 300);
@@ -62,22 +62,14 @@ async fn creating_and_editing_a_monitor_needs_role_to_admin_reading_needs_user()
 async fn bad_input_is_refused_with_a_typed_error_and_writes_nothing() {
     let (t, store) = tenant().await;
     let before = store.dump().await.unwrap();
-    let mut short = NewMonitor::http();
-    short.interval_seconds = 9;
-    let mut backwards = NewMonitor::http();
-    (backwards.warning, backwards.error) = (Some(5_000), Some(1_000));
-    let mut cert_backwards = NewMonitor::certificate();
-    (cert_backwards.warning, cert_backwards.error) = (Some(3), Some(14));
-    let mut ftp = NewMonitor::http();
-    ftp.url = url("ftp://shop.acme.example/");
-    let mut plain_cert = NewMonitor::certificate();
-    plain_cert.url = url("http://shop.acme.example");
-    let mut no_status = NewMonitor::http();
-    no_status.http = HttpOptions { expected_statuses: vec![], ..HttpOptions::default() };
-    let mut too_many_redirects = NewMonitor::http();
-    too_many_redirects.http = HttpOptions { max_redirects: 11, ..HttpOptions::default() };
-    let mut fast_timeout = NewMonitor::http();
-    fast_timeout.http = HttpOptions { timeout_ms: 99, ..HttpOptions::default() };
+    let short = NewMonitor::http().with_interval_seconds(9);
+    let backwards = NewMonitor::http().with_warning(5_000).with_error(1_000);
+    let cert_backwards = NewMonitor::certificate().with_warning(3).with_error(14);
+    let ftp = NewMonitor::http().with_url(url("ftp://shop.acme.example/"));
+    let plain_cert = NewMonitor::certificate().with_url(url("http://shop.acme.example"));
+    let no_status = NewMonitor::http().with_http(HttpOptions::default().with_expected_statuses(vec![]));
+    let too_many_redirects = NewMonitor::http().with_http(HttpOptions::default().with_max_redirects(11));
+    let fast_timeout = NewMonitor::http().with_http(HttpOptions::default().with_timeout_ms(99));
     for (what, input) in [
         ("interval below 10 s", short),
         ("error below warning", backwards),
@@ -94,10 +86,10 @@ async fn bad_input_is_refused_with_a_typed_error_and_writes_nothing() {
     let monitor = t.eyrie.list_monitors(t.admin, t.shop.id).await.unwrap()[0].id;
     let mut before_patch = store.dump().await.unwrap();
     assert_eq!(before, before_patch, "refused creates wrote nothing");
-    let patch = MonitorPatch { error: Some(10), ..MonitorPatch::default() };
+    let patch = MonitorPatch::default().with_error(10);
     let e = t.eyrie.update_monitor(t.admin, monitor, patch).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Invalid, "an edit that puts the error below the warning: {e}");
-    let patch = MonitorPatch { interval_seconds: Some(5), ..MonitorPatch::default() };
+    let patch = MonitorPatch::default().with_interval_seconds(5);
     assert_eq!(t.eyrie.update_monitor(t.admin, monitor, patch).await.unwrap_err().kind(), ErrorKind::Invalid);
     before_patch = store.dump().await.unwrap();
     assert_eq!(before, before_patch, "refused edits wrote nothing");

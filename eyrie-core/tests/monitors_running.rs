@@ -175,9 +175,9 @@ impl MonitorChecker for OneSlowTarget {
 #[tokio::test(start_paused = true)]
 async fn a_slow_target_holds_up_neither_the_tick_nor_other_checks() {
     let (t, engine) = deployed().await;
-    let mut slow = NewMonitor::http();
-    slow.url = Some("https://slow.example/".parse().unwrap());
-    slow.http = eyrie_core::HttpOptions { timeout_ms: 1_000, ..Default::default() };
+    let slow = NewMonitor::http()
+        .with_url("https://slow.example/".parse().unwrap())
+        .with_http(eyrie_core::HttpOptions::default().with_timeout_ms(1_000));
     let slow = t.eyrie.create_monitor(t.developer, t.sandbox.id, slow).await.unwrap();
     let fast = t.eyrie.create_monitor(t.developer, t.sandbox.id, NewMonitor::http()).await.unwrap();
     let mut hook = MockHook::new();

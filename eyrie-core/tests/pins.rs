@@ -102,7 +102,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             "update_project",
             op!(|r| {
                 r.arm();
-                let patch = ProjectPatch { name: Some("Renamed".parse()?), ..ProjectPatch::default() };
+                let patch = ProjectPatch::default().with_name("Renamed".parse()?);
                 r.t.eyrie.update_project(r.t.admin, r.t.project.id, patch).await.map(drop)
             }),
         ),
@@ -110,13 +110,8 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             "create_group",
             op!(|r| {
                 r.arm();
-                let g = eyrie_core::service::NewGroup {
-                    name: "Other".parse()?,
-                    slug: None,
-                    group_type: GroupType::None,
-                    group_cluster_ids: [r.t.clusters[0].id].into(),
-                    settings: Default::default(),
-                };
+                let g =
+                    eyrie_core::service::NewGroup::new("Other".parse()?, GroupType::None, [r.t.clusters[0].id].into());
                 r.t.eyrie.create_group(r.t.admin, r.t.project.id, g).await.map(drop)
             }),
         ),
@@ -124,7 +119,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             "update_group",
             op!(|r| {
                 r.arm();
-                let patch = GroupPatch { name: Some("Renamed".parse()?), ..GroupPatch::default() };
+                let patch = GroupPatch::default().with_name("Renamed".parse()?);
                 r.t.eyrie.update_group(r.t.admin, r.t.group.id, patch).await.map(drop)
             }),
         ),
@@ -139,7 +134,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             "update_scope",
             op!(|r| {
                 r.arm();
-                let patch = ScopePatch { name: Some("Renamed".parse()?), ..ScopePatch::default() };
+                let patch = ScopePatch::default().with_name("Renamed".parse()?);
                 r.t.eyrie.update_scope(r.t.admin, r.t.dev.id, patch).await.map(drop)
             }),
         ),
@@ -162,7 +157,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             "update_deployment",
             op!(|r| {
                 r.arm();
-                let patch = DeploymentPatch { name: Some("Renamed".parse()?), ..DeploymentPatch::default() };
+                let patch = DeploymentPatch::default().with_name("Renamed".parse()?);
                 r.t.eyrie.update_deployment(r.t.admin, r.t.sandbox.id, patch).await.map(drop)
             }),
         ),
@@ -204,7 +199,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             op!(|r| {
                 let monitors = r.t.store.children::<Monitor>(Index::DeploymentMonitors(r.t.shop.id)).await?;
                 r.arm();
-                let patch = eyrie_core::service::MonitorPatch { interval_seconds: Some(120), ..Default::default() };
+                let patch = eyrie_core::service::MonitorPatch::default().with_interval_seconds(120);
                 r.t.eyrie.update_monitor(r.t.admin, monitors[0].value.id, patch).await.map(drop)
             }),
         ),
@@ -237,10 +232,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             op!(|r| {
                 let repo = r.t.eyrie.create_repository(r.t.admin, repository(r)?).await?;
                 r.arm();
-                r.t.eyrie
-                    .create_branch(r.t.admin, NewBranch { repository_id: repo.id, name: "main".parse()? })
-                    .await
-                    .map(drop)
+                r.t.eyrie.create_branch(r.t.admin, NewBranch::new(repo.id, "main".parse()?)).await.map(drop)
             }),
         ),
         (
@@ -263,17 +255,8 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             "create_datasource",
             op!(|r| {
                 r.arm();
-                let ds = NewDatasource {
-                    name: "Backups".parse()?,
-                    data_type: DataType::S3like,
-                    usage: DatasourceUsage::RemoteBackup,
-                    endpoint: None,
-                    bucket: Some("acme-backups".into()),
-                    region: None,
-                    path_style: None,
-                    connection: None,
-                    credentials: None,
-                };
+                let ds = NewDatasource::new("Backups".parse()?, DataType::S3like, DatasourceUsage::RemoteBackup)
+                    .with_bucket("acme-backups");
                 r.t.eyrie.create_datasource(r.t.admin, r.t.project.id, ds).await.map(drop)
             }),
         ),
@@ -347,10 +330,7 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
                     r.engine.submit(r.t.admin, r.t.sandbox.id, action, BTreeMap::new()).await?;
                     r.engine.run_until_idle().await?;
                 }
-                let confirm = eyrie_core::StepSpec {
-                    kind: eyrie_core::StepKind::Manual,
-                    ..eyrie_core::StepSpec::handler("confirm", eyrie_core::jobs::builtin::PAUSE, 10, 5, "a person")
-                };
+                let confirm = eyrie_core::StepSpec::manual("confirm", 10, "a person").with_estimated_duration(5);
                 let (odoo, pause) = (GroupType::Odoo, JobAction::Pause);
                 r.engine.publish_book(Actor::System, odoo, pause, "confirmed", vec![confirm]).await?;
                 r.engine.submit(r.t.admin, r.t.sandbox.id, pause, BTreeMap::new()).await?;
@@ -393,11 +373,8 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
             op!(|r| {
                 let rig = backup_rig(&r.t).await?;
                 for scope in [&r.t.prod, &r.t.stage, &r.t.dev] {
-                    let config = eyrie_core::model::ScopeConfigPatch {
-                        backup_dest_datasource: Some(None),
-                        ..Default::default()
-                    };
-                    let patch = ScopePatch { config: Some(config), ..Default::default() };
+                    let config = eyrie_core::model::ScopeConfigPatch::default().with_backup_dest_datasource(None);
+                    let patch = ScopePatch::default().with_config(config);
                     r.t.eyrie.update_scope(r.t.owner, scope.id, patch).await?;
                 }
                 r.arm();
@@ -411,22 +388,12 @@ async fn every_mutation_pins_what_its_decision_rested_on() {
 }
 
 fn repository(r: &Rig) -> Result<NewRepository> {
-    Ok(NewRepository {
-        project_id: Some(r.t.project.id),
-        group_type: None,
-        name: "Shop".parse()?,
-        url: "https://git.example/acme/shop.git".parse()?,
-    })
+    Ok(NewRepository::new("Shop".parse()?, "https://git.example/acme/shop.git".parse()?)
+        .with_project_id(r.t.project.id))
 }
 
 fn image(r: &Rig) -> Result<NewImage> {
-    Ok(NewImage {
-        project_id: Some(r.t.project.id),
-        repository_id: None,
-        reference: "registry.example/acme/shop".parse()?,
-        tag: None,
-        digest: None,
-    })
+    Ok(NewImage::new("registry.example/acme/shop".parse()?).with_project_id(r.t.project.id))
 }
 
 #[tokio::test]

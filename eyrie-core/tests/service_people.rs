@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use eyrie_core::service::{DeploymentPatch, NewGroup, ProjectPatch};
 use eyrie_core::storage::{Index, Store};
-use eyrie_core::{Actor, ErrorKind, GroupType, InvitationState, OverrideTarget, Role, Settings, UserId};
+use eyrie_core::{Actor, ErrorKind, GroupType, InvitationState, OverrideTarget, Role, UserId};
 use eyrie_testkit::MemoryStore;
 use eyrie_testkit::fixtures::{Tenant, typical_tenant};
 
@@ -62,7 +62,7 @@ async fn only_the_invitee_answers_and_only_admins_invite() {
 async fn the_most_specific_grant_wins_in_both_directions() {
     let (t, _) = tenant().await;
     // Upwards: Uma is a user in the project but developer on sandbox.
-    let rename = || DeploymentPatch { name: Some("Renamed".parse().unwrap()), ..Default::default() };
+    let rename = || DeploymentPatch::default().with_name("Renamed".parse().unwrap());
     t.eyrie.update_deployment(t.viewer, t.sandbox.id, rename()).await.unwrap();
     assert_eq!(
         t.eyrie.update_deployment(t.viewer, t.preview.id, rename()).await.unwrap_err().kind(),
@@ -118,13 +118,7 @@ async fn only_the_owner_deletes_groups_transfers_ownership_and_blocks_the_portal
         .create_group(
             t.admin,
             t.project.id,
-            NewGroup {
-                name: "Empty".parse().unwrap(),
-                slug: None,
-                group_type: GroupType::None,
-                group_cluster_ids: [t.clusters[0].id].into(),
-                settings: Settings::default(),
-            },
+            NewGroup::new("Empty".parse().unwrap(), GroupType::None, [t.clusters[0].id].into()),
         )
         .await
         .unwrap();
@@ -196,9 +190,9 @@ async fn users_read_developers_edit_deployments_admins_edit_the_project() {
     let (t, _) = tenant().await;
     t.eyrie.get_deployment(t.viewer, t.shop.id).await.unwrap();
     t.eyrie.list_groups(t.viewer, t.project.id).await.unwrap();
-    let rename = DeploymentPatch { name: Some("Shop!".parse().unwrap()), ..Default::default() };
+    let rename = DeploymentPatch::default().with_name("Shop!".parse().unwrap());
     t.eyrie.update_deployment(t.developer, t.shop.id, rename).await.unwrap();
-    let patch = ProjectPatch { domain: Some(None), ..Default::default() };
+    let patch = ProjectPatch::default().with_domain(None);
     assert_eq!(
         t.eyrie.update_project(t.developer, t.project.id, patch.clone()).await.unwrap_err().kind(),
         ErrorKind::PermissionDenied

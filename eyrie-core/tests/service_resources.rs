@@ -45,11 +45,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 #[tokio::test]
 async fn only_platform_administrators_manage_clusters() {
     let (t, _) = tenant().await;
-    let input = NewCluster {
-        name: "EU 3".parse().unwrap(),
-        uid: "uid-eu-3".parse().unwrap(),
-        connection: NewConnection::InCluster,
-    };
+    let input = NewCluster::new("EU 3".parse().unwrap(), "uid-eu-3".parse().unwrap(), NewConnection::InCluster);
     for actor in [t.owner, t.admin, t.developer] {
         assert_eq!(t.eyrie.create_cluster(actor, input.clone()).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
         let e = t.eyrie.transition_cluster(actor, t.clusters[0].id, ClusterState::Transitioning).await.unwrap_err();
@@ -99,28 +95,18 @@ async fn a_cluster_used_by_a_live_deployment_cannot_be_deleted() {
 #[tokio::test]
 async fn cluster_uid_is_unique() {
     let (t, _) = tenant().await;
-    let input = NewCluster {
-        name: "Copy".parse().unwrap(),
-        uid: "uid-eu-1".parse().unwrap(),
-        connection: NewConnection::InCluster,
-    };
+    let input = NewCluster::new("Copy".parse().unwrap(), "uid-eu-1".parse().unwrap(), NewConnection::InCluster);
     assert_eq!(t.eyrie.create_cluster(t.root, input).await.unwrap_err().kind(), ErrorKind::AlreadyExists);
 }
 
 #[tokio::test]
 async fn secrets_are_sealed_before_they_reach_the_store() {
     let (t, store) = tenant().await;
-    let ds = NewDatasource {
-        name: "Backups".parse().unwrap(),
-        data_type: DataType::S3like,
-        usage: DatasourceUsage::RemoteBackup,
-        endpoint: Some("https://s3.example".parse().unwrap()),
-        bucket: Some("acme".into()),
-        region: None,
-        path_style: None,
-        connection: Some(SecretString::new("postgres://u:pw-7f3a@db/x")),
-        credentials: Some(SecretString::new("AKIA-ACCESS-KEY-9c1e")),
-    };
+    let ds = NewDatasource::new("Backups".parse().unwrap(), DataType::S3like, DatasourceUsage::RemoteBackup)
+        .with_endpoint("https://s3.example".parse().unwrap())
+        .with_bucket("acme")
+        .with_connection(SecretString::new("postgres://u:pw-7f3a@db/x"))
+        .with_credentials(SecretString::new("AKIA-ACCESS-KEY-9c1e"));
     let created = t.eyrie.create_datasource(t.admin, t.project.id, ds).await.unwrap();
     let bytes = raw_bytes(&store);
     for secret in ["kubeconfig-of-uid-eu-1", "kubeconfig-of-uid-eu-2", "pw-7f3a", "AKIA-ACCESS-KEY-9c1e"] {
@@ -176,37 +162,26 @@ async fn an_image_digest_change_redeploys_only_subscribed_deployments_in_deploy(
     let repo = e
         .create_repository(
             t.developer,
-            NewRepository {
-                project_id: Some(t.project.id),
-                group_type: None,
-                name: "odoo".parse().unwrap(),
-                url: "git@git.example:acme/odoo.git".parse().unwrap(),
-            },
+            NewRepository::new("odoo".parse().unwrap(), "git@git.example:acme/odoo.git".parse().unwrap())
+                .with_project_id(t.project.id),
         )
         .await
         .unwrap();
     let image = e
         .create_image(
             t.developer,
-            NewImage {
-                project_id: Some(t.project.id),
-                repository_id: Some(repo.id),
-                reference: "ghcr.io/acme/odoo:17.0".parse().unwrap(),
-                tag: Some("17.0".parse().unwrap()),
-                digest: None,
-            },
+            NewImage::new("ghcr.io/acme/odoo:17.0".parse().unwrap())
+                .with_project_id(t.project.id)
+                .with_repository_id(repo.id)
+                .with_tag("17.0".parse().unwrap()),
         )
         .await
         .unwrap();
     assert_eq!(image.reference.as_str(), "ghcr.io/acme/odoo", "the tag is kept apart");
-    let settings = Settings { image_id: Some(image.id), ..Settings::default() };
-    e.update_group(
-        t.owner,
-        t.group.id,
-        eyrie_core::service::GroupPatch { settings: Some(settings.into()), ..Default::default() },
-    )
-    .await
-    .unwrap();
+    let settings = Settings::default().with_image_id(image.id);
+    e.update_group(t.owner, t.group.id, eyrie_core::service::GroupPatch::default().with_settings(settings.into()))
+        .await
+        .unwrap();
     // shop and preview run; sandbox is paused; preview is not subscribed.
     for (id, state, subscribed) in [
         (t.shop.id, LifecycleState::Deploy, true),
@@ -241,12 +216,7 @@ async fn an_image_digest_change_redeploys_only_subscribed_deployments_in_deploy(
 #[tokio::test]
 async fn global_repositories_are_for_platform_administrators() {
     let (t, _) = tenant().await;
-    let input = NewRepository {
-        project_id: None,
-        group_type: None,
-        name: "shared".parse().unwrap(),
-        url: "https://git.example/shared.git".parse().unwrap(),
-    };
+    let input = NewRepository::new("shared".parse().unwrap(), "https://git.example/shared.git".parse().unwrap());
     assert_eq!(
         t.eyrie.create_repository(t.owner, input.clone()).await.unwrap_err().kind(),
         ErrorKind::PermissionDenied
@@ -258,12 +228,8 @@ async fn global_repositories_are_for_platform_administrators() {
 #[tokio::test]
 async fn project_code_is_managed_by_developers_not_users() {
     let (t, _) = tenant().await;
-    let input = NewRepository {
-        project_id: Some(t.project.id),
-        group_type: None,
-        name: "addons".parse().unwrap(),
-        url: "https://git.example/addons.git".parse().unwrap(),
-    };
+    let input = NewRepository::new("addons".parse().unwrap(), "https://git.example/addons.git".parse().unwrap())
+        .with_project_id(t.project.id);
     assert_eq!(
         t.eyrie.create_repository(t.viewer, input.clone()).await.unwrap_err().kind(),
         ErrorKind::PermissionDenied

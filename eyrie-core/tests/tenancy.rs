@@ -23,10 +23,9 @@ fn id(actor: Actor) -> UserId {
 /// The typical tenant, plus Zoe: a registered user who owns another project.
 async fn with_stranger() -> (Tenant, Actor, ProjectId) {
     let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
-    let zoe =
-        NewUser { name: "Zoe".parse().unwrap(), email: "zoe@zulu.example".parse().unwrap(), platform_admin: false };
+    let zoe = NewUser::new("Zoe".parse().unwrap(), "zoe@zulu.example".parse().unwrap());
     let zoe = t.eyrie.actor(t.eyrie.register_user(Actor::System, zoe).await.unwrap().id).await.unwrap();
-    let zulu = NewProject { name: "Zulu".parse().unwrap(), slug: None, domain: None };
+    let zulu = NewProject::new("Zulu".parse().unwrap());
     let zulu = t.eyrie.create_project(zoe, zulu).await.unwrap();
     (t, zoe, zulu.id)
 }
@@ -47,16 +46,11 @@ async fn identity_comes_from_the_store_an_unknown_user_is_refused_everything() {
     let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
     let ghost = Actor::user(UserId(MISSING));
     assert_eq!(t.eyrie.actor(UserId(MISSING)).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
-    let cluster = NewCluster {
-        name: "Rogue".parse().unwrap(),
-        uid: "rogue".parse().unwrap(),
-        connection: NewConnection::InCluster,
-    };
+    let cluster = NewCluster::new("Rogue".parse().unwrap(), "rogue".parse().unwrap(), NewConnection::InCluster);
     assert_eq!(t.eyrie.create_cluster(ghost, cluster).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
-    let admin =
-        NewUser { name: "Mallory".parse().unwrap(), email: "m@evil.example".parse().unwrap(), platform_admin: true };
+    let admin = NewUser::new("Mallory".parse().unwrap(), "m@evil.example".parse().unwrap()).with_platform_admin(true);
     assert_eq!(t.eyrie.register_user(ghost, admin).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
-    let p = NewProject { name: "Ghost".parse().unwrap(), slug: None, domain: None };
+    let p = NewProject::new("Ghost".parse().unwrap());
     assert_eq!(t.eyrie.create_project(ghost, p).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
     assert_eq!(t.eyrie.list_clusters(ghost).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
     assert_eq!(t.eyrie.get_project(ghost, t.project.id).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
@@ -65,15 +59,10 @@ async fn identity_comes_from_the_store_an_unknown_user_is_refused_everything() {
 #[tokio::test]
 async fn identity_comes_from_the_store_only_a_stored_platform_administrator_manages_clusters() {
     let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
-    let cluster = || NewCluster {
-        name: "EU 3".parse().unwrap(),
-        uid: "uid-eu-3".parse().unwrap(),
-        connection: NewConnection::InCluster,
-    };
+    let cluster = || NewCluster::new("EU 3".parse().unwrap(), "uid-eu-3".parse().unwrap(), NewConnection::InCluster);
     // The owner is an ordinary registered user: no Actor can say otherwise.
     assert_eq!(t.eyrie.create_cluster(t.owner, cluster()).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
-    let admin =
-        NewUser { name: "Mallory".parse().unwrap(), email: "m@evil.example".parse().unwrap(), platform_admin: true };
+    let admin = NewUser::new("Mallory".parse().unwrap(), "m@evil.example".parse().unwrap()).with_platform_admin(true);
     assert_eq!(t.eyrie.register_user(t.owner, admin).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
     assert!(t.eyrie.create_cluster(t.root, cluster()).await.is_ok(), "root is stored as a platform administrator");
 }
@@ -128,13 +117,11 @@ async fn no_error_names_a_record_of_another_project() {
         .create_group(
             zoe,
             zulu,
-            eyrie_core::service::NewGroup {
-                name: "Zulu shop".parse().unwrap(),
-                slug: None,
-                group_type: eyrie_core::GroupType::Odoo,
-                group_cluster_ids: [t.clusters[0].id].into(),
-                settings: Default::default(),
-            },
+            eyrie_core::service::NewGroup::new(
+                "Zulu shop".parse().unwrap(),
+                eyrie_core::GroupType::Odoo,
+                [t.clusters[0].id].into(),
+            ),
         )
         .await
         .unwrap();
@@ -165,17 +152,10 @@ async fn sealed_blobs_go_only_to_those_who_may_open_them() {
     for c in t.eyrie.list_clusters(t.root).await.unwrap() {
         assert!(matches!(c.connection, ClusterConnection::Kubeconfig(_)), "{}", c.slug);
     }
-    let ds = NewDatasource {
-        name: "Backups".parse().unwrap(),
-        data_type: DataType::S3like,
-        usage: DatasourceUsage::RemoteBackup,
-        endpoint: None,
-        bucket: Some("acme-backups".into()),
-        region: None,
-        path_style: None,
-        connection: Some(SecretString::new("postgres://u:p@db/x")),
-        credentials: Some(SecretString::new("AKIA-x")),
-    };
+    let ds = NewDatasource::new("Backups".parse().unwrap(), DataType::S3like, DatasourceUsage::RemoteBackup)
+        .with_bucket("acme-backups")
+        .with_connection(SecretString::new("postgres://u:p@db/x"))
+        .with_credentials(SecretString::new("AKIA-x"));
     t.eyrie.create_datasource(t.admin, t.project.id, ds).await.unwrap();
     let seen = t.eyrie.list_datasources(t.developer, t.project.id).await.unwrap();
     assert!(seen[0].connection.is_none() && seen[0].credentials.is_none(), "a developer may not open them");

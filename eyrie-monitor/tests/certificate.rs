@@ -55,7 +55,7 @@ async fn an_untrusted_certificate_is_an_error_and_http_checks_verify_by_default(
 
     let http = |verify_tls| CheckTarget::Http {
         url: format!("https://{addr}/"),
-        options: HttpOptions { verify_tls, ..HttpOptions::default() },
+        options: HttpOptions::default().with_verify_tls(verify_tls),
         warning: None,
         error: None,
     };

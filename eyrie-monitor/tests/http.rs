@@ -58,10 +58,10 @@ async fn statuses_and_body_text_decide_before_latency() {
     let down = check(&checker, root(addr), HttpOptions::default(), None, None).await;
     assert_eq!(down.state, MonitorState::Error);
     assert!(down.message.contains("503"), "{}", down.message);
-    let expected = HttpOptions { expected_statuses: vec![503], ..HttpOptions::default() };
+    let expected = HttpOptions::default().with_expected_statuses(vec![503]);
     assert_eq!(check(&checker, root(addr), expected, None, None).await.state, MonitorState::Ok);
     control.set_status(200);
-    let wants = |text: &str| HttpOptions { body_contains: Some(text.into()), ..HttpOptions::default() };
+    let wants = |text: &str| HttpOptions::default().with_body_contains(text);
     assert_eq!(check(&checker, root(addr), wants("healthy"), None, None).await.state, MonitorState::Ok);
     let missing = check(&checker, root(addr), wants("database ok"), None, None).await;
     assert_eq!(missing.state, MonitorState::Error);
@@ -72,7 +72,7 @@ async fn statuses_and_body_text_decide_before_latency() {
 async fn a_request_longer_than_its_time_out_is_an_error() {
     let (addr, control) = support::http_server().await;
     control.set_delay_ms(3_000);
-    let options = HttpOptions { timeout_ms: 300, ..HttpOptions::default() };
+    let options = HttpOptions::default().with_timeout_ms(300);
     let slow = check(&loopback(), root(addr), options, None, None).await;
     assert_eq!(slow.state, MonitorState::Error);
     assert!(slow.message.contains("no answer within 300 ms"), "{}", slow.message);
@@ -84,13 +84,13 @@ async fn redirects_are_followed_up_to_their_bound() {
     let (addr, _) = support::http_server().await;
     let checker = loopback();
     let hops = |n: u32| format!("http://{addr}/hop/{n}");
-    let two = HttpOptions { max_redirects: 3, ..HttpOptions::default() };
+    let two = HttpOptions::default().with_max_redirects(3);
     // /hop/2 redirects three times: /hop/1, /hop/0, /.
     assert_eq!(check(&checker, hops(2), two.clone(), None, None).await.state, MonitorState::Ok);
     let too_far = check(&checker, hops(3), two, None, None).await;
     assert_eq!(too_far.state, MonitorState::Error);
     assert!(too_far.message.contains("more than 3 redirects"), "{}", too_far.message);
-    let none = HttpOptions { max_redirects: 0, ..HttpOptions::default() };
+    let none = HttpOptions::default().with_max_redirects(0);
     assert_eq!(check(&checker, hops(0), none, None, None).await.state, MonitorState::Error);
 }
 

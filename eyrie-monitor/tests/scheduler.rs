@@ -41,8 +41,7 @@ async fn the_scheduler_checks_a_real_server_with_damping_and_staleness() {
         engine.submit(t.developer, t.sandbox.id, action, BTreeMap::new()).await.unwrap();
         engine.run_until_idle().await.unwrap();
     }
-    let mut input = NewMonitor::http();
-    input.url = Some(format!("http://{addr}/").parse().unwrap());
+    let input = NewMonitor::http().with_url(format!("http://{addr}/").parse().unwrap());
     let m = t.eyrie.create_monitor(t.developer, t.sandbox.id, input).await.unwrap();
     let hook = Arc::new(Recorded::default());
     let checker = Arc::new(NetChecker::new(NetworkPolicy::strict().allow_loopback()));

@@ -58,7 +58,7 @@ async fn process_child() {
         eyrie,
         recording_handlers(&url, &schema, process, std::env::var(procs::HANG_VAR).ok()).await,
         // No engine id given: each engine draws its own (the Engine identity fix).
-        EngineConfig { max_concurrent_jobs: 2, ..EngineConfig::default() },
+        EngineConfig::default().with_max_concurrent_jobs(2),
     );
     say(&format!("READY {}", engine.id()));
     tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new())).await.unwrap().unwrap();

@@ -51,7 +51,7 @@ pub fn group(id: u64, project: &Project, group_type: GroupType, clusters: &[u64]
 /// A scope of `group` with code `code`: unlimited, no own clusters, drops
 /// allowed, no timers, `role_to_admin = admin`.
 pub fn scope(id: u64, group: &DeploymentGroup, code: &str) -> Scope {
-    let config = ScopeConfig { allow_drop: true, ..ScopeConfig::default() };
+    let config = ScopeConfig::default().with_allow_drop(true);
     Scope::new(ScopeId(id), group, name(code), Slug::from_name(code), T0, config)
 }
 

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use eyrie_core::service::{NewDeployment, NewGroup, NewProject, ScopeConfig, ScopePatch};
 use eyrie_core::storage::{Check, EntityKind, Index, Revision, Store, StoreExt, Transaction, UniqueKey};
-use eyrie_core::{Actor, ClusterState, Deployment, ErrorKind, GroupType, LifecycleState, Project, Role, Settings};
+use eyrie_core::{Actor, ClusterState, Deployment, ErrorKind, GroupType, LifecycleState, Project, Role};
 
-use crate::fixtures::{new_deployment, typical_tenant};
+use crate::fixtures::typical_tenant;
 
 mod layer;
 mod model;
@@ -205,7 +205,7 @@ pub async fn cascade_and_refusal(store: Arc<dyn Store>) {
     assert_eq!(store.count(Index::ProjectMembers(t.project.id)).await.expect("count"), 0);
     assert!(store.count(Index::ProjectAudit(t.project.id)).await.expect("count") > 0, "audit events stay");
     let taken = e
-        .create_project(t.owner, NewProject { name: "Acme".parse().expect("name"), slug: None, domain: None })
+        .create_project(t.owner, NewProject::new("Acme".parse().expect("name")))
         .await
         .expect("the slug is free again");
     assert_eq!(taken.slug.as_str(), "acme");
@@ -217,14 +217,11 @@ pub async fn refused_operations_change_nothing(store: Arc<dyn Store>) {
     let t = typical_tenant(store.clone()).await.expect("tenant");
     let e = &t.eyrie;
     let before = store.dump().await.expect("dump");
-    let group = |slug: &str| NewGroup {
-        name: "Other".parse().expect("name"),
-        slug: Some(slug.parse().expect("slug")),
-        group_type: GroupType::Pgo,
-        group_cluster_ids: t.clusters.iter().map(|c| c.id).collect(),
-        settings: Settings::default(),
+    let group = |slug: &str| {
+        NewGroup::new("Other".parse().expect("name"), GroupType::Pgo, t.clusters.iter().map(|c| c.id).collect())
+            .with_slug(slug.parse().expect("slug"))
     };
-    let mut full = ScopeConfig { deployment_limit: Some(0), ..ScopeConfig::default() };
+    let mut full = ScopeConfig::default().with_deployment_limit(0);
     full.priority = 1;
     let attempts: Vec<(&str, eyrie_core::Error)> = vec![
         ("viewer creates a group", e.create_group(t.viewer, t.project.id, group("db")).await.expect_err("denied")),
@@ -235,17 +232,14 @@ pub async fn refused_operations_change_nothing(store: Arc<dyn Store>) {
             e.create_deployment(
                 t.owner,
                 t.group.id,
-                NewDeployment {
-                    scope_id: eyrie_core::ScopeId(u64::MAX),
-                    ..new_deployment("x", &t.prod).expect("input")
-                },
+                NewDeployment::new("x".parse().expect("name"), eyrie_core::ScopeId(u64::MAX)),
             )
             .await
             .expect_err("unknown scope"),
         ),
         (
             "limit below live deployments",
-            e.update_scope(t.owner, t.prod.id, ScopePatch { config: Some(full.into()), ..ScopePatch::default() })
+            e.update_scope(t.owner, t.prod.id, ScopePatch::default().with_config(full.into()))
                 .await
                 .expect_err("limit"),
         ),
@@ -283,9 +277,9 @@ fn user_of(actor: Actor) -> eyrie_core::UserId {
 }
 
 fn crate_cluster() -> eyrie_core::service::NewCluster {
-    eyrie_core::service::NewCluster {
-        name: "Rogue".parse().expect("name"),
-        uid: "uid-rogue".parse().expect("uid"),
-        connection: eyrie_core::service::NewConnection::InCluster,
-    }
+    eyrie_core::service::NewCluster::new(
+        "Rogue".parse().expect("name"),
+        "uid-rogue".parse().expect("uid"),
+        eyrie_core::service::NewConnection::InCluster,
+    )
 }

@@ -139,24 +139,19 @@ pub struct Tenant {
 }
 
 async fn user(eyrie: &Eyrie, name: &str, email: &str, platform_admin: bool) -> Result<User> {
-    eyrie.register_user(Actor::System, NewUser { name: name.parse()?, email: email.parse()?, platform_admin }).await
+    eyrie
+        .register_user(Actor::System, NewUser::new(name.parse()?, email.parse()?).with_platform_admin(platform_admin))
+        .await
 }
 
 /// A deployment named `name` in `scope`, inheriting everything, subscribed to its image.
 pub fn new_deployment(name: &str, scope: &Scope) -> Result<NewDeployment> {
-    Ok(NewDeployment {
-        name: name.parse()?,
-        slug: None,
-        scope_id: scope.id,
-        cluster_ids: BTreeSet::new(),
-        image_subscribed: true,
-        settings: Settings::default(),
-    })
+    Ok(NewDeployment::new(name.parse()?, scope.id).with_image_subscribed(true))
 }
 
 /// A scope with code and name `code`.
 pub fn new_scope(code: &str, config: ScopeConfig) -> Result<NewScope> {
-    Ok(NewScope { name: code.parse()?, code: code.parse()?, config })
+    Ok(NewScope::new(code.parse()?, code.parse()?).with_config(config))
 }
 
 fn actor(u: &User) -> Actor {
@@ -199,21 +194,15 @@ pub async fn backup_rig(t: &Tenant) -> Result<BackupRig> {
     use eyrie_core::service::{NewDatasource, ScopePatch};
     let objects = crate::MemoryObjects::new();
     let eyrie = t.eyrie.clone().with_backup_objects(Arc::new(objects.clone()));
-    let input = NewDatasource {
-        name: "Backups".parse()?,
-        data_type: eyrie_core::DataType::S3like,
-        usage: eyrie_core::DatasourceUsage::RemoteBackup,
-        endpoint: Some("https://s3.acme.example".parse()?),
-        bucket: Some(BACKUP_BUCKET.to_owned()),
-        region: None,
-        path_style: None,
-        connection: None,
-        credentials: Some(SecretString::new("AKIDACME:acme-secret-key")),
-    };
+    let input =
+        NewDatasource::new("Backups".parse()?, eyrie_core::DataType::S3like, eyrie_core::DatasourceUsage::RemoteBackup)
+            .with_endpoint("https://s3.acme.example".parse()?)
+            .with_bucket(BACKUP_BUCKET.to_owned())
+            .with_credentials(SecretString::new("AKIDACME:acme-secret-key"));
     let datasource = eyrie.create_datasource(t.admin, t.project.id, input).await?;
     for scope in [&t.prod, &t.stage, &t.dev] {
-        let config = ScopeConfigPatch { backup_dest_datasource: Some(Some(datasource.id)), ..Default::default() };
-        let patch = ScopePatch { config: Some(config), ..Default::default() };
+        let config = ScopeConfigPatch::default().with_backup_dest_datasource(Some(datasource.id));
+        let patch = ScopePatch::default().with_config(config);
         eyrie.update_scope(t.owner, scope.id, patch).await?;
     }
     let executor = crate::RecordingExecutor::new().with_objects(objects.clone());
@@ -233,31 +222,25 @@ pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
         let c = eyrie
             .create_cluster(
                 root,
-                NewCluster {
-                    name: name.parse()?,
-                    uid: uid.parse()?,
-                    connection: NewConnection::Kubeconfig(SecretString::new(format!("kubeconfig-of-{uid}"))),
-                },
+                NewCluster::new(
+                    name.parse()?,
+                    uid.parse()?,
+                    NewConnection::Kubeconfig(SecretString::new(format!("kubeconfig-of-{uid}"))),
+                ),
             )
             .await?;
         eyrie.transition_cluster(root, c.id, ClusterState::Init).await?;
         clusters.push(eyrie.transition_cluster(root, c.id, ClusterState::Active).await?);
     }
     let clusters: [Cluster; 2] = [clusters[0].clone(), clusters[1].clone()];
-    let project = eyrie
-        .create_project(owner, NewProject { name: "Acme".parse()?, slug: None, domain: Some("acme.example".parse()?) })
-        .await?;
+    let project =
+        eyrie.create_project(owner, NewProject::new("Acme".parse()?).with_domain("acme.example".parse()?)).await?;
     let group = eyrie
         .create_group(
             owner,
             project.id,
-            NewGroup {
-                name: "Shop".parse()?,
-                slug: None,
-                group_type: GroupType::Odoo,
-                group_cluster_ids: clusters.iter().map(|c| c.id).collect(),
-                settings: Settings { replicas: Some(2), ..Settings::default() },
-            },
+            NewGroup::new("Shop".parse()?, GroupType::Odoo, clusters.iter().map(|c| c.id).collect())
+                .with_settings(Settings::default().with_replicas(2)),
         )
         .await?;
     let prod = eyrie
@@ -266,13 +249,11 @@ pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
             group.id,
             new_scope(
                 "prod",
-                ScopeConfig {
-                    priority: 30,
-                    deployment_limit: Some(3),
-                    deployment_cluster_ids: BTreeSet::from([clusters[0].id]),
-                    monitor: true,
-                    ..ScopeConfig::default()
-                },
+                ScopeConfig::default()
+                    .with_priority(30)
+                    .with_deployment_limit(3)
+                    .with_deployment_cluster_ids(BTreeSet::from([clusters[0].id]))
+                    .with_monitor(true),
             )?,
         )
         .await?;
@@ -282,11 +263,7 @@ pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
             group.id,
             new_scope(
                 "stage",
-                ScopeConfig {
-                    priority: 20,
-                    root_subdomain: Some("stage.acme.example".parse()?),
-                    ..ScopeConfig::default()
-                },
+                ScopeConfig::default().with_priority(20).with_root_subdomain("stage.acme.example".parse()?),
             )?,
         )
         .await?;
@@ -296,14 +273,12 @@ pub async fn typical_tenant(store: Arc<dyn Store>) -> Result<Tenant> {
             group.id,
             new_scope(
                 "dev",
-                ScopeConfig {
-                    priority: 10,
-                    allow_drop: true,
-                    role_to_admin: Role::Developer,
-                    deployment_pause_after_seconds: Some(8 * 3600),
-                    deployment_drop_after_seconds: Some(7 * 86_400),
-                    ..ScopeConfig::default()
-                },
+                ScopeConfig::default()
+                    .with_priority(10)
+                    .with_allow_drop(true)
+                    .with_role_to_admin(Role::Developer)
+                    .with_deployment_pause_after_seconds(8 * 3600)
+                    .with_deployment_drop_after_seconds(7 * 86_400),
             )?,
         )
         .await?;
@@ -360,17 +335,12 @@ pub const KNOWN_PLAIN: [&str; 2] = ["acme-backups-bucket", "olivia@acme.example"
 pub async fn write_known_secrets(store: Arc<dyn Store>) -> Result<Tenant> {
     use eyrie_core::service::NewDatasource;
     let t = typical_tenant(store).await?;
-    let input = NewDatasource {
-        name: "Backups".parse()?,
-        data_type: eyrie_core::DataType::S3like,
-        usage: eyrie_core::DatasourceUsage::RemoteBackup,
-        endpoint: Some("https://s3.example".parse()?),
-        bucket: Some(KNOWN_PLAIN[0].to_owned()),
-        region: None,
-        path_style: None,
-        connection: Some(SecretString::new(format!("postgres://u:{}@db/x", KNOWN_SECRETS[2]))),
-        credentials: Some(SecretString::new(KNOWN_SECRETS[3])),
-    };
+    let input =
+        NewDatasource::new("Backups".parse()?, eyrie_core::DataType::S3like, eyrie_core::DatasourceUsage::RemoteBackup)
+            .with_endpoint("https://s3.example".parse()?)
+            .with_bucket(KNOWN_PLAIN[0].to_owned())
+            .with_connection(SecretString::new(format!("postgres://u:{}@db/x", KNOWN_SECRETS[2])))
+            .with_credentials(SecretString::new(KNOWN_SECRETS[3]));
     t.eyrie.create_datasource(t.admin, t.project.id, input).await?;
     Ok(t)
 }

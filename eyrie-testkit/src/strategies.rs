@@ -94,15 +94,10 @@ pub fn settings() -> impl Strategy<Value = eyrie_core::Settings> {
     )
         .prop_map(|(replicas, cpu_r, cpu_l, mem_r, mem_l, storage)| {
             let q = |v: Option<&str>| v.and_then(|s| s.parse().ok());
-            eyrie_core::Settings {
-                replicas,
-                cpu_request: q(cpu_r),
-                cpu_limit: q(cpu_l),
-                memory_request: q(mem_r),
-                memory_limit: q(mem_l),
-                storage_size: q(storage),
-                ..eyrie_core::Settings::default()
-            }
+            let mut s = eyrie_core::Settings::default();
+            (s.replicas, s.cpu_request, s.cpu_limit) = (replicas, q(cpu_r), q(cpu_l));
+            (s.memory_request, s.memory_limit, s.storage_size) = (q(mem_r), q(mem_l), q(storage));
+            s
         })
 }
 

@@ -39,45 +39,24 @@ async fn a_deployment_reaches_the_manifest_directory_through_the_engine() {
     let writer = Arc::new(ManifestDir::new(&manifests, Arc::new(SystemClock)));
     let engine = Engine::builder(&eyrie).executor(writer.clone()).build().unwrap();
 
-    let owner =
-        NewUser { name: "Olga".parse().unwrap(), email: "olga@example.org".parse().unwrap(), platform_admin: false };
+    let owner = NewUser::new("Olga".parse().unwrap(), "olga@example.org".parse().unwrap());
     let owner = Actor::user(eyrie.register_user(Actor::System, owner).await.unwrap().id);
     // The platform's cluster, set up by a platform administrator.
-    let root =
-        NewUser { name: "Root".parse().unwrap(), email: "root@example.org".parse().unwrap(), platform_admin: true };
+    let root = NewUser::new("Root".parse().unwrap(), "root@example.org".parse().unwrap()).with_platform_admin(true);
     let root = eyrie.actor(eyrie.register_user(Actor::System, root).await.unwrap().id).await.unwrap();
-    let cluster = NewCluster {
-        name: "Cluster 9".parse().unwrap(),
-        uid: "uid-9".parse().unwrap(),
-        connection: NewConnection::InCluster,
-    };
+    let cluster = NewCluster::new("Cluster 9".parse().unwrap(), "uid-9".parse().unwrap(), NewConnection::InCluster);
     let cluster = eyrie.create_cluster(root, cluster).await.unwrap();
     for state in [ClusterState::Init, ClusterState::Active] {
         eyrie.transition_cluster(root, cluster.id, state).await.unwrap();
     }
 
-    let project =
-        NewProject { name: "Acme".parse().unwrap(), slug: None, domain: Some("acme.example".parse().unwrap()) };
+    let project = NewProject::new("Acme".parse().unwrap()).with_domain("acme.example".parse().unwrap());
     let project = eyrie.create_project(owner, project).await.unwrap();
-    let group = NewGroup {
-        name: "Shop".parse().unwrap(),
-        slug: None,
-        group_type: GroupType::Odoo,
-        group_cluster_ids: [cluster.id].into(),
-        settings: Settings::default(),
-    };
+    let group = NewGroup::new("Shop".parse().unwrap(), GroupType::Odoo, [cluster.id].into());
     let group = eyrie.create_group(owner, project.id, group).await.unwrap();
-    let scope =
-        NewScope { name: "prod".parse().unwrap(), code: "prod".parse().unwrap(), config: ScopeConfig::default() };
+    let scope = NewScope::new("prod".parse().unwrap(), "prod".parse().unwrap());
     let scope = eyrie.create_scope(owner, group.id, scope).await.unwrap();
-    let deployment = NewDeployment {
-        name: "shop".parse().unwrap(),
-        slug: None,
-        scope_id: scope.id,
-        cluster_ids: Default::default(),
-        image_subscribed: false,
-        settings: Settings::default(),
-    };
+    let deployment = NewDeployment::new("shop".parse().unwrap(), scope.id);
     let shop = eyrie.create_deployment(owner, group.id, deployment).await.unwrap();
 
     for action in [JobAction::Initialize, JobAction::Deploy] {
@@ -137,8 +116,7 @@ async fn the_sled_store_is_one_call_away() {
     let tmp = tempfile::tempdir().unwrap();
     let work = async {
         let eyrie = Eyrie::builder().data_dir(tmp.path()).sled(tmp.path().join("sled")).build().await.unwrap();
-        let input =
-            NewUser { name: "Sam".parse().unwrap(), email: "sam@example.org".parse().unwrap(), platform_admin: false };
+        let input = NewUser::new("Sam".parse().unwrap(), "sam@example.org".parse().unwrap());
         let sam = eyrie.register_user(Actor::System, input).await.unwrap();
         let stored = eyrie.get_user(Actor::System, sam.id).await.unwrap();
         assert_eq!(stored.email, sam.email, "the user is in the sled store");

@@ -61,6 +61,7 @@ impl std::fmt::Display for RunReport {
 
 /// How an engine runs jobs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct EngineConfig {
     /// This engine's id, shown in the leases it takes. `None` (the default)
     /// draws a fresh id from the service's [`IdSource`](crate::IdSource) when

@@ -32,6 +32,7 @@
 mod backups;
 mod books;
 mod engine;
+mod engine_config;
 mod handler;
 mod lifecycle;
 pub mod monitoring;

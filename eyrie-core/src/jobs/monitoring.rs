@@ -213,6 +213,12 @@ impl MonitoringConfig {
         self.max_concurrent_checks = n.max(1);
         self
     }
+
+    /// Cutting a check off `slack` after its own time-out.
+    pub fn with_slack(mut self, slack: Duration) -> Self {
+        self.slack = slack;
+        self
+    }
 }
 
 /// Launches due checks and records their results; attach it to an

@@ -71,8 +71,10 @@ pub enum StepKind {
     Handler(String),
 }
 
-/// One step of a book.
+/// One step of a book. Build it with [`StepSpec::handler`] or
+/// [`StepSpec::manual`] and the `with_…` setters.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct StepSpec {
     /// Short name, unique in the book.
     pub name: String,
@@ -102,6 +104,38 @@ impl StepSpec {
             estimated_duration,
             estimated_duration_over_stop: 10,
         }
+    }
+
+    /// A manual step (a person does it), with default over-stop (10), no
+    /// parameters and no estimate.
+    pub fn manual(name: &str, sequence: u32, description: &str) -> Self {
+        StepSpec {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            sequence,
+            kind: StepKind::Manual,
+            parameters: BTreeMap::new(),
+            estimated_duration: 0,
+            estimated_duration_over_stop: 10,
+        }
+    }
+
+    /// With the parameter `key` set to `value`.
+    pub fn with_parameter(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.parameters.insert(key.into(), value.into());
+        self
+    }
+
+    /// With an expected duration of `seconds` (0: unknown).
+    pub fn with_estimated_duration(mut self, seconds: u64) -> Self {
+        self.estimated_duration = seconds;
+        self
+    }
+
+    /// Timing out after `factor` × the expected duration.
+    pub fn with_estimated_duration_over_stop(mut self, factor: u32) -> Self {
+        self.estimated_duration_over_stop = factor;
+        self
     }
 }
 

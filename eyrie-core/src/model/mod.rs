@@ -19,6 +19,7 @@ mod patch;
 mod people;
 mod project;
 mod scope;
+mod setters;
 mod settings;
 
 pub use audit::{ActorRef, AuditEvent};

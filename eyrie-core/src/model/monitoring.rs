@@ -61,8 +61,11 @@ impl HttpMethod {
 }
 
 /// The options of an `http_request` monitor (ignored by the other types).
+/// Start from [`HttpOptions::default`] (`GET`, expecting 200, 10 s, TLS
+/// verified, 3 redirects) and change it with the `with_…` setters.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct HttpOptions {
     /// The request method.
     pub method: HttpMethod,
@@ -92,6 +95,42 @@ impl Default for HttpOptions {
 }
 
 impl HttpOptions {
+    /// With this request method.
+    pub fn with_method(mut self, method: HttpMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Counting these statuses as an answer.
+    pub fn with_expected_statuses(mut self, statuses: Vec<u16>) -> Self {
+        self.expected_statuses = statuses;
+        self
+    }
+
+    /// Allowing the whole request this many milliseconds.
+    pub fn with_timeout_ms(mut self, timeout_ms: u64) -> Self {
+        self.timeout_ms = timeout_ms;
+        self
+    }
+
+    /// Requiring the response body to contain `text`.
+    pub fn with_body_contains(mut self, text: impl Into<String>) -> Self {
+        self.body_contains = Some(text.into());
+        self
+    }
+
+    /// Verifying the server's certificate (`true`) or not.
+    pub fn with_verify_tls(mut self, verify_tls: bool) -> Self {
+        self.verify_tls = verify_tls;
+        self
+    }
+
+    /// Following at most this many redirects.
+    pub fn with_max_redirects(mut self, max_redirects: u8) -> Self {
+        self.max_redirects = max_redirects;
+        self
+    }
+
     /// Checks every bound of the table in the module docs.
     pub fn validate(&self) -> Result<(), ValidationError> {
         let statuses = &self.expected_statuses;

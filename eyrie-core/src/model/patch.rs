@@ -27,9 +27,12 @@ fn set_plain<T: Clone>(field: &mut T, patch: &Option<T>) {
     }
 }
 
-/// Changes to a [`Settings`]; see the module docs.
+/// Changes to a [`Settings`]; see the module docs. Start from
+/// [`SettingsPatch::default`] (changes nothing) and name fields with the
+/// `with_…` setters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[allow(missing_docs)] // the fields of `Settings`, patched
+#[non_exhaustive]
 pub struct SettingsPatch {
     pub repository_id: Option<Option<RepositoryId>>,
     pub branch_id: Option<Option<BranchId>>,
@@ -87,9 +90,12 @@ impl From<Settings> for SettingsPatch {
     }
 }
 
-/// Changes to a [`ScopeConfig`]; see the module docs.
+/// Changes to a [`ScopeConfig`]; see the module docs. Start from
+/// [`ScopeConfigPatch::default`] (changes nothing) and name fields with the
+/// `with_…` setters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[allow(missing_docs)] // the fields of `ScopeConfig`, patched
+#[non_exhaustive]
 pub struct ScopeConfigPatch {
     pub priority: Option<i32>,
     pub sequence: Option<i32>,

@@ -63,8 +63,10 @@ pub struct Scope {
 }
 
 /// The editable configuration of a scope (SPEC §2); see [`Scope`] for each field.
+/// Start from [`ScopeConfig::default`] and change it with the `with_…` setters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub struct ScopeConfig {
     pub priority: i32,
     pub sequence: i32,

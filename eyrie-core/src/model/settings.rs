@@ -10,7 +10,10 @@ use crate::validate::{GitRef, Quantity, ValidationError};
 /// deployment → scope → group → built-in default (see [`crate::EffectiveDeployment`]).
 /// `params` holds the type-specific settings (for example Odoo's `workers`
 /// or PostgreSQL's `postgres_version`) and is merged key by key.
+/// Start from [`Settings::default`] (inherit everything) and set fields with
+/// the `with_…` setters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct Settings {
     /// The git repository to build or run from.
     pub repository_id: Option<RepositoryId>,

@@ -26,8 +26,9 @@ pub enum NewConnection {
     InCluster,
 }
 
-/// What a new cluster needs.
+/// What a new cluster needs: [`NewCluster::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NewCluster {
     /// Display name; the slug derives from it.
     pub name: Name,
@@ -37,13 +38,38 @@ pub struct NewCluster {
     pub connection: NewConnection,
 }
 
-/// Changes to a cluster.
+/// Changes to a cluster; `None` leaves a field as it is. Start from
+/// [`ClusterPatch::default`] (changes nothing) and name fields with the
+/// `with_…` setters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClusterPatch {
     /// New name (the slug follows).
     pub name: Option<Name>,
     /// New connection.
     pub connection: Option<NewConnection>,
+}
+
+impl NewCluster {
+    /// A cluster named `name` (its slug derives from it) with the unique
+    /// `uid`, reached through `connection`.
+    pub fn new(name: Name, uid: Name, connection: NewConnection) -> Self {
+        NewCluster { name, uid, connection }
+    }
+}
+
+impl ClusterPatch {
+    /// Renames the cluster (the slug follows).
+    pub fn with_name(mut self, name: Name) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// Replaces how it is reached.
+    pub fn with_connection(mut self, connection: NewConnection) -> Self {
+        self.connection = Some(connection);
+        self
+    }
 }
 
 fn kubeconfig_context(id: ClusterId) -> String {

@@ -13,8 +13,9 @@ use crate::permission::{Action, Actor, Resource};
 use crate::storage::{EntityKind, Index, RecordKey, StoreExt, Transaction};
 use crate::validate::{Digest, GitRef, GitUrl, ImageRef, ImageTag, Name};
 
-/// What a new repository needs.
+/// What a new repository needs: [`NewRepository::new`] and the `with_…` setters.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NewRepository {
     /// The project it belongs to; `None` makes it global (platform administrators).
     pub project_id: Option<ProjectId>,
@@ -26,8 +27,9 @@ pub struct NewRepository {
     pub url: GitUrl,
 }
 
-/// What a new branch needs.
+/// What a new branch needs: [`NewBranch::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NewBranch {
     /// Its repository.
     pub repository_id: RepositoryId,
@@ -35,8 +37,9 @@ pub struct NewBranch {
     pub name: GitRef,
 }
 
-/// What a new image needs.
+/// What a new image needs: [`NewImage::new`] and the `with_…` setters.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NewImage {
     /// The project; `None` makes it global.
     pub project_id: Option<ProjectId>,
@@ -48,6 +51,65 @@ pub struct NewImage {
     pub tag: Option<ImageTag>,
     /// The digest, if known.
     pub digest: Option<Digest>,
+}
+
+impl NewRepository {
+    /// A global repository (platform administrators) named `name` at `url`,
+    /// for any group type; [`NewRepository::with_project_id`] ties it to a project.
+    pub fn new(name: Name, url: GitUrl) -> Self {
+        NewRepository { project_id: None, group_type: None, name, url }
+    }
+
+    /// Belonging to this project.
+    pub fn with_project_id(mut self, project_id: ProjectId) -> Self {
+        self.project_id = Some(project_id);
+        self
+    }
+
+    /// Serving this group type only.
+    pub fn with_group_type(mut self, group_type: GroupType) -> Self {
+        self.group_type = Some(group_type);
+        self
+    }
+}
+
+impl NewBranch {
+    /// The branch `name` of the repository `repository_id`.
+    pub fn new(repository_id: RepositoryId, name: GitRef) -> Self {
+        NewBranch { repository_id, name }
+    }
+}
+
+impl NewImage {
+    /// A global image (platform administrators) `reference`, without tag,
+    /// digest or repository; [`NewImage::with_project_id`] ties it to a project.
+    pub fn new(reference: ImageRef) -> Self {
+        NewImage { project_id: None, repository_id: None, reference, tag: None, digest: None }
+    }
+
+    /// Belonging to this project.
+    pub fn with_project_id(mut self, project_id: ProjectId) -> Self {
+        self.project_id = Some(project_id);
+        self
+    }
+
+    /// Built from this repository (of the same project, or global).
+    pub fn with_repository_id(mut self, repository_id: RepositoryId) -> Self {
+        self.repository_id = Some(repository_id);
+        self
+    }
+
+    /// With this tag.
+    pub fn with_tag(mut self, tag: ImageTag) -> Self {
+        self.tag = Some(tag);
+        self
+    }
+
+    /// With this digest.
+    pub fn with_digest(mut self, digest: Digest) -> Self {
+        self.digest = Some(digest);
+        self
+    }
 }
 
 impl Eyrie {

@@ -10,7 +10,9 @@ use crate::storage::{EntityKind, Index, RecordKey, StoreExt, Transaction};
 use crate::validate::{Name, Url, ValidationError};
 
 /// What a new datasource needs; secrets in plaintext, sealed before storing.
+/// Build it with [`NewDatasource::new`] and the `with_…` setters.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NewDatasource {
     /// Display name.
     pub name: Name,
@@ -31,6 +33,60 @@ pub struct NewDatasource {
     pub connection: Option<SecretString>,
     /// Credentials.
     pub credentials: Option<SecretString>,
+}
+
+impl NewDatasource {
+    /// A datasource named `name` of `data_type` for `usage`, with no
+    /// endpoint, bucket, connection string or credentials yet.
+    pub fn new(name: Name, data_type: DataType, usage: DatasourceUsage) -> Self {
+        NewDatasource {
+            name,
+            data_type,
+            usage,
+            endpoint: None,
+            bucket: None,
+            region: None,
+            path_style: None,
+            connection: None,
+            credentials: None,
+        }
+    }
+
+    /// With this endpoint (S3-like).
+    pub fn with_endpoint(mut self, endpoint: Url) -> Self {
+        self.endpoint = Some(endpoint);
+        self
+    }
+
+    /// With this bucket (S3-like).
+    pub fn with_bucket(mut self, bucket: impl Into<String>) -> Self {
+        self.bucket = Some(bucket.into());
+        self
+    }
+
+    /// With this signing region (S3-like).
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Path-style (`true`) or virtual-hosted (`false`) addressing (S3-like).
+    pub fn with_path_style(mut self, path_style: bool) -> Self {
+        self.path_style = Some(path_style);
+        self
+    }
+
+    /// With this connection string (database), in plaintext.
+    pub fn with_connection(mut self, connection: SecretString) -> Self {
+        self.connection = Some(connection);
+        self
+    }
+
+    /// With these credentials, in plaintext.
+    pub fn with_credentials(mut self, credentials: SecretString) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
 }
 
 /// An S3 bucket name: 3–63 characters of `a-z`, `0-9`, `.` and `-`,

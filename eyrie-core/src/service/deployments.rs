@@ -18,8 +18,29 @@ use crate::rules::{ScopeMove, check_scope_move, deployment_clusters};
 use crate::storage::{Check, EntityKind, Index, RecordKey, StoreExt, Versioned};
 use crate::validate::{Name, Slug};
 
-/// What a new deployment needs.
+/// What a new deployment needs: [`NewDeployment::new`] and the `with_…`
+/// setters. Every field but the name and the scope has a default: the slug
+/// derives from the name, the clusters are the scope's, no image
+/// subscription, no settings of its own (everything inherited).
+///
+/// ```
+/// use eyrie_core::service::NewDeployment;
+/// use eyrie_core::{ClusterId, ScopeId, Settings};
+///
+/// let input = NewDeployment::new("Shop".parse()?, ScopeId(7))
+///     .with_slug("shop-prod".parse()?)
+///     .with_cluster_ids([ClusterId(1)].into())
+///     .with_image_subscribed(true)
+///     .with_settings(Settings::default().with_replicas(2));
+/// assert_eq!(input.slug.as_ref().map(|s| s.as_str()), Some("shop-prod"));
+/// assert_eq!(input.settings.replicas, Some(2));
+///
+/// let plain = NewDeployment::new("Shop".parse()?, ScopeId(7));
+/// assert!(plain.slug.is_none() && plain.cluster_ids.is_empty() && !plain.image_subscribed);
+/// # Ok::<(), eyrie_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NewDeployment {
     /// Display name.
     pub name: Name,
@@ -35,8 +56,11 @@ pub struct NewDeployment {
     pub settings: Settings,
 }
 
-/// Changes to a deployment; `None` leaves a field as it is.
+/// Changes to a deployment; `None` leaves a field as it is. Start from
+/// [`DeploymentPatch::default`] (changes nothing) and name fields with the
+/// `with_…` setters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DeploymentPatch {
     /// New name.
     pub name: Option<Name>,
@@ -48,6 +72,76 @@ pub struct DeploymentPatch {
     pub image_subscribed: Option<bool>,
     /// Changes to its own settings: only the fields (and params) named.
     pub settings: Option<crate::model::SettingsPatch>,
+}
+
+impl NewDeployment {
+    /// A deployment named `name` in the scope `scope_id`, with every default.
+    pub fn new(name: Name, scope_id: ScopeId) -> Self {
+        NewDeployment {
+            name,
+            slug: None,
+            scope_id,
+            cluster_ids: BTreeSet::new(),
+            image_subscribed: false,
+            settings: Settings::default(),
+        }
+    }
+
+    /// With this slug instead of one derived from the name.
+    pub fn with_slug(mut self, slug: Slug) -> Self {
+        self.slug = Some(slug);
+        self
+    }
+
+    /// On these clusters (a subset of the scope's) instead of the scope's.
+    pub fn with_cluster_ids(mut self, cluster_ids: BTreeSet<ClusterId>) -> Self {
+        self.cluster_ids = cluster_ids;
+        self
+    }
+
+    /// Whether image digest changes redeploy it.
+    pub fn with_image_subscribed(mut self, subscribed: bool) -> Self {
+        self.image_subscribed = subscribed;
+        self
+    }
+
+    /// With these settings of its own.
+    pub fn with_settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+}
+
+impl DeploymentPatch {
+    /// Renames the deployment.
+    pub fn with_name(mut self, name: Name) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// Changes the slug.
+    pub fn with_slug(mut self, slug: Slug) -> Self {
+        self.slug = Some(slug);
+        self
+    }
+
+    /// Replaces its own clusters (empty: the scope's).
+    pub fn with_cluster_ids(mut self, cluster_ids: BTreeSet<ClusterId>) -> Self {
+        self.cluster_ids = Some(cluster_ids);
+        self
+    }
+
+    /// Changes the subscription flag.
+    pub fn with_image_subscribed(mut self, subscribed: bool) -> Self {
+        self.image_subscribed = Some(subscribed);
+        self
+    }
+
+    /// Changes its own settings: only what `settings` names.
+    pub fn with_settings(mut self, settings: crate::model::SettingsPatch) -> Self {
+        self.settings = Some(settings);
+        self
+    }
 }
 
 /// The version-relevant values of a deployment, as text.

@@ -16,8 +16,9 @@ use crate::rules::{check_scope_clusters, deployment_clusters};
 use crate::storage::{Check, EntityKind, Index, RecordKey, StoreExt, Transaction, Versioned, Write};
 use crate::validate::{Name, Slug, ValidationError};
 
-/// What a new group needs.
+/// What a new group needs: [`NewGroup::new`] and the `with_…` setters.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NewGroup {
     /// Display name.
     pub name: Name,
@@ -32,7 +33,10 @@ pub struct NewGroup {
 }
 
 /// Changes to a group; `None` leaves a field as it is. The type never changes.
+/// Start from [`GroupPatch::default`] (changes nothing) and name fields with
+/// the `with_…` setters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GroupPatch {
     /// New name.
     pub name: Option<Name>,
@@ -44,8 +48,9 @@ pub struct GroupPatch {
     pub settings: Option<crate::model::SettingsPatch>,
 }
 
-/// What a new scope needs.
+/// What a new scope needs: [`NewScope::new`] and [`NewScope::with_config`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NewScope {
     /// Display name.
     pub name: Name,
@@ -55,8 +60,11 @@ pub struct NewScope {
     pub config: ScopeConfig,
 }
 
-/// Changes to a scope; `None` leaves a part as it is.
+/// Changes to a scope; `None` leaves a part as it is. Start from
+/// [`ScopePatch::default`] (changes nothing) and name parts with the
+/// `with_…` setters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ScopePatch {
     /// New name.
     pub name: Option<Name>,
@@ -64,6 +72,85 @@ pub struct ScopePatch {
     pub code: Option<Slug>,
     /// Changes to its configuration: only the fields named.
     pub config: Option<crate::model::ScopeConfigPatch>,
+}
+
+impl NewGroup {
+    /// A group of `group_type` named `name` on `group_cluster_ids`, its slug
+    /// derived from the name, with no defaults for its deployments.
+    pub fn new(name: Name, group_type: GroupType, group_cluster_ids: BTreeSet<ClusterId>) -> Self {
+        NewGroup { name, slug: None, group_type, group_cluster_ids, settings: Settings::default() }
+    }
+
+    /// With this slug instead of one derived from the name.
+    pub fn with_slug(mut self, slug: Slug) -> Self {
+        self.slug = Some(slug);
+        self
+    }
+
+    /// With these defaults for its deployments.
+    pub fn with_settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+}
+
+impl GroupPatch {
+    /// Renames the group.
+    pub fn with_name(mut self, name: Name) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// Changes the slug.
+    pub fn with_slug(mut self, slug: Slug) -> Self {
+        self.slug = Some(slug);
+        self
+    }
+
+    /// Replaces the cluster links.
+    pub fn with_group_cluster_ids(mut self, ids: BTreeSet<ClusterId>) -> Self {
+        self.group_cluster_ids = Some(ids);
+        self
+    }
+
+    /// Changes the defaults: only what `settings` names.
+    pub fn with_settings(mut self, settings: crate::model::SettingsPatch) -> Self {
+        self.settings = Some(settings);
+        self
+    }
+}
+
+impl NewScope {
+    /// A scope named `name` with `code`, configured as [`ScopeConfig::default`].
+    pub fn new(name: Name, code: Slug) -> Self {
+        NewScope { name, code, config: ScopeConfig::default() }
+    }
+
+    /// With this configuration.
+    pub fn with_config(mut self, config: ScopeConfig) -> Self {
+        self.config = config;
+        self
+    }
+}
+
+impl ScopePatch {
+    /// Renames the scope.
+    pub fn with_name(mut self, name: Name) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// Changes the code.
+    pub fn with_code(mut self, code: Slug) -> Self {
+        self.code = Some(code);
+        self
+    }
+
+    /// Changes the configuration: only what `config` names.
+    pub fn with_config(mut self, config: crate::model::ScopeConfigPatch) -> Self {
+        self.config = Some(config);
+        self
+    }
 }
 
 fn scope_key(id: ScopeId) -> RecordKey {

@@ -67,10 +67,43 @@ impl NewMonitor {
     pub fn certificate() -> Self {
         Self::of(MonitorType::Certificate)
     }
+
+    /// Checking this URL instead of the effective host.
+    pub fn with_url(mut self, url: Url) -> Self {
+        self.url = Some(url);
+        self
+    }
+
+    /// With this warning threshold instead of the type's default.
+    pub fn with_warning(mut self, warning: u64) -> Self {
+        self.warning = Some(warning);
+        self
+    }
+
+    /// With this error threshold instead of the type's default.
+    pub fn with_error(mut self, error: u64) -> Self {
+        self.error = Some(error);
+        self
+    }
+
+    /// Checking every `seconds` (at least 10).
+    pub fn with_interval_seconds(mut self, seconds: u64) -> Self {
+        self.interval_seconds = seconds;
+        self
+    }
+
+    /// With these options of an `http_request` monitor.
+    pub fn with_http(mut self, http: HttpOptions) -> Self {
+        self.http = http;
+        self
+    }
 }
 
-/// Changes to a monitor; `None` leaves a field as it is.
+/// Changes to a monitor; `None` leaves a field as it is. Start from
+/// [`MonitorPatch::default`] (changes nothing) and name fields with the
+/// `with_…` setters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MonitorPatch {
     /// New URL (`http_request`, `certificate`).
     pub url: Option<Url>,
@@ -82,6 +115,38 @@ pub struct MonitorPatch {
     pub interval_seconds: Option<u64>,
     /// New HTTP options, replacing the old ones whole.
     pub http: Option<HttpOptions>,
+}
+
+impl MonitorPatch {
+    /// Checks this URL (`http_request`, `certificate`).
+    pub fn with_url(mut self, url: Url) -> Self {
+        self.url = Some(url);
+        self
+    }
+
+    /// Changes the warning threshold.
+    pub fn with_warning(mut self, warning: u64) -> Self {
+        self.warning = Some(warning);
+        self
+    }
+
+    /// Changes the error threshold.
+    pub fn with_error(mut self, error: u64) -> Self {
+        self.error = Some(error);
+        self
+    }
+
+    /// Changes the interval.
+    pub fn with_interval_seconds(mut self, seconds: u64) -> Self {
+        self.interval_seconds = Some(seconds);
+        self
+    }
+
+    /// Replaces the HTTP options whole.
+    pub fn with_http(mut self, http: HttpOptions) -> Self {
+        self.http = Some(http);
+        self
+    }
 }
 
 /// What [`Eyrie::record_check`] wrote.

@@ -11,8 +11,9 @@ use crate::permission::{Action, Actor, Grants, Resource, Role, explain};
 use crate::storage::{Check, Entity, EntityKind, Index, Record, RecordKey, StoreExt, Transaction, UniqueKey, Write};
 use crate::validate::{Email, Name, Slug};
 
-/// What a new user needs.
+/// What a new user needs: [`NewUser::new`] and [`NewUser::with_platform_admin`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NewUser {
     /// Display name.
     pub name: Name,
@@ -20,6 +21,19 @@ pub struct NewUser {
     pub email: Email,
     /// Whether they administer the platform.
     pub platform_admin: bool,
+}
+
+impl NewUser {
+    /// A user named `name` with the e-mail address `email`, not a platform administrator.
+    pub fn new(name: Name, email: Email) -> Self {
+        NewUser { name, email, platform_admin: false }
+    }
+
+    /// Whether they administer the platform.
+    pub fn with_platform_admin(mut self, platform_admin: bool) -> Self {
+        self.platform_admin = platform_admin;
+        self
+    }
 }
 
 fn user_id(actor: Principal) -> Result<UserId> {

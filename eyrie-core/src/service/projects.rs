@@ -16,8 +16,9 @@ use crate::storage::{
 };
 use crate::validate::{DomainName, Name, Slug};
 
-/// What a new project needs.
+/// What a new project needs: [`NewProject::new`] and the `with_…` setters.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NewProject {
     /// Display name.
     pub name: Name,
@@ -27,8 +28,11 @@ pub struct NewProject {
     pub domain: Option<DomainName>,
 }
 
-/// Changes to a project; `None` leaves a field as it is.
+/// Changes to a project; `None` leaves a field as it is. Start from
+/// [`ProjectPatch::default`] (changes nothing) and name fields with the
+/// `with_…` setters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ProjectPatch {
     /// New name.
     pub name: Option<Name>,
@@ -38,6 +42,51 @@ pub struct ProjectPatch {
     pub domain: Option<Option<DomainName>>,
     /// New primary deployment (must be a live deployment of this project), or `Some(None)` to clear it.
     pub primary_deployment: Option<Option<DeploymentId>>,
+}
+
+impl NewProject {
+    /// A project named `name`, its slug derived from the name, no domain.
+    pub fn new(name: Name) -> Self {
+        NewProject { name, slug: None, domain: None }
+    }
+
+    /// With this slug instead of one derived from the name.
+    pub fn with_slug(mut self, slug: Slug) -> Self {
+        self.slug = Some(slug);
+        self
+    }
+
+    /// With this base domain for hostnames.
+    pub fn with_domain(mut self, domain: DomainName) -> Self {
+        self.domain = Some(domain);
+        self
+    }
+}
+
+impl ProjectPatch {
+    /// Renames the project.
+    pub fn with_name(mut self, name: Name) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// Changes the slug.
+    pub fn with_slug(mut self, slug: Slug) -> Self {
+        self.slug = Some(slug);
+        self
+    }
+
+    /// Sets the domain (`Some`) or clears it (`None`).
+    pub fn with_domain(mut self, domain: Option<DomainName>) -> Self {
+        self.domain = Some(domain);
+        self
+    }
+
+    /// Sets the primary deployment (`Some`) or clears it (`None`).
+    pub fn with_primary_deployment(mut self, deployment: Option<DeploymentId>) -> Self {
+        self.primary_deployment = Some(deployment);
+        self
+    }
 }
 
 fn user_of(actor: Principal) -> Result<UserId> {

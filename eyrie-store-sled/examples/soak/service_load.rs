@@ -24,7 +24,7 @@
 //! `list_deployments` returns exactly the acknowledged creates; a broken
 //! check counts as an unexpected error.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -95,12 +95,10 @@ impl World {
     async fn new(t: &Tenant, budget: u64) -> World {
         let mut limited = vec![Limited { scope: t.prod.clone(), limit: 3, developer_admin: false }];
         for (i, (code, limit, developer_admin)) in SOAK_SCOPES.into_iter().enumerate() {
-            let config = ScopeConfig {
-                priority: 40 + i as i32,
-                deployment_limit: Some(limit),
-                role_to_admin: if developer_admin { Role::Developer } else { Role::Admin },
-                ..ScopeConfig::default()
-            };
+            let config = ScopeConfig::default()
+                .with_priority(40 + i as i32)
+                .with_deployment_limit(limit)
+                .with_role_to_admin(if developer_admin { Role::Developer } else { Role::Admin });
             let scope = t.eyrie.create_scope(t.owner, t.group.id, new_scope(code, config).unwrap()).await.unwrap();
             limited.push(Limited { scope, limit, developer_admin });
         }
@@ -213,12 +211,9 @@ async fn writer(world: &World, w: u64, deadline: Instant, progress: &Progress) {
             }
             30..75 => {
                 let id = world.random_known(&mut rng);
-                let settings = Settings {
-                    replicas: Some(rng.below(9) as u32),
-                    params: BTreeMap::from([("writer".to_string(), format!("w{w}-{next}"))]),
-                    ..Settings::default()
-                };
-                let patch = DeploymentPatch { settings: Some(settings.into()), ..DeploymentPatch::default() };
+                let settings =
+                    Settings::default().with_replicas(rng.below(9) as u32).with_param("writer", format!("w{w}-{next}"));
+                let patch = DeploymentPatch::default().with_settings(settings.into());
                 world.count(progress, 1, world.eyrie.update_deployment(actor, id, patch).await);
             }
             _ => {

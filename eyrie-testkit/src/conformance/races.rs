@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use eyrie_core::service::{NewCluster, NewConnection, NewGroup, NewProject, NewScope, ScopeConfig};
 use eyrie_core::storage::{Index, Store, StoreExt, Transaction};
-use eyrie_core::{Actor, ErrorKind, GroupType, Project, Result, Role, Settings, Slug};
+use eyrie_core::{Actor, ErrorKind, GroupType, Project, Result, Role, Slug};
 use futures::future::join_all;
 
 use crate::fixtures::{new_deployment, service_with, typical_tenant};
@@ -58,14 +58,14 @@ pub async fn race_stale_updates(store: Arc<dyn Store>) {
 /// 32 concurrent creates into a scope with limit 5 end with exactly 5 deployments.
 pub async fn race_scope_limit(store: Arc<dyn Store>) {
     let t = typical_tenant(store.clone()).await.expect("tenant");
-    let mut config = ScopeConfig { deployment_limit: Some(5), ..ScopeConfig::default() };
+    let mut config = ScopeConfig::default().with_deployment_limit(5);
     config.priority = 5;
     let scope = t
         .eyrie
         .create_scope(
             t.owner,
             t.group.id,
-            NewScope { name: "QA".parse().expect("n"), code: "qa".parse().expect("c"), config },
+            NewScope::new("QA".parse().expect("n"), "qa".parse().expect("c")).with_config(config),
         )
         .await
         .expect("scope");
@@ -85,7 +85,7 @@ pub async fn race_project_slug(store: Arc<dyn Store>) {
     let results = race(16, |i| {
         let (e, owner) = (t.eyrie.clone(), t.owner);
         async move {
-            let input = NewProject { name: format!("Twin {i}").parse()?, slug: Some("twin".parse()?), domain: None };
+            let input = NewProject::new(format!("Twin {i}").parse()?).with_slug("twin".parse()?);
             e.create_project(owner, input).await
         }
     })
@@ -107,13 +107,7 @@ pub async fn race_group_slug(store: Arc<dyn Store>) {
     let results = race(16, |i| {
         let (e, owner, project, clusters) = (t.eyrie.clone(), t.owner, t.project.id, clusters.clone());
         async move {
-            let input = NewGroup {
-                name: format!("DB {i}").parse()?,
-                slug: Some("db".parse()?),
-                group_type: GroupType::Pgo,
-                group_cluster_ids: clusters,
-                settings: Settings::default(),
-            };
+            let input = NewGroup::new(format!("DB {i}").parse()?, GroupType::Pgo, clusters).with_slug("db".parse()?);
             e.create_group(owner, project, input).await
         }
     })
@@ -128,8 +122,7 @@ pub async fn race_scope_code(store: Arc<dyn Store>) {
     let results = race(16, |i| {
         let (e, owner, group) = (t.eyrie.clone(), t.owner, t.group.id);
         async move {
-            let input =
-                NewScope { name: format!("QA {i}").parse()?, code: "qa".parse()?, config: ScopeConfig::default() };
+            let input = NewScope::new(format!("QA {i}").parse()?, "qa".parse()?);
             e.create_scope(owner, group, input).await
         }
     })
@@ -157,11 +150,7 @@ pub async fn race_cluster_uid(store: Arc<dyn Store>) {
     let results = race(16, |i| {
         let e = e.clone();
         async move {
-            let input = NewCluster {
-                name: format!("Twin {i}").parse()?,
-                uid: "uid-twin".parse()?,
-                connection: NewConnection::InCluster,
-            };
+            let input = NewCluster::new(format!("Twin {i}").parse()?, "uid-twin".parse()?, NewConnection::InCluster);
             e.create_cluster(Actor::System, input).await
         }
     })

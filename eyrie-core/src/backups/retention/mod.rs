@@ -133,6 +133,33 @@ pub struct RetentionPolicy {
     pub manual_for_seconds: u64,
 }
 
+/// Setters: start from [`RetentionPolicy::default`] and change one tier.
+impl RetentionPolicy {
+    /// Keeping the newest scheduled backup of `days` days.
+    pub fn with_daily(mut self, days: u32) -> Self {
+        self.daily = days;
+        self
+    }
+
+    /// Keeping the newest scheduled backup of `weeks` ISO weeks.
+    pub fn with_weekly(mut self, weeks: u32) -> Self {
+        self.weekly = weeks;
+        self
+    }
+
+    /// Keeping the newest scheduled backup of `months` calendar months.
+    pub fn with_monthly(mut self, months: u32) -> Self {
+        self.monthly = months;
+        self
+    }
+
+    /// Keeping manual, pre-restore and failed backups `seconds`.
+    pub fn with_manual_for_seconds(mut self, seconds: u64) -> Self {
+        self.manual_for_seconds = seconds;
+        self
+    }
+}
+
 impl Default for RetentionPolicy {
     fn default() -> Self {
         RetentionPolicy { daily: 7, weekly: 4, monthly: 3, manual_for_seconds: 30 * 86_400 }

@@ -122,3 +122,10 @@ fn duplicate_ids_are_planned_once() {
     let plan = plan(&[b, b], &RetentionPolicy::default(), at);
     assert_eq!(plan.decisions.len(), 1);
 }
+
+#[test]
+fn a_setter_changes_one_tier_of_the_default() {
+    let policy = RetentionPolicy::default().with_daily(14).with_manual_for_seconds(86_400);
+    assert_eq!(policy, RetentionPolicy::new(14, 4, 3, 86_400));
+    assert_eq!(RetentionPolicy::default().with_weekly(0).with_monthly(12), RetentionPolicy::new(7, 0, 12, 30 * 86_400));
+}
