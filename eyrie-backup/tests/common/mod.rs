@@ -4,6 +4,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod service_rig;
+
 use eyrie_backup::{BackupStore, S3Credentials, S3Options};
 use eyrie_core::model::{DataType, Datasource, DatasourceUsage};
 use eyrie_core::{DatasourceId, ProjectId, SecretString, Timestamp};
