@@ -33,7 +33,8 @@ fn referenced_ids(value: &serde_json::Value, key: &str, out: &mut BTreeSet<u64>)
 async fn delete_project_leaves_nothing_but_audit_events() {
     let store = Arc::new(MemoryStore::new());
     let t = typical_tenant(store.clone()).await.unwrap();
-    let engine = eyrie_testkit::fixtures::backup_rig(&t).await.unwrap().engine;
+    let rig = eyrie_testkit::fixtures::backup_rig(&t).await.unwrap();
+    let engine = rig.engine.clone();
     // A life: jobs (a backup among them, with its record), a schedule, monitor
     // logs, a pending invitation, overrides, favourites, domain claims.
     for action in [JobAction::Initialize, JobAction::Deploy, JobAction::Backup] {
@@ -69,7 +70,13 @@ async fn delete_project_leaves_nothing_but_audit_events() {
             owned.insert(s.record.key().id);
         }
     }
-    t.eyrie.delete_project(t.owner, t.project.id).await.unwrap();
+    let bucket = eyrie_testkit::fixtures::BACKUP_BUCKET;
+    assert_eq!(rig.objects.keys(bucket).len(), 1, "the backup's dump is in the bucket");
+    let e = t.eyrie.delete_project(t.owner, t.project.id).await.unwrap_err();
+    assert!(e.to_string().contains("no bucket client"), "a service that cannot delete the objects refuses: {e}");
+    assert_eq!(store.dump().await.unwrap(), before, "and deletes nothing");
+    rig.eyrie.delete_project(t.owner, t.project.id).await.unwrap();
+    assert!(rig.objects.keys(bucket).is_empty(), "the backups' objects went with the project");
 
     let mut left = Vec::new();
     for s in store.dump().await.unwrap() {

@@ -299,6 +299,7 @@ impl Eyrie {
             }
             let namespace = RecordKey::new(EntityKind::Namespace, access.project.value.namespace_uid.0);
             add(self.store.get(namespace).await?.into_iter().collect());
+            self.delete_backup_objects(doomed.values()).await?;
             let mut tx = access.pinned();
             tx.checks.extend(pins);
             for group in self.store.children::<DeploymentGroup>(Index::ProjectGroups(id)).await? {
@@ -311,6 +312,49 @@ impl Eyrie {
             self.commit(tx, self.audit(actor, Some(id), "project.delete", id)).await
         })
         .await
+    }
+
+    /// Deletes, from their buckets, every object of the deployments among
+    /// `doomed` that still have a backup not `expired`: the whole deployment
+    /// prefix `<ns uid>/<deployment id>/`, so that a tool's shared
+    /// repository (pgBackRest) goes too. Refused (nothing deleted) when such
+    /// backups exist and this service has no bucket client. Runs before the
+    /// records are deleted, so a failure leaves the project whole; deleting
+    /// again after a failure or a conflict is harmless.
+    async fn delete_backup_objects<'a>(&self, doomed: impl Iterator<Item = &'a Stored>) -> Result<()> {
+        let mut deployments = BTreeMap::new();
+        let mut targets: BTreeSet<(DeploymentId, crate::ids::DatasourceId)> = BTreeSet::new();
+        for s in doomed {
+            match &s.record {
+                crate::storage::Record::Deployment(d) => {
+                    deployments.insert(d.id, d.clone());
+                }
+                crate::storage::Record::Backup(b) if b.state != crate::model::BackupState::Expired => {
+                    if let Some(ds) = b.datasource_id {
+                        targets.insert((b.deployment_id, ds));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let objects = self.backup_objects().map_err(|_| {
+            Error::policy(format!(
+                "the project has {} deployment(s) with backups in a bucket, and this service has no bucket \
+                 client to delete them (Eyrie::with_backup_objects)",
+                targets.len()
+            ))
+        })?;
+        for (deployment, ds) in targets {
+            let Some(d) = deployments.get(&deployment) else { continue };
+            let storage = self.object_storage(ds).await?;
+            let prefix = super::backups::deployment_prefix(d);
+            let deleted = objects.delete_prefix(&storage, &prefix).await?;
+            tracing::info!(deployment = %deployment, deleted, "backup objects deleted with the project");
+        }
+        Ok(())
     }
 
     /// Everything a group owns (scopes, overrides on it, its deployments'
