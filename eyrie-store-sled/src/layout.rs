@@ -69,9 +69,8 @@ pub(crate) fn open(config: &SledConfig) -> Result<Trees, OpenError> {
         // flusher. Eventual: sled's own flusher at the interval, so a flush
         // never holds up the writer (the configuration of sled's stall
         // reports, as before; see the crate docs).
-        .flush_every_ms(config.background_flush_ms())
-        .open()
-        .map_err(sled_error)?;
+        .flush_every_ms(config.background_flush_ms());
+    let db = open_waiting_for_lock(&db).map_err(sled_error)?;
     let open_tree = |table: Table| db.open_tree(table.name()).map_err(sled_error);
     let trees = Trees {
         records: open_tree(Table::Records)?,
@@ -97,6 +96,27 @@ pub(crate) fn open(config: &SledConfig) -> Result<Trees, OpenError> {
         }
     }
     Ok(trees)
+}
+
+/// How long [`open_waiting_for_lock`] waits for the file lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens `config`, waiting up to [`LOCK_WAIT`] while the directory's file
+/// lock is held: sled releases it when the last handle's background threads
+/// let go, which may be moments after a store of this process was closed.
+/// A lock still held after that (another process) fails as before.
+fn open_waiting_for_lock(config: &sled::Config) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Accepts [`LAYOUT_VERSION`] and [`PREVIOUS_LAYOUT_VERSION`], encoded as 4
