@@ -18,6 +18,7 @@
 pub mod builders;
 #[allow(clippy::expect_used, clippy::unwrap_used)] // a test suite: it fails by panicking
 pub mod conformance;
+pub mod crash;
 mod executor;
 pub mod fixtures;
 mod interpose;
