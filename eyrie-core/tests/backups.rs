@@ -530,3 +530,32 @@ async fn a_restore_whose_backup_expired_before_it_ran_never_reaches_the_cluster(
     assert!(job.error.as_deref().unwrap().contains("can no longer be restored"), "{:?}", job.error);
     assert!(g.r.executor.calls_of(Op::Restore).is_empty(), "the executor was never asked");
 }
+
+#[tokio::test(start_paused = true)]
+async fn job_parameters_cannot_name_a_backup_the_engine_did_not_choose() {
+    let g = rig().await;
+    let d = g.t.sandbox.id;
+    g.deployed(d).await;
+    let (_, theirs) = g.take(d).await;
+    g.deployed(g.t.preview.id).await;
+    let before = g.dump().await;
+    let id = theirs.id.0.to_string();
+    // Without the refusal, `source` on an initialize would restore any backup
+    // into the deployment, and `pre_restore_backup` would point a backup step
+    // at any running record.
+    let attempts = [
+        (JobAction::Initialize, "source"),
+        (JobAction::Backup, "backup"),
+        (JobAction::Restore, "pre_restore_backup"),
+        (JobAction::Deploy, "backup"),
+        (JobAction::Backup, "schedule"),
+    ];
+    for (action, name) in attempts {
+        let params = BTreeMap::from([(name.to_owned(), id.clone()), ("pre_restore".to_owned(), "false".to_owned())]);
+        let e = g.r.engine.submit(g.t.owner, g.t.shop.id, action, params).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Invalid, "{action} with {name}: {e}");
+        assert!(e.to_string().contains("set by the engine"), "{e}");
+    }
+    assert_eq!(g.dump().await, before, "nothing was created");
+    assert!(g.r.executor.restored().is_empty());
+}

@@ -34,6 +34,8 @@ pub const PARAM_BACKUP: &str = "backup";
 pub const PARAM_SOURCE: &str = "source";
 /// Job parameter: the safety backup a restore takes first.
 pub const PARAM_PRE_RESTORE: &str = "pre_restore_backup";
+/// Job parameter the scheduler sets on a backup job: `daily` or `cron`.
+pub const PARAM_SCHEDULE: &str = "schedule";
 /// Job parameter of [`Engine::submit`] for a restore: `"false"` skips the
 /// safety backup.
 pub const PARAM_TAKE_PRE_RESTORE: &str = "pre_restore";
@@ -131,7 +133,7 @@ impl Engine {
         match action {
             JobAction::Backup => {
                 refuse_none(group_type, action)?;
-                let kind = match parameters.get("schedule").map(String::as_str) {
+                let kind = match parameters.get(PARAM_SCHEDULE).map(String::as_str) {
                     None => BackupKind::Manual,
                     Some("cron") => BackupKind::CronFull,
                     Some(_) => BackupKind::DailyTriggered,
@@ -275,8 +277,12 @@ impl Engine {
 
     /// Marks every still-running backup of `job` as `error` in `tx`.
     pub(crate) async fn fail_backups(&self, job: &Job, why: &str, mut tx: Transaction) -> Result<Transaction> {
+        // Only the records this job created: named by its own parameters
+        // (which no caller may set, see `check_reserved`) and tied to it.
         let now = self.eyrie().now();
-        for backup in self.store().children::<Backup>(Index::DeploymentBackups(job.deployment_id)).await? {
+        for name in [PARAM_BACKUP, PARAM_PRE_RESTORE] {
+            let Some(id) = parse_id(&job.parameters, name) else { continue };
+            let Some(backup) = self.store().find::<Backup>(id).await? else { continue };
             if backup.value.job_id == Some(job.id) && backup.value.state == BackupState::Running {
                 let mut b = backup.value.clone();
                 b.state = BackupState::Error;
@@ -288,6 +294,27 @@ impl Engine {
         }
         Ok(tx)
     }
+}
+
+/// Refuses job parameters that name backups, which only the engine sets:
+/// `backup` and `pre_restore_backup` always, `source` except on a restore
+/// (where it is checked like [`Engine::restore`]'s), and `schedule` (which
+/// puts a backup in retention's tiers) unless the system asks. Otherwise a
+/// caller could point a step at a record it may not touch.
+pub(crate) fn check_reserved(actor: Principal, action: JobAction, parameters: &BTreeMap<String, String>) -> Result<()> {
+    for name in [PARAM_BACKUP, PARAM_PRE_RESTORE, PARAM_SOURCE, PARAM_SCHEDULE] {
+        let allowed = (name == PARAM_SOURCE && action == JobAction::Restore)
+            || (name == PARAM_SCHEDULE && actor == Principal::System);
+        if parameters.contains_key(name) && !allowed {
+            return Err(crate::validate::ValidationError::field(
+                "parameters",
+                name,
+                "is set by the engine, not by the caller",
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Removes the steps whose `only_with` parameter the job lacks.
@@ -338,6 +365,9 @@ impl BackupStep {
         };
         let store = self.eyrie.store();
         let read = store.fetch::<Backup>(id).await?;
+        if read.value.job_id != Some(ctx.job.id) {
+            return Ok(StepOutcome::Failed(format!("backup {} does not belong to this job", read.value.id)));
+        }
         if read.value.state == BackupState::Done {
             return Ok(StepOutcome::Done);
         }
@@ -442,6 +472,9 @@ impl RestoreStep {
             return Ok(StepOutcome::Failed("the deployment runs on no cluster".into()));
         };
         let b = self.eyrie.store().fetch::<Backup>(id).await?.value;
+        if b.project_id != ctx.job.project_id {
+            return Ok(StepOutcome::Failed(format!("backup {} is not of this project", b.id)));
+        }
         if b.state != BackupState::Done {
             return Ok(StepOutcome::Failed(format!(
                 "backup {} is {}: it can no longer be restored",

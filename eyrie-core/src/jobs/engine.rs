@@ -194,6 +194,7 @@ impl Engine {
     ) -> Result<Job> {
         let actor = self.eyrie.identify(actor).await?;
         crate::model::check_params("parameters", &parameters, MAX_JOB_PARAMETERS, MAX_JOB_PARAMETER_BYTES)?;
+        super::backups::check_reserved(actor, action, &parameters)?;
         self.eyrie
             .retrying(|| async {
                 let (job, tx) = self.prepare(actor, deployment, action, &parameters).await?;

@@ -40,8 +40,8 @@ mod retention;
 mod scheduler;
 
 pub use backups::{
-    MAX_RECORDED_KEYS, PARAM_BACKUP, PARAM_PRE_RESTORE, PARAM_SOURCE, PARAM_TAKE_PRE_RESTORE, RestoreOptions,
-    STEP_ONLY_WITH,
+    MAX_RECORDED_KEYS, PARAM_BACKUP, PARAM_PRE_RESTORE, PARAM_SCHEDULE, PARAM_SOURCE, PARAM_TAKE_PRE_RESTORE,
+    RestoreOptions, STEP_ONLY_WITH,
 };
 pub use books::default_steps;
 pub use engine::{Engine, EngineConfig, MAX_JOB_PARAMETER_BYTES, MAX_JOB_PARAMETERS, RunReport};

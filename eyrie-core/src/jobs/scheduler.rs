@@ -264,7 +264,7 @@ impl Engine {
             ScheduleKind::DailyTriggered => "daily",
             ScheduleKind::CronFull(_) => "cron",
         };
-        let params = BTreeMap::from([("schedule".to_owned(), kind.to_owned())]);
+        let params = BTreeMap::from([(super::backups::PARAM_SCHEDULE.to_owned(), kind.to_owned())]);
         match self.prepare(Principal::System, schedule.deployment_id, JobAction::Backup, &params).await {
             Ok((job, tx)) => {
                 let tx = tx.update(&read, schedule);
