@@ -74,19 +74,42 @@ impl Rig {
     }
 }
 
-/// A group of `group_type` in the tenant's project, with one scope sending
-/// backups to the rig's datasource and one deployment in `deploy`.
-async fn other_type(g: &Rig, group_type: GroupType) -> Deployment {
+/// A scope of `group` with `config`, and one draft deployment in it.
+async fn scope_with_deployment(g: &Rig, group: eyrie_core::GroupId, code: &str, config: ScopeConfig) -> Deployment {
+    let t = &g.t;
+    let scope = NewScope::new(code.parse().unwrap(), code.parse().unwrap()).with_config(config);
+    let scope = t.eyrie.create_scope(t.owner, group, scope).await.unwrap();
+    let d = NewDeployment::new(format!("{code} db").parse().unwrap(), scope.id);
+    t.eyrie.create_deployment(t.owner, group, d).await.unwrap()
+}
+
+/// A new group of `group_type` in `project`, with one scope with `config`
+/// and one deployment in `deploy`.
+async fn new_group(g: &Rig, project: eyrie_core::ProjectId, group_type: GroupType, config: ScopeConfig) -> Deployment {
     let t = &g.t;
     let group = NewGroup::new(format!("{group_type} group").parse().unwrap(), group_type, [t.clusters[0].id].into());
-    let group = t.eyrie.create_group(t.owner, t.project.id, group).await.unwrap();
-    let config = ScopeConfig::default().with_backup_dest_datasource(g.r.datasource.id);
-    let scope = NewScope::new("Main".parse().unwrap(), "main".parse().unwrap()).with_config(config);
-    let scope = t.eyrie.create_scope(t.owner, group.id, scope).await.unwrap();
-    let d = NewDeployment::new("db".parse().unwrap(), scope.id);
-    let d = t.eyrie.create_deployment(t.owner, group.id, d).await.unwrap();
+    let group = t.eyrie.create_group(t.owner, project, group).await.unwrap();
+    let d = scope_with_deployment(g, group.id, "main", config).await;
     g.deployed(d.id).await;
     d
+}
+
+/// A group of `group_type` in the tenant's project whose scope sends
+/// backups to the rig's datasource, with one deployment in `deploy`.
+async fn other_type(g: &Rig, group_type: GroupType) -> Deployment {
+    let config = ScopeConfig::default().with_backup_dest_datasource(g.r.datasource.id);
+    new_group(g, g.t.project.id, group_type, config).await
+}
+
+/// Sets the dev scope's retention to `policy`, with its pause and drop
+/// timers off (tests that move the clock by days keep sandbox running).
+async fn retain(g: &Rig, policy: eyrie_core::backups::retention::RetentionPolicy) {
+    let config = eyrie_core::model::ScopeConfigPatch::default()
+        .with_backup_retention(policy)
+        .with_deployment_pause_after_seconds(None)
+        .with_deployment_drop_after_seconds(None);
+    let patch = eyrie_core::service::ScopePatch::default().with_config(config);
+    g.t.eyrie.update_scope(g.t.owner, g.t.dev.id, patch).await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
@@ -247,6 +270,7 @@ async fn a_restore_is_refused_for_a_backup_not_done_another_group_type_or_anothe
     let e = restore(failed.id, d).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PolicyViolation);
     assert!(e.to_string().contains("only done backups"), "{e}");
+    assert_eq!(g.dump().await, before);
 
     let pgo = other_type(&g, GroupType::Pgo).await;
     let before_pgo = g.dump().await;
@@ -257,20 +281,12 @@ async fn a_restore_is_refused_for_a_backup_not_done_another_group_type_or_anothe
 
     // The owner also owns another project: its deployment is not a target.
     let t = &g.t;
-    let other = NewProject::new("Other".parse().unwrap());
-    let other = t.eyrie.create_project(t.owner, other).await.unwrap();
-    let group = NewGroup::new("Web".parse().unwrap(), GroupType::Odoo, [t.clusters[0].id].into());
-    let group = t.eyrie.create_group(t.owner, other.id, group).await.unwrap();
-    let scope = NewScope::new("Prod".parse().unwrap(), "prod".parse().unwrap());
-    let scope = t.eyrie.create_scope(t.owner, group.id, scope).await.unwrap();
-    let theirs = NewDeployment::new("theirs".parse().unwrap(), scope.id);
-    let theirs = t.eyrie.create_deployment(t.owner, group.id, theirs).await.unwrap();
-    g.deployed(theirs.id).await;
+    let other = t.eyrie.create_project(t.owner, NewProject::new("Other".parse().unwrap())).await.unwrap();
+    let theirs = new_group(&g, other.id, GroupType::Odoo, ScopeConfig::default()).await;
     let before_other = g.dump().await;
     let e = restore(good.id, theirs.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "a backup is restored only within its project: {e}");
     assert_eq!(g.dump().await, before_other);
-    let _ = before;
     assert!(g.r.executor.restored().is_empty());
 }
 
@@ -388,13 +404,7 @@ async fn retention_deletes_the_objects_then_marks_expired_and_never_expires_the_
     let g = rig().await;
     let d = g.t.sandbox.id;
     g.deployed(d).await;
-    let policy = eyrie_core::backups::retention::RetentionPolicy::new(2, 0, 0, 3 * 86_400);
-    let config = eyrie_core::model::ScopeConfigPatch::default()
-        .with_backup_retention(policy)
-        .with_deployment_pause_after_seconds(None)
-        .with_deployment_drop_after_seconds(None);
-    let patch = eyrie_core::service::ScopePatch::default().with_config(config);
-    g.t.eyrie.update_scope(g.t.owner, g.t.dev.id, patch).await.unwrap();
+    retain(&g, eyrie_core::backups::retention::RetentionPolicy::new(2, 0, 0, 3 * 86_400)).await;
 
     // Four daily backups, one a day, then two manual ones.
     let mut daily = Vec::new();
@@ -457,10 +467,7 @@ async fn seeding_a_pgo_deployment_is_not_offered_and_the_job_says_so() {
     let (_, b) = g.take(db.id).await;
     assert_eq!(b.state, BackupState::Done);
     let config = ScopeConfig::default().with_restore_from_scope(db.scope_id);
-    let scope = NewScope::new("Copy".parse().unwrap(), "copy".parse().unwrap()).with_config(config);
-    let scope = g.t.eyrie.create_scope(g.t.owner, db.group_id, scope).await.unwrap();
-    let copy = NewDeployment::new("copy".parse().unwrap(), scope.id);
-    let copy = g.t.eyrie.create_deployment(g.t.owner, db.group_id, copy).await.unwrap();
+    let copy = scope_with_deployment(&g, db.group_id, "copy", config).await;
     let job = g.run(copy.id, JobAction::Initialize).await;
     assert_eq!(job.state, JobState::Done);
     assert!(job.notes[0].contains("seeding a pgo deployment is not built yet"), "{:?}", job.notes);
@@ -472,13 +479,7 @@ async fn retention_deletes_below_a_backups_own_prefix_and_leaves_a_shared_reposi
     let g = rig().await;
     let d = g.t.sandbox.id;
     g.deployed(d).await;
-    let policy = eyrie_core::backups::retention::RetentionPolicy::new(7, 4, 3, 86_400);
-    let config = eyrie_core::model::ScopeConfigPatch::default()
-        .with_backup_retention(policy)
-        .with_deployment_pause_after_seconds(None)
-        .with_deployment_drop_after_seconds(None);
-    let patch = eyrie_core::service::ScopePatch::default().with_config(config);
-    g.t.eyrie.update_scope(g.t.owner, g.t.dev.id, patch).await.unwrap();
+    retain(&g, eyrie_core::backups::retention::RetentionPolicy::new(7, 4, 3, 86_400)).await;
     let prefix = g.prefix(d).await;
     // The next two backups get ids we cannot know in advance: script the
     // executor to report a shared repository for the first, and let the
