@@ -8,38 +8,14 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::SECRET_ACCESS_KEY;
 use common::service_rig::{rig, right_credentials};
-use tracing_subscriber::fmt::format::FmtSpan;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_backup_and_its_download_urls_are_traced_without_a_credential_or_a_signature() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(FmtSpan::FULL)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (_guard, captured) = eyrie_testkit::trace::capture();
 
     let g = rig(&right_credentials()).await;
     let b = g.take(g.t.sandbox.id).await;
@@ -47,7 +23,7 @@ async fn a_backup_and_its_download_urls_are_traced_without_a_credential_or_a_sig
     let signature = links[0].url.split("X-Amz-Signature=").nth(1).unwrap().split('&').next().unwrap().to_owned();
     assert!(signature.len() >= 32, "a real signature: {signature}");
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     for needle in ["job", "step", "executor", "op=\"backup\"", "backup inspect", "backup verified", "download_urls"] {
         assert!(text.contains(needle), "no {needle} in the trace:\n{text}");
     }

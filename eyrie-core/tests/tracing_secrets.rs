@@ -5,38 +5,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use eyrie_core::JobAction;
 use eyrie_testkit::MemoryStore;
 use eyrie_testkit::fixtures::{KNOWN_SECRETS, occurrences, write_known_secrets};
-use tracing_subscriber::fmt::format::FmtSpan;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "current_thread")]
 async fn spans_cover_service_calls_jobs_steps_and_executor_calls_and_carry_no_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(FmtSpan::FULL)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (_guard, captured) = eyrie_testkit::trace::capture();
 
     let t = write_known_secrets(Arc::new(MemoryStore::new())).await.unwrap();
     t.eyrie.open_cluster(t.root, t.clusters[0].id).await.unwrap();
@@ -48,7 +25,7 @@ async fn spans_cover_service_calls_jobs_steps_and_executor_calls_and_carry_no_se
     let refused = t.eyrie.open_cluster(t.developer, t.clusters[0].id).await;
     assert!(refused.is_err());
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     for needle in ["create_cluster", "create_datasource", "open_cluster", "job", "step", "executor", "store.commit"] {
         assert!(text.contains(needle), "no {needle} span in the trace");
     }

@@ -15,30 +15,9 @@ use support::conversation::{live_cluster, missing, path, run};
 use support::server::Exchange;
 use support::{SECRET_KEY, access, deployment, source, target};
 
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn each_call_runs_in_a_span_that_names_it_and_no_credential_is_traced() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (_guard, captured) = eyrie_testkit::trace::capture();
 
     let d = deployment(GroupType::Pgo, "db", "main", 78);
     let t = target(&d, 0x2a);
@@ -56,7 +35,7 @@ async fn each_call_runs_in_a_span_that_names_it_and_no_credential_is_traced() {
         run(vec![Exchange::get(&cluster_path, 404, missing())], async |x| x.restore(&access(), &d, &s).await).await;
     result.unwrap_err();
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     let backup_span = text.lines().find(|l| l.contains("backup{")).unwrap_or_else(|| panic!("no backup span:\n{text}"));
     assert!(backup_span.contains("backup=bak-000000000000002a"), "{backup_span}");
     assert!(backup_span.contains(&format!("deployment={}", d.deployment_id)), "{backup_span}");

@@ -25,6 +25,7 @@ mod interpose;
 mod memory;
 mod objects;
 pub mod strategies;
+pub mod trace;
 
 pub use executor::{Call, Op, RecordingExecutor, Restored};
 pub use interpose::{Change, InterposingStore};
