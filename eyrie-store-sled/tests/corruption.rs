@@ -26,7 +26,7 @@ fn damaged_records_give_typed_errors_and_the_rest_stays_usable() {
 
         // Truncate the group, empty one deployment, plant a record under an unknown kind.
         let group_key = f.group.key().to_bytes();
-        let db = raw_sled(dir.path()).unwrap();
+        let db = common::raw_sled(dir.path()).unwrap();
         let records = db.open_tree("records").unwrap();
         let good = records.get(group_key).unwrap().unwrap();
         records.insert(group_key, &good[..good.len() / 2]).unwrap();
@@ -75,23 +75,4 @@ fn damaged_records_give_typed_errors_and_the_rest_stays_usable() {
         assert!(store.get(RecordKey::new(EntityKind::Deployment, 102)).await.unwrap().is_some());
         store.close().await.unwrap();
     });
-}
-
-/// The raw database without sled's background flusher: that thread keeps the
-/// file lock for up to its interval after the handle is dropped, and the
-/// store opened right after would find the file still locked.
-/// Opens the directory with sled itself, waiting (bounded) for the file lock
-/// a just-closed store's background threads may still hold for a moment.
-fn raw_sled(path: &std::path::Path) -> sled::Result<sled::Db> {
-    let config = sled::Config::new().path(path).flush_every_ms(None);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        match config.open() {
-            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
-                assert!(std::time::Instant::now() < deadline, "the sled lock was still held after 5 s: {e}");
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
 }

@@ -294,7 +294,7 @@ fn unknown_or_missing_layout_is_refused() {
         store.commit(fixture().create()).await.unwrap();
         store.close().await.unwrap();
 
-        let db = raw_sled(dir.path()).unwrap();
+        let db = common::raw_sled(dir.path()).unwrap();
         db.open_tree("meta").unwrap().insert(b"layout", &7u32.to_be_bytes()).unwrap();
         db.flush().unwrap();
         drop(db);
@@ -302,7 +302,7 @@ fn unknown_or_missing_layout_is_refused() {
         assert_eq!((e.kind(), e.is_retryable()), (ErrorKind::Backend, false));
         assert!(e.to_string().contains("layout version 7; this version reads only 2"), "{e}");
 
-        let db = raw_sled(dir.path()).unwrap();
+        let db = common::raw_sled(dir.path()).unwrap();
         db.open_tree("meta").unwrap().remove(b"layout").unwrap();
         db.flush().unwrap();
         drop(db);
@@ -349,23 +349,4 @@ fn works_without_a_tokio_runtime_and_flushes_on_demand() {
     outcome
         .recv_timeout(std::time::Duration::from_secs(60))
         .expect("sled stalled: no progress for 60 s without a runtime");
-}
-
-/// The raw database without sled's background flusher: that thread keeps the
-/// file lock for up to its interval after the handle is dropped, and the
-/// store opened right after would find the file still locked.
-/// Opens the directory with sled itself, waiting (bounded) for the file lock
-/// a just-closed store's background threads may still hold for a moment.
-fn raw_sled(path: &std::path::Path) -> sled::Result<sled::Db> {
-    let config = sled::Config::new().path(path).flush_every_ms(None);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        match config.open() {
-            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
-                assert!(std::time::Instant::now() < deadline, "the sled lock was still held after 5 s: {e}");
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
 }

@@ -89,3 +89,23 @@ pub(crate) async fn assert_consistent(store: &dyn Store) {
     let problems = store.verify().await.unwrap();
     assert!(problems.is_empty(), "verify found: {problems:#?}");
 }
+
+/// The raw database without sled's background flusher: that thread keeps the
+/// file lock for up to its interval after the handle is dropped, and the
+/// store opened right after would find the file still locked.
+///
+/// Opens the directory with sled itself, waiting (bounded) for the file lock
+/// a just-closed store's background threads may still hold for a moment.
+pub(crate) fn raw_sled(path: &std::path::Path) -> sled::Result<sled::Db> {
+    let config = sled::Config::new().path(path).flush_every_ms(None);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                assert!(std::time::Instant::now() < deadline, "the sled lock was still held after 5 s: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
