@@ -24,25 +24,14 @@ use eyrie_testkit::{MemoryStore, RecordingExecutor};
 const DUE: usize = 100;
 
 fn backup(t: &Tenant, id: u64, deployment: DeploymentId, at: Timestamp, review_at: Option<Timestamp>) -> Backup {
-    Backup {
-        id: BackupId(id),
-        project_id: t.project.id,
-        deployment_id: deployment,
-        scope_id: Some(t.dev.id),
-        group_type: Some(eyrie_core::GroupType::Odoo),
-        kind: BackupKind::DailyTriggered,
-        job_id: None,
-        datasource_id: None,
-        state: BackupState::Done,
-        started_at: at,
-        ended_at: Some(at),
-        location: None,
-        object_keys: Vec::new(),
-        size_bytes: Some(1),
-        checksum: None,
-        error: None,
-        review_at,
-    }
+    let mut b = Backup::started(BackupId(id), t.project.id, deployment, BackupKind::DailyTriggered, at);
+    b.scope_id = Some(t.dev.id);
+    b.group_type = Some(eyrie_core::GroupType::Odoo);
+    b.state = BackupState::Done;
+    b.ended_at = Some(at);
+    b.size_bytes = Some(1);
+    b.review_at = review_at;
+    b
 }
 
 async fn fill(store: &Arc<MemoryStore>, backups: Vec<Backup>) {

@@ -207,25 +207,12 @@ impl Engine {
                 da.scope.value.code
             )));
         };
-        Ok(Backup {
-            id: BackupId(self.eyrie().next_id()),
-            project_id: d.project_id,
-            deployment_id: d.id,
-            scope_id: Some(d.scope_id),
-            group_type: Some(da.group.value.group_type),
-            kind,
-            job_id: Some(job),
-            datasource_id: Some(datasource),
-            state: BackupState::Running,
-            started_at: self.eyrie().now(),
-            ended_at: None,
-            location: None,
-            object_keys: Vec::new(),
-            size_bytes: None,
-            checksum: None,
-            error: None,
-            review_at: None,
-        })
+        let mut b = Backup::started(BackupId(self.eyrie().next_id()), d.project_id, d.id, kind, self.eyrie().now());
+        b.scope_id = Some(d.scope_id);
+        b.group_type = Some(da.group.value.group_type);
+        b.job_id = Some(job);
+        b.datasource_id = Some(datasource);
+        Ok(b)
     }
 
     /// The source of a restore, checked: visible to the actor, `done`, of
@@ -327,38 +314,52 @@ pub(crate) fn handlers(
     eyrie: &Eyrie,
     executor: Option<Arc<dyn ClusterExecutor>>,
 ) -> [(&'static str, Arc<dyn StepHandler>); 2] {
-    [
-        (super::handler::builtin::BACKUP, Arc::new(BackupStep { eyrie: eyrie.clone(), executor: executor.clone() })),
-        (super::handler::builtin::RESTORE, Arc::new(RestoreStep { eyrie: eyrie.clone(), executor })),
-    ]
+    let step = |op| Arc::new(DataStep { op, eyrie: eyrie.clone(), executor: executor.clone() }) as Arc<dyn StepHandler>;
+    [(super::handler::builtin::BACKUP, step(DataOp::Backup)), (super::handler::builtin::RESTORE, step(DataOp::Restore))]
 }
 
 fn poll(ctx: &StepContext) -> Duration {
     Duration::from_secs(ctx.step.spec.parameters.get("poll_seconds").and_then(|p| p.parse().ok()).unwrap_or(10))
 }
 
-fn step_error(e: &Error) -> StepOutcome {
-    StepOutcome::from_error(e)
+/// Which data operation a [`DataStep`] runs.
+#[derive(Debug, Clone, Copy)]
+enum DataOp {
+    Backup,
+    Restore,
 }
 
+impl DataOp {
+    fn name(self) -> &'static str {
+        match self {
+            DataOp::Backup => "backup",
+            DataOp::Restore => "restore",
+        }
+    }
+}
+
+/// The `backup` and `restore` handlers: a cluster operation through the
+/// executor (polled while it runs), with the store and the bucket around it.
 #[derive(Debug)]
-struct BackupStep {
+struct DataStep {
+    op: DataOp,
     eyrie: Eyrie,
     executor: Option<Arc<dyn ClusterExecutor>>,
 }
 
 #[async_trait]
-impl StepHandler for BackupStep {
+impl StepHandler for DataStep {
     async fn run(&self, ctx: &StepContext) -> StepOutcome {
-        match self.attempt(ctx).await {
-            Ok(outcome) => outcome,
-            Err(e) => step_error(&e),
-        }
+        let attempt = match self.op {
+            DataOp::Backup => self.backup(ctx).await,
+            DataOp::Restore => self.restore(ctx).await,
+        };
+        attempt.unwrap_or_else(|e| StepOutcome::from_error(&e))
     }
 }
 
-impl BackupStep {
-    async fn attempt(&self, ctx: &StepContext) -> Result<StepOutcome> {
+impl DataStep {
+    async fn backup(&self, ctx: &StepContext) -> Result<StepOutcome> {
         let param = ctx.step.spec.parameters.get("target").map_or(PARAM_BACKUP, String::as_str);
         let Some(id) = parse_id(&ctx.job.parameters, param) else {
             return Ok(StepOutcome::Failed(format!("the job names no backup to take (parameter {param})")));
@@ -374,11 +375,9 @@ impl BackupStep {
         if read.value.state != BackupState::Running {
             return Ok(StepOutcome::Failed(format!("backup {} is {}", read.value.id, read.value.state.as_str())));
         }
-        let Some(executor) = &self.executor else {
-            return Ok(StepOutcome::Failed("this engine has no cluster executor to take backups with".into()));
-        };
-        let Some(cluster) = ctx.clusters.first() else {
-            return Ok(StepOutcome::Failed("the deployment runs on no cluster".into()));
+        let (executor, cluster) = match self.reach(ctx) {
+            Ok(reached) => reached,
+            Err(outcome) => return Ok(outcome),
         };
         let Some(ds) = read.value.datasource_id else {
             return Ok(StepOutcome::Failed(format!("backup {} names no datasource", read.value.id)));
@@ -396,12 +395,9 @@ impl BackupStep {
         };
         let span = tracing::debug_span!("executor", op = "backup", cluster = %cluster.slug, backup = %read.value.id);
         let progress = executor.backup(cluster, &ctx.desired, &target).instrument(span).await?;
-        let location = match progress {
-            Progress::Running(msg) => return Ok(StepOutcome::RetryAfter(poll(ctx), msg)),
-            Progress::Failed(why) => {
-                return Ok(StepOutcome::Failed(format!("backup failed on {}: {why}", cluster.slug)));
-            }
-            Progress::Succeeded { location } => location,
+        let location = match self.finished(progress, ctx, cluster) {
+            Ok(location) => location,
+            Err(outcome) => return Ok(outcome),
         };
         if !crate::service::inside(&location, &deployment_prefix) {
             return Ok(StepOutcome::Failed(format!(
@@ -442,34 +438,14 @@ impl BackupStep {
         tracing::info!(backup = %read.value.id, size, "backup verified");
         Ok(StepOutcome::Done)
     }
-}
 
-#[derive(Debug)]
-struct RestoreStep {
-    eyrie: Eyrie,
-    executor: Option<Arc<dyn ClusterExecutor>>,
-}
-
-#[async_trait]
-impl StepHandler for RestoreStep {
-    async fn run(&self, ctx: &StepContext) -> StepOutcome {
-        match self.attempt(ctx).await {
-            Ok(outcome) => outcome,
-            Err(e) => step_error(&e),
-        }
-    }
-}
-
-impl RestoreStep {
-    async fn attempt(&self, ctx: &StepContext) -> Result<StepOutcome> {
+    async fn restore(&self, ctx: &StepContext) -> Result<StepOutcome> {
         let Some(id) = parse_id(&ctx.job.parameters, PARAM_SOURCE) else {
             return Ok(StepOutcome::Failed("the job names no backup to restore (parameter source)".into()));
         };
-        let Some(executor) = &self.executor else {
-            return Ok(StepOutcome::Failed("this engine has no cluster executor to restore with".into()));
-        };
-        let Some(cluster) = ctx.clusters.first() else {
-            return Ok(StepOutcome::Failed("the deployment runs on no cluster".into()));
+        let (executor, cluster) = match self.reach(ctx) {
+            Ok(reached) => reached,
+            Err(outcome) => return Ok(outcome),
         };
         let b = self.eyrie.store().fetch::<Backup>(id).await?.value;
         if b.project_id != ctx.job.project_id {
@@ -496,10 +472,42 @@ impl RestoreStep {
             storage,
         };
         let span = tracing::debug_span!("executor", op = "restore", cluster = %cluster.slug, backup = %b.id);
-        match executor.restore(cluster, &ctx.desired, &source).instrument(span).await? {
-            Progress::Running(msg) => Ok(StepOutcome::RetryAfter(poll(ctx), msg)),
-            Progress::Failed(why) => Ok(StepOutcome::Failed(format!("restore failed on {}: {why}", cluster.slug))),
-            Progress::Succeeded { .. } => Ok(StepOutcome::Done),
+        let progress = executor.restore(cluster, &ctx.desired, &source).instrument(span).await?;
+        Ok(self.finished(progress, ctx, cluster).map_or_else(|outcome| outcome, |_| StepOutcome::Done))
+    }
+
+    /// The executor and the cluster the data lives on (the first), or the
+    /// step's failure without them.
+    fn reach<'a>(
+        &'a self,
+        ctx: &'a StepContext,
+    ) -> std::result::Result<(&'a Arc<dyn ClusterExecutor>, &'a crate::executor::ClusterAccess), StepOutcome> {
+        let Some(executor) = &self.executor else {
+            return Err(StepOutcome::Failed(format!(
+                "this engine has no cluster executor to run a {} with",
+                self.op.name()
+            )));
+        };
+        let Some(cluster) = ctx.clusters.first() else {
+            return Err(StepOutcome::Failed("the deployment runs on no cluster".into()));
+        };
+        Ok((executor, cluster))
+    }
+
+    /// The location a finished operation reports, or the step's outcome
+    /// while it runs (poll again) or once it failed.
+    fn finished(
+        &self,
+        progress: Progress,
+        ctx: &StepContext,
+        cluster: &crate::executor::ClusterAccess,
+    ) -> std::result::Result<String, StepOutcome> {
+        match progress {
+            Progress::Running(msg) => Err(StepOutcome::RetryAfter(poll(ctx), msg)),
+            Progress::Failed(why) => {
+                Err(StepOutcome::Failed(format!("{} failed on {}: {why}", self.op.name(), cluster.slug)))
+            }
+            Progress::Succeeded { location } => Ok(location),
         }
     }
 }

@@ -252,3 +252,35 @@ pub struct Backup {
     #[serde(default)]
     pub review_at: Option<Timestamp>,
 }
+
+impl Backup {
+    /// A `running` backup of `deployment` in `project`, started `at`: no
+    /// scope, job, datasource or object yet.
+    pub fn started(
+        id: BackupId,
+        project: ProjectId,
+        deployment: DeploymentId,
+        kind: BackupKind,
+        at: Timestamp,
+    ) -> Self {
+        Backup {
+            id,
+            project_id: project,
+            deployment_id: deployment,
+            scope_id: None,
+            group_type: None,
+            kind,
+            job_id: None,
+            datasource_id: None,
+            state: BackupState::Running,
+            started_at: at,
+            ended_at: None,
+            location: None,
+            object_keys: Vec::new(),
+            size_bytes: None,
+            checksum: None,
+            error: None,
+            review_at: None,
+        }
+    }
+}

@@ -234,25 +234,15 @@ mod tests {
     use super::*;
 
     fn backup(id: u64, at: i64) -> Backup {
-        Backup {
-            id: BackupId(id),
-            project_id: crate::ids::ProjectId(1),
-            deployment_id: DeploymentId(2),
-            scope_id: None,
-            group_type: None,
-            kind: crate::model::BackupKind::Manual,
-            job_id: None,
-            datasource_id: None,
-            state: BackupState::Done,
-            started_at: Timestamp::from_unix_seconds(at),
-            ended_at: None,
-            location: None,
-            object_keys: Vec::new(),
-            size_bytes: None,
-            checksum: None,
-            error: None,
-            review_at: None,
-        }
+        let mut b = Backup::started(
+            BackupId(id),
+            crate::ids::ProjectId(1),
+            DeploymentId(2),
+            crate::model::BackupKind::Manual,
+            Timestamp::from_unix_seconds(at),
+        );
+        b.state = BackupState::Done;
+        b
     }
 
     #[test]
