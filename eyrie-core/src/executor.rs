@@ -157,6 +157,16 @@ pub trait ClusterExecutor: Send + Sync + std::fmt::Debug {
         Err(unsupported("restore"))
     }
 
+    /// Whether [`ClusterExecutor::restore`] can load, into a deployment of
+    /// `group_type`, a backup taken of *another* deployment (a restore into a
+    /// copy, or seeding from `restore_from_scope`). The engine asks before it
+    /// creates such a job: a restore is refused up front, and an
+    /// initialization seeds nothing and says why. Default: it can.
+    fn restores_across_deployments(&self, group_type: crate::model::GroupType) -> bool {
+        let _ = group_type;
+        true
+    }
+
     /// What the deployment's pods use now, from the cluster's metrics API
     /// (`metrics.k8s.io` PodMetrics), one entry per pod. An executor that
     /// cannot read metrics keeps this default: a `Backend` error saying so.

@@ -461,8 +461,9 @@ async fn a_datasource_that_backups_still_reference_cannot_be_deleted() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn seeding_a_pgo_deployment_is_not_offered_and_the_job_says_so() {
+async fn an_executor_that_cannot_restore_across_deployments_seeds_nothing_and_refuses_such_restores_up_front() {
     let g = rig().await;
+    g.r.executor.refuse_cross_restore(GroupType::Pgo);
     let db = other_type(&g, GroupType::Pgo).await;
     let (_, b) = g.take(db.id).await;
     assert_eq!(b.state, BackupState::Done);
@@ -470,8 +471,19 @@ async fn seeding_a_pgo_deployment_is_not_offered_and_the_job_says_so() {
     let copy = scope_with_deployment(&g, db.group_id, "copy", config).await;
     let job = g.run(copy.id, JobAction::Initialize).await;
     assert_eq!(job.state, JobState::Done);
-    assert!(job.notes[0].contains("seeding a pgo deployment is not built yet"), "{:?}", job.notes);
-    assert!(g.r.executor.restored().is_empty());
+    assert!(job.notes[0].contains("cannot seed a pgo deployment"), "{:?}", job.notes);
+    assert_eq!(job.steps.iter().map(|s| s.spec.name.as_str()).collect::<Vec<_>>(), ["namespace"]);
+
+    assert_eq!(g.run(copy.id, JobAction::Deploy).await.state, JobState::Done);
+    let before = g.dump().await;
+    let e = g.r.engine.restore(g.t.owner, b.id, copy.id, RestoreOptions::default()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PolicyViolation);
+    assert!(e.to_string().contains("cannot restore a pgo deployment from another deployment's backup"), "{e}");
+    assert_eq!(g.dump().await, before);
+    // Its own backup it restores.
+    let job = g.r.engine.restore(g.t.owner, b.id, db.id, RestoreOptions::default()).await.unwrap();
+    assert_eq!(g.finish(job).await.state, JobState::Done);
+    assert_eq!(g.r.executor.restored().iter().map(|r| r.into).collect::<Vec<_>>(), [db.id]);
 }
 
 #[tokio::test(start_paused = true)]

@@ -301,6 +301,13 @@ impl ClusterExecutor for KubeExecutor {
         Ok(progress)
     }
 
+    /// Not for `pgo`: PGO restores in place from the cluster's own pgBackRest
+    /// repository, and configuring another deployment's would archive this
+    /// cluster's WAL into it (see [`crate::backups::pgo`]).
+    fn restores_across_deployments(&self, group_type: eyrie_core::GroupType) -> bool {
+        group_type != eyrie_core::GroupType::Pgo
+    }
+
     #[tracing::instrument(
         name = "restore",
         skip_all,

@@ -310,3 +310,13 @@ async fn a_reconcile_leaves_backup_objects_alone() {
     result.unwrap();
     assert!(seen.iter().all(|s| !s.is_write()), "{:?}", lines(&seen));
 }
+
+#[tokio::test]
+async fn only_pgo_declares_it_cannot_restore_across_deployments() {
+    let (result, seen) = run(vec![], async |x| {
+        Ok([GroupType::Odoo, GroupType::Pgo, GroupType::Pxc, GroupType::None].map(|t| x.restores_across_deployments(t)))
+    })
+    .await;
+    assert_eq!(result.unwrap(), [true, false, true, true], "the engine refuses up front what pgo would refuse later");
+    assert!(seen.is_empty(), "a question, not a request");
+}

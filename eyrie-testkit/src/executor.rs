@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use eyrie_core::executor::{BackupTarget, ClusterAccess, ClusterExecutor, DesiredDeployment, Progress, RestoreSource};
-use eyrie_core::{BackupId, ClusterId, DeploymentId, Error, ImageRef, ObservedState, Result};
+use eyrie_core::{BackupId, ClusterId, DeploymentId, Error, GroupType, ImageRef, ObservedState, Result};
 use tokio::sync::Notify;
 
 /// An executor operation.
@@ -56,6 +56,7 @@ struct State {
     namespaces: BTreeSet<(ClusterId, String)>,
     progress: HashMap<Op, VecDeque<Progress>>,
     restored: Vec<Restored>,
+    no_cross_restore: BTreeSet<GroupType>,
 }
 
 /// A restore the fake carried out.
@@ -113,6 +114,12 @@ impl RecordingExecutor {
     /// `progress` instead of finishing (queued, one per call).
     pub fn answer_next(&self, op: Op, progress: Progress) {
         self.lock().progress.entry(op).or_default().push_back(progress);
+    }
+
+    /// Says it cannot restore one deployment's backup into another of
+    /// `group_type` ([`ClusterExecutor::restores_across_deployments`]).
+    pub fn refuse_cross_restore(&self, group_type: GroupType) {
+        self.lock().no_cross_restore.insert(group_type);
     }
 
     /// Every restore carried out, in order.
@@ -211,6 +218,10 @@ impl ClusterExecutor for RecordingExecutor {
             objects.put(&target.storage.bucket, &format!("{}db.dump", target.prefix), body.into_bytes());
         }
         Ok(Progress::Succeeded { location: target.prefix.clone() })
+    }
+
+    fn restores_across_deployments(&self, group_type: GroupType) -> bool {
+        !self.lock().no_cross_restore.contains(&group_type)
     }
 
     async fn restore(

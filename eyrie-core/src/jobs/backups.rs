@@ -153,6 +153,13 @@ impl Engine {
                     .into());
                 };
                 let source = self.restorable(actor, BackupId(source), d, group_type).await?;
+                if source.value.deployment_id != d.id && !self.restores_across_deployments(group_type) {
+                    return Err(Error::policy(format!(
+                        "this engine's executor cannot restore a {group_type} deployment from another deployment's \
+                         backup ({} is of {})",
+                        source.value.id, source.value.deployment_id
+                    )));
+                }
                 if parameters.get(PARAM_TAKE_PRE_RESTORE).is_none_or(|v| v != "false") {
                     let b = self.new_backup(d, da, BackupKind::PreRestore, job).map_err(|e| {
                         Error::policy(format!("{e}; restore with pre_restore off to skip the safety backup"))
@@ -164,13 +171,10 @@ impl Engine {
             }
             JobAction::Initialize => {
                 if let Some(from) = da.scope.value.restore_from_scope {
-                    if group_type == GroupType::Pgo {
-                        // PGO restores in place from the cluster's own
-                        // repository; seeding from another deployment's
-                        // needs the PostgresCluster bootstrapped from it
-                        // (`spec.dataSource`), which is not built.
+                    if !self.restores_across_deployments(group_type) {
                         extras.notes.push(format!(
-                            "restore_from_scope names scope {from}, but seeding a pgo deployment is not built yet: starting empty"
+                            "restore_from_scope names scope {from}, but this engine's executor cannot seed a \
+                             {group_type} deployment from another deployment's backup: starting empty"
                         ));
                         return Ok(extras);
                     }
@@ -247,6 +251,13 @@ impl Engine {
             )));
         }
         Ok(read)
+    }
+
+    /// Whether the executor can restore a backup of one deployment into
+    /// another of `group_type` (see
+    /// [`ClusterExecutor::restores_across_deployments`]).
+    fn restores_across_deployments(&self, group_type: GroupType) -> bool {
+        self.handlers().executor().is_none_or(|e| e.restores_across_deployments(group_type))
     }
 
     /// The newest `done` backup taken in `scope` of a deployment of `group_type`.
