@@ -96,7 +96,7 @@ pub mod verify;
 pub use credentials::S3Credentials;
 pub use eyrie_core::backups::keys::{self, BackupPrefix, DeploymentPrefix, ObjectKey, key_belongs_to};
 pub use eyrie_core::backups::retention;
-pub use objects::S3Objects;
+pub use objects::{CACHED_CLIENTS, S3Objects};
 pub use options::{MIN_PART_SIZE, S3Options};
 pub use presign::{DownloadTtl, DownloadUrl};
 pub use store::{BackupStore, StoredObject};
