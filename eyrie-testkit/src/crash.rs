@@ -22,6 +22,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+pub use crate::conformance::Rng;
 use eyrie_core::storage::{Check, EntityKind, RecordKey, Revision, Store, Transaction, Versioned};
 use eyrie_core::{DeploymentGroup, ErrorKind, GroupType, Project, Slug, UserId};
 
@@ -37,28 +38,6 @@ pub fn group(id: u64, project: &Project, slug: &str) -> DeploymentGroup {
     let mut group = crate::builders::group(id, project, GroupType::Odoo, &[]);
     group.slug = Slug::from_name(slug);
     group
-}
-
-/// Seeded xorshift64*: the same seed gives the same run.
-#[derive(Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator for `seed`.
-    pub fn new(seed: u64) -> Self {
-        Rng(seed | 1)
-    }
-    /// The next number.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    /// A number below `n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
 }
 
 /// One reported write: kind (`P`/`G`), id, revision (0 = deleted), slug.
