@@ -41,33 +41,10 @@ pub trait Snapshot: Send + Sync + fmt::Debug {
     async fn count(&self, index: Index) -> Result<u64>;
 }
 
-/// Typed reads over any [`Snapshot`].
-#[async_trait]
-pub trait SnapshotExt: Snapshot {
-    /// The `T` with this id, or `None`.
-    async fn find<T: Entity>(&self, id: u64) -> Result<Option<Versioned<T>>> {
-        self.get(RecordKey::new(T::KIND, id)).await?.map(typed).transpose()
-    }
-
-    /// The `T` with this id, or [`Error::NotFound`].
-    async fn fetch<T: Entity>(&self, id: u64) -> Result<Versioned<T>> {
-        self.find(id)
-            .await?
-            .ok_or_else(|| Error::NotFound { entity: T::KIND.name(), id: RecordKey::new(T::KIND, id).id_text() })
-    }
-
-    /// The `T` holding `unique`, or `None`.
-    async fn find_unique<T: Entity>(&self, unique: &UniqueKey) -> Result<Option<Versioned<T>>> {
-        self.get_unique(unique).await?.map(typed).transpose()
-    }
-
-    /// The `T`s of one list.
-    async fn children<T: Entity>(&self, index: Index) -> Result<Vec<Versioned<T>>> {
-        self.list(index).await?.into_iter().map(typed).collect()
-    }
+super::store::typed_reads! {
+    /// Typed reads over any [`Snapshot`].
+    SnapshotExt: Snapshot {}
 }
-
-impl<S: Snapshot + ?Sized> SnapshotExt for S {}
 
 /// A [`Snapshot`] over any owned consistent [`KvRead`]: reads run inline
 /// on the engine's read paths, each spending one unit of tokio's

@@ -103,35 +103,51 @@ pub(super) fn typed<T: Entity>(stored: Stored) -> Result<Versioned<T>> {
     Versioned::from_stored(stored).ok_or(kind_error)
 }
 
-/// Typed reads over any [`Store`].
-#[async_trait]
-pub trait StoreExt: Store {
-    /// The `T` with this id, or `None`.
-    async fn find<T: Entity>(&self, id: u64) -> Result<Option<Versioned<T>>> {
-        self.get(RecordKey::new(T::KIND, id)).await?.map(typed).transpose()
-    }
+/// Declares a trait of typed reads over `$base`'s `get`, `get_unique` and
+/// `list`, plus `$extra` methods: [`StoreExt`] and [`super::SnapshotExt`]
+/// share these reads written once.
+macro_rules! typed_reads {
+    ($(#[$meta:meta])* $name:ident: $base:ident { $($extra:tt)* }) => {
+        $(#[$meta])*
+        #[async_trait]
+        pub trait $name: $base {
+            /// The `T` with this id, or `None`.
+            async fn find<T: Entity>(&self, id: u64) -> Result<Option<Versioned<T>>> {
+                self.get(RecordKey::new(T::KIND, id)).await?.map(typed).transpose()
+            }
 
-    /// The `T` with this id, or [`Error::NotFound`].
-    async fn fetch<T: Entity>(&self, id: u64) -> Result<Versioned<T>> {
-        self.find(id)
-            .await?
-            .ok_or_else(|| Error::NotFound { entity: T::KIND.name(), id: RecordKey::new(T::KIND, id).id_text() })
-    }
+            /// The `T` with this id, or [`Error::NotFound`].
+            async fn fetch<T: Entity>(&self, id: u64) -> Result<Versioned<T>> {
+                self.find(id).await?.ok_or_else(|| Error::NotFound {
+                    entity: T::KIND.name(),
+                    id: RecordKey::new(T::KIND, id).id_text(),
+                })
+            }
 
-    /// The `T` holding `unique`, or `None`.
-    async fn find_unique<T: Entity>(&self, unique: &UniqueKey) -> Result<Option<Versioned<T>>> {
-        self.get_unique(unique).await?.map(typed).transpose()
-    }
+            /// The `T` holding `unique`, or `None`.
+            async fn find_unique<T: Entity>(&self, unique: &UniqueKey) -> Result<Option<Versioned<T>>> {
+                self.get_unique(unique).await?.map(typed).transpose()
+            }
 
-    /// The `T`s of one list.
-    async fn children<T: Entity>(&self, index: Index) -> Result<Vec<Versioned<T>>> {
-        self.list(index).await?.into_iter().map(typed).collect()
-    }
+            /// The `T`s of one list.
+            async fn children<T: Entity>(&self, index: Index) -> Result<Vec<Versioned<T>>> {
+                self.list(index).await?.into_iter().map(typed).collect()
+            }
 
-    /// Every `T`.
-    async fn all<T: Entity>(&self) -> Result<Vec<Versioned<T>>> {
-        self.list_kind(T::KIND).await?.into_iter().map(typed).collect()
+            $($extra)*
+        }
+
+        impl<S: $base + ?Sized> $name for S {}
+    };
+}
+pub(super) use typed_reads;
+
+typed_reads! {
+    /// Typed reads over any [`Store`].
+    StoreExt: Store {
+        /// Every `T`.
+        async fn all<T: Entity>(&self) -> Result<Vec<Versioned<T>>> {
+            self.list_kind(T::KIND).await?.into_iter().map(typed).collect()
+        }
     }
 }
-
-impl<S: Store + ?Sized> StoreExt for S {}
