@@ -55,17 +55,7 @@ fn created(n: u64) -> Record {
     deployment(CREATED_BASE + n, CREATED_BASE + n / GROUP_SIZE, &format!("new-{n}")).into_record()
 }
 
-/// xorshift64*: the same ids for every backend.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
-    }
-}
+use eyrie_testkit::conformance::Rng;
 
 /// The benchmarked operations, synchronously.
 trait Backend: Send + Sync {
@@ -280,7 +270,7 @@ fn postgres_beside_redb_and_sqlite(c: &mut Criterion) {
     let mut group = c.benchmark_group("pg_get");
     configure(&mut group);
     for backend in &backends.all {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
         group.bench_function(backend.name(), |b| {
             b.iter(|| black_box(backend.get(RecordKey::new(Deployment::KIND, 1 + rng.below(SIZE)))))
         });
@@ -312,7 +302,7 @@ fn postgres_beside_redb_and_sqlite(c: &mut Criterion) {
     let mut group = c.benchmark_group("pg_list_group");
     configure(&mut group);
     for backend in &backends.all {
-        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut rng = Rng::new(0x2545_f491_4f6c_dd1d);
         group.bench_function(backend.name(), |b| {
             b.iter(|| black_box(backend.list(GroupId(1 + rng.below(SIZE / GROUP_SIZE)))))
         });

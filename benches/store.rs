@@ -155,17 +155,7 @@ fn uniques(record: &Record) -> Vec<Vec<u8>> {
     record.unique_keys().iter().map(|u| u.to_bytes()).collect()
 }
 
-/// xorshift64*: the same sequence of ids for every backend.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
-    }
-}
+use eyrie_testkit::conformance::Rng;
 
 // ---------------------------------------------------------------------------------------------
 // Backends
@@ -702,7 +692,7 @@ fn bench_get(c: &mut Criterion, backends: &Backends, size: u64) {
     configure(&mut group);
     for backend in &backends.all {
         phase(format!("get_{size}/{}", backend.name()));
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
         group.bench_function(backend.name(), |b| {
             b.iter_custom(|iters| {
                 let start = Instant::now();
@@ -750,7 +740,7 @@ fn bench_list(c: &mut Criterion, backends: &Backends, size: u64) {
     configure(&mut group);
     for backend in &backends.all {
         phase(format!("list_group_{size}/{}", backend.name()));
-        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut rng = Rng::new(0x2545_f491_4f6c_dd1d);
         group.bench_function(backend.name(), |b| {
             b.iter_custom(|iters| {
                 let start = Instant::now();
@@ -770,7 +760,7 @@ fn bench_update(c: &mut Criterion, backends: &Backends, size: u64) {
     configure(&mut group);
     for backend in &backends.all {
         phase(format!("update_{size}/{}", backend.name()));
-        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let mut rng = Rng::new(0x1234_5678_9abc_def1);
         let mut revisions: HashMap<u64, Revision> = HashMap::new();
         let mut version = 0u64;
         group.bench_function(backend.name(), |b| {

@@ -188,7 +188,7 @@ pub fn run(args: &Args) -> Report {
 }
 
 async fn writer(world: &World, w: u64, deadline: Instant, progress: &Progress) {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (w + 1));
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15 ^ (w + 1));
     let actor = world.writers[w as usize % world.writers.len()];
     let developer = w as usize % world.writers.len() == 2;
     let mut next = 0u64;
@@ -227,7 +227,7 @@ async fn writer(world: &World, w: u64, deadline: Instant, progress: &Progress) {
 }
 
 async fn reader(world: &World, r: u64, deadline: Instant, progress: &Progress) {
-    let mut rng = Rng(0xd1b5_4a32_d192_ed03 ^ (r + 1));
+    let mut rng = Rng::new(0xd1b5_4a32_d192_ed03 ^ (r + 1));
     let actor = world.readers[r as usize % world.readers.len()];
     // The platform administrator is a stranger to the tenant: its reads are
     // answered as if the records did not exist.

@@ -73,24 +73,14 @@ fn room_in(scope: &Scope) -> Check {
     Check::CountBelow { index: Index::ScopeLiveDeployments(scope.id), limit: LIMIT, message: "scope full".into() }
 }
 
-/// xorshift64*.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n.max(1)
-    }
-}
+pub use eyrie_testkit::conformance::Rng;
 
 fn expected(e: &eyrie_core::Error) -> bool {
     matches!(e.kind(), ErrorKind::PolicyViolation | ErrorKind::Conflict | ErrorKind::NotFound)
 }
 
 async fn writer(store: &dyn Store, world: &World, w: u64, deadline: Instant, progress: &Progress) {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (w + 1));
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15 ^ (w + 1));
     let mut next = 0u64;
     while Instant::now() < deadline {
         let scope = &world.scopes[rng.below(SCOPES) as usize];
@@ -168,7 +158,7 @@ fn count(progress: &Progress, side: &std::sync::atomic::AtomicU64, outcome: eyri
 }
 
 async fn reader(store: &dyn Store, world: &World, r: u64, deadline: Instant, progress: &Progress) {
-    let mut rng = Rng(0xd1b5_4a32_d192_ed03 ^ (r + 1));
+    let mut rng = Rng::new(0xd1b5_4a32_d192_ed03 ^ (r + 1));
     while Instant::now() < deadline {
         let scope = &world.scopes[rng.below(SCOPES) as usize];
         let outcome = match rng.below(4) {
