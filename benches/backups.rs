@@ -17,9 +17,9 @@ use std::sync::Arc;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use eyrie_core::service::BackupQuery;
 use eyrie_core::storage::{Store, Transaction};
-use eyrie_core::{Backup, BackupId, BackupKind, BackupState, Clock, DeploymentId, Engine, EngineConfig, Timestamp};
+use eyrie_core::{Backup, BackupId, BackupKind, BackupState, Clock, DeploymentId, Engine, Timestamp};
+use eyrie_testkit::MemoryStore;
 use eyrie_testkit::fixtures::{Tenant, typical_tenant};
-use eyrie_testkit::{MemoryStore, RecordingExecutor};
 
 const DUE: usize = 100;
 
@@ -44,11 +44,6 @@ async fn fill(store: &Arc<MemoryStore>, backups: Vec<Backup>) {
     }
 }
 
-fn engine(t: &Tenant) -> Engine {
-    let handlers = eyrie_core::jobs::HandlerRegistry::with_executor(Arc::new(RecordingExecutor::new()));
-    Engine::new(t.eyrie.clone(), handlers, EngineConfig::default())
-}
-
 /// `total` backups, `DUE` of them due for review at the returned instant
 /// (one per deployment id, so the plan names `DUE` deployments).
 fn setup_due(rt: &tokio::runtime::Runtime, total: usize) -> (Engine, Timestamp) {
@@ -63,7 +58,7 @@ fn setup_due(rt: &tokio::runtime::Runtime, total: usize) -> (Engine, Timestamp) 
             })
             .collect();
         fill(&store, backups).await;
-        let engine = engine(&t);
+        let engine = eyrie_testkit::fixtures::recording_engine(&t);
         let plan = engine.plan_tick(now).await.unwrap();
         assert_eq!(plan.backup_reviews.len(), DUE, "the setup makes exactly {DUE} due");
         (engine, now)

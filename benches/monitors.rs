@@ -10,11 +10,10 @@
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use eyrie_core::jobs::HandlerRegistry;
 use eyrie_core::storage::{Store, Transaction};
-use eyrie_core::{Clock, Engine, EngineConfig, HttpOptions, Monitor, MonitorId, MonitorState, MonitorType, Timestamp};
+use eyrie_core::{Clock, Engine, HttpOptions, Monitor, MonitorId, MonitorState, MonitorType, Timestamp};
+use eyrie_testkit::MemoryStore;
 use eyrie_testkit::fixtures::typical_tenant;
-use eyrie_testkit::{MemoryStore, RecordingExecutor};
 
 const DUE: usize = 100;
 
@@ -46,11 +45,7 @@ fn setup(rt: &tokio::runtime::Runtime, total: usize) -> (Engine, Timestamp) {
             }
             store.commit(tx).await.unwrap();
         }
-        let engine = Engine::new(
-            t.eyrie.clone(),
-            HandlerRegistry::with_executor(Arc::new(RecordingExecutor::new())),
-            EngineConfig::default(),
-        );
+        let engine = eyrie_testkit::fixtures::recording_engine(&t);
         let plan = engine.plan_tick(now).await.unwrap();
         // shop's default monitor (due since its creation) comes on top.
         assert_eq!(plan.monitor_checks.len(), DUE + 1, "the setup makes exactly {DUE} due");

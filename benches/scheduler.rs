@@ -9,11 +9,10 @@
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use eyrie_core::jobs::HandlerRegistry;
 use eyrie_core::storage::{Store, Transaction};
-use eyrie_core::{Clock, DeploymentId, Engine, EngineConfig, LifecycleState, Timestamp};
+use eyrie_core::{Clock, DeploymentId, Engine, LifecycleState, Timestamp};
 use eyrie_testkit::fixtures::typical_tenant;
-use eyrie_testkit::{MemoryStore, RecordingExecutor, builders};
+use eyrie_testkit::{MemoryStore, builders};
 
 const DUE: usize = 100;
 
@@ -38,11 +37,7 @@ fn setup(rt: &tokio::runtime::Runtime, total: usize) -> (Engine, Timestamp) {
             }
             store.commit(tx).await.unwrap();
         }
-        let engine = Engine::new(
-            t.eyrie.clone(),
-            HandlerRegistry::with_executor(Arc::new(RecordingExecutor::new())),
-            EngineConfig::default(),
-        );
+        let engine = eyrie_testkit::fixtures::recording_engine(&t);
         let plan = engine.plan_tick(now).await.unwrap();
         assert_eq!(plan.pauses.len(), DUE, "the setup makes exactly {DUE} due");
         assert!(plan.pauses.iter().all(|d: &DeploymentId| d.0 < 10_000_000 + DUE as u64));

@@ -15,14 +15,13 @@ use eyrie_core::{
     Clock, Engine, EngineConfig, GroupType, JobAction, JobState, LifecycleState, MonitorState, ScheduleKind, Settings,
     StepSpec, StepState, Timestamp,
 };
+use eyrie_testkit::MemoryStore;
 use eyrie_testkit::fixtures::{Tenant, typical_tenant};
-use eyrie_testkit::{MemoryStore, RecordingExecutor};
 use proptest::prelude::*;
 
 async fn rig() -> (Tenant, Engine) {
     let t = typical_tenant(Arc::new(MemoryStore::new())).await.unwrap();
-    let fake = RecordingExecutor::new();
-    let engine = Engine::new(t.eyrie.clone(), HandlerRegistry::with_executor(Arc::new(fake)), EngineConfig::default());
+    let engine = eyrie_testkit::fixtures::recording_engine(&t);
     (t, engine)
 }
 

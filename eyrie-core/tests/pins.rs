@@ -10,17 +10,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use eyrie_core::jobs::HandlerRegistry;
 use eyrie_core::service::{
     DeploymentPatch, GroupPatch, NewBranch, NewDatasource, NewImage, NewRepository, ProjectPatch, ScopePatch,
 };
 use eyrie_core::storage::{Index, Store, StoreExt};
 use eyrie_core::{
-    Actor, DataType, DatasourceUsage, Engine, EngineConfig, GroupType, JobAction, Monitor, MonitorState,
-    OverrideTarget, Result, Role, ScheduleKind, UserId,
+    Actor, DataType, DatasourceUsage, Engine, GroupType, JobAction, Monitor, MonitorState, OverrideTarget, Result,
+    Role, ScheduleKind, UserId,
 };
 use eyrie_testkit::fixtures::{Tenant, backup_rig, new_deployment, new_scope, typical_tenant};
-use eyrie_testkit::{Change, InterposingStore, MemoryStore, RecordingExecutor};
+use eyrie_testkit::{Change, InterposingStore, MemoryStore};
 
 struct Rig {
     t: Tenant,
@@ -50,8 +49,7 @@ type Op = for<'a> fn(&'a Rig) -> Pin<Box<dyn Future<Output = Result<()>> + 'a>>;
 async fn rig(change: fn(&Tenant) -> Change) -> Rig {
     let store = InterposingStore::new(Arc::new(MemoryStore::new()));
     let t = typical_tenant(Arc::new(store.clone())).await.unwrap();
-    let handlers = HandlerRegistry::with_executor(Arc::new(RecordingExecutor::new()));
-    let engine = Engine::new(t.eyrie.clone(), handlers, EngineConfig::default());
+    let engine = eyrie_testkit::fixtures::recording_engine(&t);
     let change = change(&t);
     Rig { t, store, engine, change }
 }
